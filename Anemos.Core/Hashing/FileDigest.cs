@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+
+namespace Anemos.Core.Hashing;
+
+/// <summary>The identity of a byte sequence: its lower-case hex sha256 and its length.</summary>
+public readonly record struct FileDigest(string Sha256, long Size)
+{
+    public static FileDigest OfFile(string path, CancellationToken cancellationToken = default)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, StreamCopy.BufferSize, FileOptions.SequentialScan);
+        return OfStream(stream, cancellationToken);
+    }
+
+    public static FileDigest OfStream(Stream stream, CancellationToken cancellationToken = default)
+    {
+        using var hashing = new HashingStream(Stream.Null);
+        StreamCopy.CopyToEnd(stream, hashing, cancellationToken);
+        return hashing.Digest();
+    }
+
+    public static FileDigest OfBytes(ReadOnlySpan<byte> bytes) => new(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length);
+
+    public string ShortSha256 => Sha256.Length >= 12 ? Sha256[..12] : Sha256;
+
+    /// <summary>True when <paramref name="text"/> is 64 hex digits (either case).</summary>
+    public static bool IsSha256(string? text) =>
+        text is { Length: 64 } && text.All(Uri.IsHexDigit);
+}

@@ -1,0 +1,47 @@
+using Anemos.Core.Hashing;
+
+namespace Anemos.Core.Initramfs;
+
+/// <summary>
+/// The deploy initramfs is the base initramfs bytes untouched, zero padding to a 4-byte boundary
+/// (the kernel's unpacker requires each archive to start aligned), then the overlay. The build
+/// and the host helper both assemble it here, so both produce the same bytes.
+/// </summary>
+public static class InitramfsLayout
+{
+    public const int Alignment = 4;
+
+    public static int PaddingAfter(long baseSize) => (int)((Alignment - (baseSize % Alignment)) % Alignment);
+
+    /// <summary>Streams base, padding and the given segments into <paramref name="output"/>, returning the digest of everything written.</summary>
+    public static FileDigest Assemble(string basePath, IReadOnlyList<string> segmentPaths, Stream output, CancellationToken cancellationToken = default)
+    {
+        using var hashing = new HashingStream(output, leaveOpen: true);
+        AppendAligned(basePath, hashing, cancellationToken);
+        for (int i = 0; i < segmentPaths.Count; i++)
+        {
+            if (i < segmentPaths.Count - 1) AppendAligned(segmentPaths[i], hashing, cancellationToken);
+            else Append(segmentPaths[i], hashing, cancellationToken);
+        }
+        hashing.Flush();
+        return hashing.Digest();
+    }
+
+    /// <summary>Assembles into <paramref name="outputPath"/> atomically: a failure leaves no partial file.</summary>
+    public static FileDigest AssembleFile(string basePath, IReadOnlyList<string> segmentPaths, string outputPath, CancellationToken cancellationToken = default) =>
+        AtomicFile.Write(outputPath, stream => Assemble(basePath, segmentPaths, stream, cancellationToken));
+
+    static void AppendAligned(string path, Stream output, CancellationToken cancellationToken)
+    {
+        long size = Append(path, output, cancellationToken);
+        Span<byte> zeros = stackalloc byte[Alignment];
+        zeros.Clear();
+        output.Write(zeros[..PaddingAfter(size)]);
+    }
+
+    static long Append(string path, Stream output, CancellationToken cancellationToken)
+    {
+        using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, StreamCopy.BufferSize, FileOptions.SequentialScan);
+        return StreamCopy.CopyToEnd(input, output, cancellationToken);
+    }
+}

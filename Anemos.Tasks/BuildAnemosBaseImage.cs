@@ -1,0 +1,262 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Anemos.Core;
+using Anemos.Core.Compression;
+using Anemos.Core.Cpio;
+using Anemos.Core.Hashing;
+using Microsoft.Build.Framework;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Composes a base initramfs (gzip newc cpio): a skeleton (/dev/console and friends), the root
+/// file system inputs in order (directories or tarballs; later ones win), the kernel modules
+/// asked for with their dependencies and a load list, and the SDK's deploy init as /init.
+/// Writes base-image.json, which says what the base holds (makeimg or not, modules, kernel).
+/// </summary>
+public sealed class BuildAnemosBaseImage : AnemosTask
+{
+    [Required] public string DeployInit { get; set; } = "";
+    [Required] public string OutputFile { get; set; } = "";
+    [Required] public string DescriptionFile { get; set; } = "";
+    [Required] public string WorkDirectory { get; set; } = "";
+    public ITaskItem[] RootFileSystems { get; set; } = [];
+    public ITaskItem[] Symlinks { get; set; } = [];
+    public ITaskItem[] Modules { get; set; } = [];
+    public string? ModulesDirectory { get; set; }
+    public string? SourceDateEpoch { get; set; }
+
+    abstract record Node;
+    sealed record DirectoryNode(uint Mode) : Node;
+    sealed record FileNode(string Source, uint Mode) : Node;
+    sealed record LinkNode(string Target) : Node;
+    sealed record DeviceNode(uint Major, uint Minor, uint Mode) : Node;
+
+    readonly SortedDictionary<string, Node> _tree = new(StringComparer.Ordinal);
+
+    protected override void ExecuteCore()
+    {
+        if (!File.Exists(DeployInit)) throw new AnemosException(Diagnostics.DeployInitMissing, DeployInit);
+        long mtime = long.TryParse(SourceDateEpoch, out long epoch) && epoch >= 0 && epoch <= uint.MaxValue ? epoch : 0;
+
+        foreach (string directory in new[] { "bin", "dev", "etc", "etc/anemos", "lib", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var" })
+            _tree[directory] = new DirectoryNode(directory == "tmp" ? 0x3FFu : 0x1EDu);
+        _tree["dev/console"] = new DeviceNode(5, 1, 0x180);
+        _tree["dev/null"] = new DeviceNode(1, 3, 0x1B6);
+
+        foreach (var input in RootFileSystems)
+            AddRootFileSystem(input.GetMetadata("FullPath"));
+        if (Log.HasLoggedErrors) return;
+
+        foreach (var link in Symlinks)
+        {
+            string target = link.GetMetadata("Target");
+            AddParents(link.ItemSpec.Trim('/'));
+            _tree[link.ItemSpec.Trim('/')] = new LinkNode(target);
+        }
+
+        string kernelRelease = "";
+        var modulePaths = new List<string>();
+        if (Modules.Length > 0)
+        {
+            if (string.IsNullOrEmpty(ModulesDirectory) || !File.Exists(Path.Combine(ModulesDirectory, "modules.dep")))
+                throw new AnemosException(Diagnostics.ModulesDirectoryInvalid, ModulesDirectory);
+            var modules = new KernelModules(ModulesDirectory);
+            foreach (var module in Modules.Where(m => !modules.Contains(m.ItemSpec) && !modules.IsBuiltin(m.ItemSpec)))
+                LogDiagnostic(Diagnostics.KernelModuleNotFound, module.ItemSpec, ModulesDirectory);
+            if (Log.HasLoggedErrors) return;
+            kernelRelease = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModulesDirectory)));
+            modulePaths.AddRange(modules.LoadOrder(Modules.Select(m => m.ItemSpec)));
+            AddModules(kernelRelease, modulePaths);
+        }
+
+        _tree["init"] = new FileNode(Path.GetFullPath(DeployInit), 0x1ED);
+        AddGenerated("etc/anemos/modules", string.Concat(modulePaths.Select(p => $"/lib/modules/{kernelRelease}/{p}\n")));
+
+        var digest = AtomicFile.Write(OutputFile, stream =>
+        {
+            using var hashing = new HashingStream(stream, leaveOpen: true);
+            using (var gzip = new DeterministicGzipStream(hashing))
+            using (var cpio = new NewcWriter(gzip, leaveOpen: true))
+            {
+                foreach (var (name, node) in _tree)
+                {
+                    CancellationToken.ThrowIfCancellationRequested();
+                    switch (node)
+                    {
+                        case DirectoryNode d: cpio.AddDirectory(name, d.Mode, mtime); break;
+                        case LinkNode l: cpio.AddSymlink(name, l.Target, mtime); break;
+                        case DeviceNode c: cpio.AddCharacterDevice(name, c.Major, c.Minor, c.Mode, mtime); break;
+                        case FileNode f:
+                            using (var content = File.OpenRead(f.Source))
+                                cpio.AddFile(name, content, content.Length, f.Mode, mtime, CancellationToken);
+                            break;
+                    }
+                }
+                cpio.Finish();
+            }
+            return hashing.Digest();
+        });
+        DigestSidecar.Write(OutputFile, digest);
+        WriteDescription(digest, kernelRelease, modulePaths);
+    }
+
+    void AddRootFileSystem(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            AddDirectoryTree(path, "");
+            return;
+        }
+        if (!File.Exists(path))
+        {
+            LogDiagnostic(Diagnostics.RootfsInputInvalid, path, "does not exist");
+            return;
+        }
+        string lower = path.ToLowerInvariant();
+        if (!(lower.EndsWith(".tar") || lower.EndsWith(".tar.gz") || lower.EndsWith(".tgz")))
+        {
+            LogDiagnostic(Diagnostics.RootfsInputInvalid, path, "is neither a directory nor a .tar or .tar.gz file");
+            return;
+        }
+        // Unpack to a private folder, then take it like a directory: keeps one code path for modes and links.
+        string extracted = Path.Combine(WorkDirectory, "rootfs-" + FileDigest.OfBytes(Encoding.UTF8.GetBytes(Path.GetFullPath(path))).ShortSha256);
+        if (Directory.Exists(extracted)) Directory.Delete(extracted, recursive: true);
+        Directory.CreateDirectory(extracted);
+        using (var file = File.OpenRead(path))
+        using (Stream source = lower.EndsWith(".tar") ? file : new GZipStream(file, CompressionMode.Decompress))
+            ExtractTar(source, extracted, path);
+        AddDirectoryTree(extracted, "");
+    }
+
+    void ExtractTar(Stream source, string destination, string archive)
+    {
+        using var reader = new TarReader(source);
+        string root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
+        while (reader.GetNextEntry() is { } entry)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            string name = entry.Name.TrimStart('.', '/');
+            if (name.Length == 0) continue;
+            string target = Path.GetFullPath(Path.Combine(destination, name));
+            if (!target.StartsWith(root, StringComparison.Ordinal))
+            {
+                LogDiagnostic(Diagnostics.RootfsInputInvalid, archive, $"holds '{entry.Name}', which leaves the archive's root");
+                return;
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory:
+                    Directory.CreateDirectory(target);
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
+                    entry.ExtractToFile(target, overwrite: true);
+                    break;
+                case TarEntryType.SymbolicLink:
+                    if (File.Exists(target) || Directory.Exists(target)) File.Delete(target);
+                    File.CreateSymbolicLink(target, entry.LinkName);
+                    break;
+                case TarEntryType.HardLink:
+                    // A hard link becomes a symlink to the first name: the initramfs gains nothing from sharing inodes.
+                    if (File.Exists(target)) File.Delete(target);
+                    File.CreateSymbolicLink(target, "/" + entry.LinkName.TrimStart('.', '/'));
+                    break;
+                default:
+                    Log.LogMessage(MessageImportance.Low, $"{archive}: skipped '{entry.Name}' ({entry.EntryType}); device nodes come from the deploy init's devtmpfs.");
+                    continue;
+            }
+            if (entry.EntryType is not (TarEntryType.SymbolicLink or TarEntryType.HardLink) && !OperatingSystem.IsWindows())
+                File.SetUnixFileMode(target, entry.Mode);
+        }
+    }
+
+    void AddDirectoryTree(string directory, string prefix)
+    {
+        foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos())
+        {
+            string name = prefix.Length == 0 ? info.Name : prefix + "/" + info.Name;
+            if (info.LinkTarget is { } link)
+            {
+                _tree[name] = new LinkNode(link);
+            }
+            else if (info is DirectoryInfo)
+            {
+                _tree[name] = new DirectoryNode(Mode(info.FullName));
+                AddDirectoryTree(info.FullName, name);
+            }
+            else if (UnixFileKind.Unsupported(info.FullName) is { } kind)
+            {
+                Log.LogMessage(MessageImportance.Low, $"{info.FullName}: skipped ({kind}); device nodes come from the deploy init's devtmpfs.");
+            }
+            else
+            {
+                _tree[name] = new FileNode(info.FullName, Mode(info.FullName));
+            }
+        }
+    }
+
+    void AddModules(string kernelRelease, List<string> modulePaths)
+    {
+        string prefix = $"lib/modules/{kernelRelease}";
+        var dependencyLines = new StringBuilder();
+        foreach (string relative in modulePaths)
+        {
+            string name = $"{prefix}/{relative}";
+            AddParents(name);
+            _tree[name] = new FileNode(Path.Combine(ModulesDirectory!, relative), 0x1A4);
+        }
+        // A modules.dep for what is shipped, so busybox modprobe works in the base too.
+        var wanted = new HashSet<string>(modulePaths, StringComparer.Ordinal);
+        foreach (string line in File.ReadLines(Path.Combine(ModulesDirectory!, "modules.dep")))
+        {
+            int colon = line.IndexOf(':');
+            if (colon > 0 && wanted.Contains(line[..colon].Trim())) dependencyLines.Append(line).Append('\n');
+        }
+        AddGenerated($"{prefix}/modules.dep", dependencyLines.ToString());
+    }
+
+    void AddGenerated(string name, string content)
+    {
+        string path = Path.Combine(WorkDirectory, "generated", name);
+        AtomicFile.WriteIfDifferent(path, Encoding.UTF8.GetBytes(content));
+        AddParents(name);
+        _tree[name] = new FileNode(path, 0x1A4);
+    }
+
+    void AddParents(string name)
+    {
+        string[] parts = name.Split('/');
+        for (int i = 1; i < parts.Length; i++)
+        {
+            string parent = string.Join('/', parts, 0, i);
+            if (!_tree.ContainsKey(parent)) _tree[parent] = new DirectoryNode(0x1ED);
+        }
+    }
+
+    static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);
+
+    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths)
+    {
+        bool Has(string name) => _tree.ContainsKey(name);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("schemaVersion", 1);
+            json.WriteString("sha256", digest.Sha256);
+            json.WriteNumber("size", digest.Size);
+            json.WriteString("kernelRelease", kernelRelease);
+            json.WriteBoolean("hasMakeimg", Has("usr/bin/makeimg") || Has("bin/makeimg") || Has("usr/local/bin/makeimg"));
+            json.WriteBoolean("hasBusybox", Has("bin/busybox") || Has("usr/bin/busybox"));
+            json.WriteStartArray("modules");
+            foreach (string module in modulePaths) json.WriteStringValue(KernelModules.NameOf(module));
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        buffer.WriteByte((byte)'\n');
+        AtomicFile.WriteIfDifferent(DescriptionFile, buffer.ToArray());
+    }
+}

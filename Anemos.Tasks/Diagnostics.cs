@@ -1,0 +1,72 @@
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Every error and warning the tasks raise. Codes: 0xxx SDK and environment, 1xxx project and
+/// inventory, 2xxx payload and IMGBUILD, 3xxx base image and initramfs. Codes raised by the
+/// .targets files themselves are listed in docs/errors.md too; a test keeps all of them unique
+/// and documented.
+/// </summary>
+public static class Diagnostics
+{
+    // 0xxx: SDK and environment
+    public static readonly Diagnostic InternalError = new("ANEMOS0001", "{0} failed unexpectedly: {1}. Nothing was written. This is a bug in Anemos.Sdk: please report it with the build log (-bl).");
+    public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "Overlay compression 'zstd' needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression to gzip or none.");
+    public static readonly Diagnostic InvalidCompression = new("ANEMOS0004", "AnemosOverlayCompression is '{0}'; use none, gzip or zstd.");
+    public static readonly Diagnostic InvalidOnSuccess = new("ANEMOS0005", "AnemosOnSuccess is '{0}'; use reboot or poweroff.");
+
+    // 1xxx: project and inventory
+    public static readonly Diagnostic InvalidHostName = new("ANEMOS1002", "Host name '{0}' is not valid: use 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit.");
+    public static readonly Diagnostic DuplicateHost = new("ANEMOS1003", "Host '{0}' is defined more than once (names are compared without case). Give each AnemosHost a unique name.");
+    public static readonly Diagnostic InvalidPort = new("ANEMOS1004", "Host '{0}' has Port '{1}'; use a number from 1 to 65535.");
+    public static readonly Diagnostic InvalidAddress = new("ANEMOS1005", "Host '{0}' has Address '{1}'; use a host name or IP address without spaces that does not start with '-'.");
+    public static readonly Diagnostic InvalidUser = new("ANEMOS1006", "Host '{0}' has User '{1}'; use a login name of letters, digits, '_', '.', '-' that does not start with '-'.");
+    public static readonly Diagnostic InvalidVariableName = new("ANEMOS1007", "Host '{0}' has metadata '{1}', which is not a shell variable name and cannot reach the payload. Rename it to letters, digits and '_' (not starting with a digit).");
+    public static readonly Diagnostic ReservedVariableName = new("ANEMOS1008", "Host '{0}' has metadata '{1}', a name the deploy environment reserves. Rename it (names starting with ANEMOS_ and the shell's own variables such as PATH or IFS are reserved).");
+    public static readonly Diagnostic UnknownHost = new("ANEMOS1009", "There is no host '{0}' in this project. Known hosts: {1}. Pass one of them with -p:Host=NAME.");
+
+    // 2xxx: payload and IMGBUILD
+    public static readonly Diagnostic ImgbuildSyntax = new("ANEMOS2001", "IMGBUILD is not valid POSIX shell: {0}. Fix the syntax; makeimg would fail to read it.");
+    public static readonly Diagnostic ImgbuildNoTarget = new("ANEMOS2002", "IMGBUILD does not set 'target'. Add target=arch, target=alpine or target=debian.");
+    public static readonly Diagnostic ImgbuildBadTarget = new("ANEMOS2003", "IMGBUILD sets target='{0}'; use arch, alpine or debian.");
+    public static readonly Diagnostic ImgbuildSuiteWithoutDebian = new("ANEMOS2004", "IMGBUILD sets debian_suite but target is '{0}'; debian_suite is read only with target=debian. Remove it or change the target.");
+    public static readonly Diagnostic ImgbuildNoFormat = new("ANEMOS2005", "IMGBUILD does not set 'format'. Add one of: raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir, custom.");
+    public static readonly Diagnostic ImgbuildBadFormat = new("ANEMOS2006", "IMGBUILD format '{0}' is not valid: {1}. The grammar is raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir or custom.");
+    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts (a positive number with an optional K, M, G, T suffix, KiB/KB style allowed).");
+    public static readonly Diagnostic ImgbuildBadPartitionTable = new("ANEMOS2008", "IMGBUILD format partition table '{0}' is not known; use msdos or gpt.");
+    public static readonly Diagnostic ImgbuildBadFileSystem = new("ANEMOS2009", "IMGBUILD format file system '{0}' is not known; use one of ext2, ext3, ext4, btrfs, xfs, vfat, f2fs.");
+    public static readonly Diagnostic ImgbuildBadTarCompression = new("ANEMOS2010", "IMGBUILD format 'tar {0}': the compression is not known; use none, gzip, bzip2, xz or zstd.");
+    public static readonly Diagnostic ImgbuildCustomNeedsFunctions = new("ANEMOS2011", "IMGBUILD format is 'custom' but it does not define {0}(). A custom format needs both setup() and cleanup().");
+    public static readonly Diagnostic ImgbuildBadHostconfEntry = new("ANEMOS2012", "IMGBUILD hostconf entry '{0}' is not KEY=VALUE with a known key; known keys: hostname, timezone, locale, keymap.");
+    public static readonly Diagnostic ImgbuildBadHostconfValue = new("ANEMOS2013", "IMGBUILD hostconf {0}='{1}' is not valid: {2}.");
+    public static readonly Diagnostic ImgbuildNoPackages = new("ANEMOS2014", "IMGBUILD does not list any packages. Set packages=\"...\" to the packages to install (at least one).");
+    public static readonly Diagnostic ImgbuildRuntimeValue = new("ANEMOS2015", "IMGBUILD sets '{0}' from a value computed at run time ({1}); it was not checked at build time. Use a literal value to have it checked.", IsWarning: true);
+    public static readonly Diagnostic ImgbuildDuplicateSetting = new("ANEMOS2016", "IMGBUILD sets '{0}' more than once (first on line {1}); only the last value counts. Remove the extra assignment.", IsWarning: true);
+    public static readonly Diagnostic NoPayload = new("ANEMOS2101", "The project has no payload: add an IMGBUILD (makeimg) or an executable 'deploy' program next to the project file.");
+    public static readonly Diagnostic AmbiguousPayload = new("ANEMOS2102", "The project has both an IMGBUILD and a 'deploy' program; keep one of them (or remove one from the payload with <AnemosPayloadFile Remove=\"...\" />).");
+    public static readonly Diagnostic DeployNotExecutable = new("ANEMOS2103", "'deploy' is not executable. Run: chmod +x deploy (and commit the mode).");
+    public static readonly Diagnostic DeployNotProgram = new("ANEMOS2104", "'deploy' is neither a script starting with '#!' nor an ELF program. Add a shebang line such as #!/bin/sh.");
+    public static readonly Diagnostic UnsupportedFileKind = new("ANEMOS2105", "'{0}' is a {1}; the payload holds only regular files, directories and symlinks. Remove it from the project folder or the payload.");
+    public static readonly Diagnostic EscapingSymlink = new("ANEMOS2106", "'{0}' is a symlinked directory that points outside the project ({1}). Copy what you need into the project or remove the link; symlinks are packed as links and never followed.");
+    public static readonly Diagnostic FileOutsideProject = new("ANEMOS2107", "Payload file '{0}' is outside the project folder. The payload holds only files under {1}.");
+    public static readonly Diagnostic PayloadFileMissing = new("ANEMOS2108", "Payload file '{0}' does not exist. Remove it from the AnemosPayloadFile items or create it.");
+    public static readonly Diagnostic UncarriableName = new("ANEMOS2109", "'{0}' cannot be carried in the payload: {1}. Rename it.");
+    public static readonly Diagnostic SecretInPayload = new("ANEMOS2110", "'{0}' is in the secrets/ folder, which never enters the payload. Secrets travel only at deploy time; declare it as an AnemosSecret instead.");
+
+    // 3xxx: base image and initramfs
+    public static readonly Diagnostic KernelNotFound = new("ANEMOS3002", "The kernel '{0}' does not exist. Set AnemosKernel to a kernel image (a path or an https URL with AnemosKernelSha256).");
+    public static readonly Diagnostic BaseNotFound = new("ANEMOS3003", "The base initramfs '{0}' does not exist. Set AnemosBaseInitramfs to a file (a path or an https URL with AnemosBaseInitramfsSha256).");
+    public static readonly Diagnostic Sha256Mismatch = new("ANEMOS3004", "{0} '{1}' has sha256 {2}, but {3} was expected. The file is not the one the project names; check the source, then update the expected sha256 only if you trust the new file.");
+    public static readonly Diagnostic UrlWithoutSha256 = new("ANEMOS3005", "{0} is a URL ({1}) but {0}Sha256 is not set. A download is used only when its sha256 is known: set {0}Sha256.");
+    public static readonly Diagnostic InvalidSha256 = new("ANEMOS3006", "{0}Sha256 is '{1}', which is not a sha256 (64 hex digits).");
+    public static readonly Diagnostic UrlNotHttps = new("ANEMOS3007", "{0} is '{1}'; downloads must use https. Use an https URL or a local path.");
+    public static readonly Diagnostic DownloadFailed = new("ANEMOS3008", "Downloading {0} from {1} failed: {2}. Check the URL and the network, then build again; nothing was kept.");
+    public static readonly Diagnostic KernelModuleNotFound = new("ANEMOS3010", "Kernel module '{0}' is not in {1}. Check the name (without .ko) against the kernel's modules.dep.");
+    public static readonly Diagnostic ModulesDirectoryInvalid = new("ANEMOS3011", "AnemosKernelModulesDirectory '{0}' has no modules.dep. Point it at lib/modules/KERNEL-RELEASE of the kernel package.");
+    public static readonly Diagnostic RootfsInputInvalid = new("ANEMOS3012", "Root file system input '{0}' {1}. Use a directory or a .tar, .tar.gz, .tar.xz or .tar.zst file.");
+    public static readonly Diagnostic ImgbuildWithoutMakeimg = new("ANEMOS3013", "The payload is an IMGBUILD, but the base image '{0}' has no makeimg. Use a base image with makeimg in its root file system, or a 'deploy' program.");
+    public static readonly Diagnostic BaseNotInitramfs = new("ANEMOS3014", "The base initramfs '{0}' does not start like a cpio archive (plain, gzip, zstd, xz, lz4 or bzip2). The kernel may not unpack it; check AnemosBaseInitramfs.", IsWarning: true);
+    public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
+    public static readonly Diagnostic BaseImageInvalid = new("ANEMOS3016", "The base image project '{0}' did not describe its image: {1}. Build it on its own to see its errors.");
+    public static readonly Diagnostic ModuleCycle = new("ANEMOS3017", "Kernel module dependencies form a cycle through '{0}' in modules.dep; the modules directory looks damaged.");
+    public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
+}

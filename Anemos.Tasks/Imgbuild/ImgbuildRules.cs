@@ -1,0 +1,29 @@
+using System.Text.RegularExpressions;
+
+namespace Anemos.Tasks.Imgbuild;
+
+/// <summary>The values makeimg accepts, as docs/imgbuild.md lists them.</summary>
+public static partial class ImgbuildRules
+{
+    public static readonly string[] Targets = ["arch", "alpine", "debian"];
+    public static readonly string[] PartitionTables = ["msdos", "gpt"];
+    public static readonly string[] FileSystems = ["ext2", "ext3", "ext4", "btrfs", "xfs", "vfat", "f2fs"];
+    public static readonly string[] TarCompressions = ["none", "gzip", "bzip2", "xz", "zstd"];
+    public static readonly string[] HostconfKeys = ["hostname", "timezone", "locale", "keymap"];
+
+    /// <summary>A size GNU truncate takes as an absolute size: digits, then K M G T P E Z Y with optional B or iB.</summary>
+    [GeneratedRegex("^[0-9]+([KMGTPEZY](iB|B)?)?$")]
+    public static partial Regex Size();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
+    public static partial Regex Hostname();
+
+    [GeneratedRegex("^(UTC|[A-Z][A-Za-z_-]+(/[A-Za-z0-9_+-]+){1,2})$")]
+    public static partial Regex Timezone();
+
+    [GeneratedRegex("^[a-z]{2,3}(_[A-Z]{2})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$|^C(\\.UTF-8)?$|^POSIX$")]
+    public static partial Regex Locale();
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]+$")]
+    public static partial Regex Keymap();
+}

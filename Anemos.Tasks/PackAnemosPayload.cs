@@ -1,0 +1,217 @@
+using System.Formats.Tar;
+using System.Text;
+using Anemos.Core;
+using Anemos.Core.Compression;
+using Anemos.Core.Hashing;
+using Microsoft.Build.Framework;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Checks every payload input and packs them into payload.tar.gz, byte-identical for the same
+/// inputs on any machine, checkout path or mtime: entries sorted by name, owner root (0/0),
+/// modes as on disk, one timestamp, GNU long names (no per-process PAX header names) and a
+/// gzip header without name or time. Symlinks are packed as links and never followed.
+/// </summary>
+public sealed class PackAnemosPayload : AnemosTask
+{
+    [Required] public string ProjectDirectory { get; set; } = "";
+    [Required] public ITaskItem[] Files { get; set; } = [];
+    [Required] public string OutputFile { get; set; } = "";
+    /// <summary>Seconds since 1970 for every entry's mtime; see docs/payload.md for how the targets choose it.</summary>
+    public string? SourceDateEpoch { get; set; }
+
+    [Output] public string? PayloadKind { get; set; }
+    [Output] public string? Sha256 { get; set; }
+    [Output] public long Size { get; set; }
+
+    sealed record Entry(string Name, string FullPath, TarEntryType Type, UnixFileMode Mode, string? LinkTarget = null);
+
+    protected override void ExecuteCore()
+    {
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(ProjectDirectory)) + Path.DirectorySeparatorChar;
+        DateTimeOffset mtime = ParseEpoch();
+        var entries = new SortedDictionary<string, Entry>(StringComparer.Ordinal);
+        var reportedLinks = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach (var item in Files)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            string fullPath = Path.GetFullPath(item.GetMetadata("FullPath") is { Length: > 0 } f ? f : item.ItemSpec, root);
+            fullPath = Path.TrimEndingDirectorySeparator(fullPath);
+            if (!fullPath.StartsWith(root, StringComparison.Ordinal))
+            {
+                LogDiagnostic(Diagnostics.FileOutsideProject, item.ItemSpec, 0, item.ItemSpec, root);
+                continue;
+            }
+            string relative = fullPath[root.Length..].Replace(Path.DirectorySeparatorChar, '/');
+            if (relative.Split('/')[0] == "secrets")
+            {
+                LogDiagnostic(Diagnostics.SecretInPayload, fullPath, 0, relative);
+                continue;
+            }
+            if (relative.Contains('\n') || relative.Split('/').Any(part => Encoding.UTF8.GetByteCount(part) > 255))
+            {
+                LogDiagnostic(Diagnostics.UncarriableName, fullPath, 0, relative, "a name part is longer than 255 bytes or holds a line break");
+                continue;
+            }
+            AddWithAncestors(root, relative, entries, reportedLinks);
+        }
+        if (Log.HasLoggedErrors) return;
+
+        PayloadKind = DeterminePayloadKind(root, entries);
+        if (Log.HasLoggedErrors) return;
+
+        var digest = AtomicFile.Write(OutputFile, stream =>
+        {
+            using var hashing = new HashingStream(stream, leaveOpen: true);
+            using (var gzip = new DeterministicGzipStream(hashing))
+            using (var tar = new TarWriter(gzip, TarEntryFormat.Gnu, leaveOpen: true))
+            {
+                foreach (var entry in entries.Values)
+                {
+                    CancellationToken.ThrowIfCancellationRequested();
+                    WriteEntry(tar, entry, mtime);
+                }
+            }
+            return hashing.Digest();
+        });
+        Sha256 = digest.Sha256;
+        Size = digest.Size;
+    }
+
+    /// <summary>Adds the entry and the directories above it; a symlinked directory on the way is packed as the link, and what lies behind it is not.</summary>
+    void AddWithAncestors(string root, string relative, SortedDictionary<string, Entry> entries, HashSet<string> reportedLinks)
+    {
+        string[] parts = relative.Split('/');
+        for (int depth = 1; depth <= parts.Length; depth++)
+        {
+            string name = string.Join('/', parts, 0, depth);
+            string path = root + name.Replace('/', Path.DirectorySeparatorChar);
+            bool last = depth == parts.Length;
+            if (entries.TryGetValue(name, out var known))
+            {
+                if (known.Type == TarEntryType.SymbolicLink) return;
+                continue;
+            }
+
+            var info = new FileInfo(path);
+            if (info.LinkTarget is { } linkTarget)
+            {
+                if (Directory.Exists(path) && !IsInside(root, ResolvedTarget(info)))
+                {
+                    if (reportedLinks.Add(name))
+                        LogDiagnostic(Diagnostics.EscapingSymlink, path, 0, name, linkTarget);
+                    return;
+                }
+                entries[name] = new Entry(name, path, TarEntryType.SymbolicLink, UnixFileMode.None, linkTarget);
+                return;
+            }
+            if (Directory.Exists(path))
+            {
+                entries[name] = new Entry(name, path, TarEntryType.Directory, ModeOf(path, directory: true));
+                continue;
+            }
+            if (!last || !info.Exists)
+            {
+                LogDiagnostic(Diagnostics.PayloadFileMissing, path, 0, name);
+                return;
+            }
+            if (UnixFileKind.Unsupported(path) is { } kind)
+            {
+                LogDiagnostic(Diagnostics.UnsupportedFileKind, path, 0, name, kind);
+                return;
+            }
+            entries[name] = new Entry(name, path, TarEntryType.RegularFile, ModeOf(path, directory: false));
+        }
+    }
+
+    static string ResolvedTarget(FileInfo link)
+    {
+        try
+        {
+            return link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? link.FullName;
+        }
+        catch (IOException)
+        {
+            return Path.GetFullPath(link.LinkTarget!, link.DirectoryName!);
+        }
+    }
+
+    static bool IsInside(string root, string path)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)) + Path.DirectorySeparatorChar;
+        // The project folder itself may be reached through a symlink (/tmp on some systems): compare real paths too.
+        string realRoot = RealPath(root);
+        return full.StartsWith(root, StringComparison.Ordinal) || full.StartsWith(realRoot, StringComparison.Ordinal);
+    }
+
+    static string RealPath(string directory)
+    {
+        var info = new DirectoryInfo(directory);
+        string? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(true)?.FullName;
+        return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
+    }
+
+    string? DeterminePayloadKind(string root, SortedDictionary<string, Entry> entries)
+    {
+        bool imgbuild = entries.TryGetValue("IMGBUILD", out var i) && i.Type == TarEntryType.RegularFile;
+        bool deploy = entries.TryGetValue("deploy", out var d) && d.Type == TarEntryType.RegularFile;
+        if (imgbuild && deploy) { LogDiagnostic(Diagnostics.AmbiguousPayload, root, 0); return null; }
+        if (imgbuild) return "imgbuild";
+        if (!deploy) { LogDiagnostic(Diagnostics.NoPayload, root, 0); return null; }
+
+        if ((d!.Mode & UnixFileMode.UserExecute) == 0)
+            LogDiagnostic(Diagnostics.DeployNotExecutable, d.FullPath, 0);
+        Span<byte> start = stackalloc byte[4];
+        int read;
+        using (var stream = File.OpenRead(d.FullPath)) read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+        bool shebang = read >= 2 && start[0] == '#' && start[1] == '!';
+        bool elf = read == 4 && start[0] == 0x7F && start[1] == 'E' && start[2] == 'L' && start[3] == 'F';
+        if (!shebang && !elf) LogDiagnostic(Diagnostics.DeployNotProgram, d.FullPath, 1);
+        return "deploy";
+    }
+
+    void WriteEntry(TarWriter tar, Entry entry, DateTimeOffset mtime)
+    {
+        string name = entry.Type == TarEntryType.Directory ? entry.Name + "/" : entry.Name;
+        var tarEntry = new GnuTarEntry(entry.Type, name)
+        {
+            ModificationTime = mtime,
+            AccessTime = mtime,
+            ChangeTime = mtime,
+            Uid = 0,
+            Gid = 0,
+            UserName = "root",
+            GroupName = "root",
+            Mode = entry.Type == TarEntryType.SymbolicLink ? (UnixFileMode)0x1FF : entry.Mode,
+        };
+        if (entry.Type == TarEntryType.SymbolicLink) tarEntry.LinkName = entry.LinkTarget!;
+        if (entry.Type == TarEntryType.RegularFile)
+        {
+            using var content = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, StreamCopy.BufferSize, FileOptions.SequentialScan);
+            tarEntry.DataStream = content;
+            tar.WriteEntry(tarEntry);
+        }
+        else
+        {
+            tar.WriteEntry(tarEntry);
+        }
+    }
+
+    /// <summary>Permission bits as on disk; Windows has none, so there directories get 0755 and files 0644.</summary>
+    static UnixFileMode ModeOf(string path, bool directory)
+    {
+        if (!OperatingSystem.IsWindows()) return File.GetUnixFileMode(path);
+        return directory ? (UnixFileMode)0x1ED : (UnixFileMode)0x1A4;
+    }
+
+    DateTimeOffset ParseEpoch()
+    {
+        string text = (SourceDateEpoch ?? "").Trim();
+        if (text.Length == 0) return DateTimeOffset.UnixEpoch;
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, null, out long seconds) || seconds > 8589934591)
+            throw new ArgumentException($"SourceDateEpoch '{text}' is not a number of seconds; the targets validate it (ANEMOS0006).");
+        return DateTimeOffset.FromUnixTimeSeconds(seconds);
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.RegularExpressions;
+using Anemos.Core;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Validates the whole inventory (every host, even when one is selected, so a broken entry is
+/// never hidden), checks the selection and writes each selected host's variables file
+/// (host.vars) only when its content changed, so that only that host's artifacts rebuild.
+/// </summary>
+public sealed partial class ResolveAnemosHosts : AnemosTask
+{
+    /// <summary>Metadata with a meaning of its own; every other metadata value is a host variable.</summary>
+    static readonly HashSet<string> ConnectionMetadata = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Address", "User", "Port", "HostKey", "Group", "OnFailure",
+    };
+
+    static readonly HashSet<string> ShellVariables = new(StringComparer.Ordinal)
+    {
+        "PATH", "IFS", "ENV", "PS1", "PS2", "PS4", "PWD", "OLDPWD", "OPTIND", "OPTARG", "PPID", "LINENO",
+        "HOME", "SHELL", "TERM", "LD_PRELOAD", "LD_LIBRARY_PATH",
+    };
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    private static partial Regex HostNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")]
+    private static partial Regex UserPattern();
+
+    [Required] public ITaskItem[] Hosts { get; set; } = [];
+    public string? SelectedHost { get; set; }
+    [Required] public string HostsIntermediateDirectory { get; set; } = "";
+    public string? ProjectFile { get; set; }
+
+    [Output] public ITaskItem[] ResolvedHosts { get; set; } = [];
+
+    protected override void ExecuteCore()
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var valid = new List<ITaskItem>();
+        foreach (var host in Hosts)
+        {
+            string name = host.ItemSpec;
+            if (!HostNamePattern().IsMatch(name))
+            {
+                LogDiagnostic(Diagnostics.InvalidHostName, ProjectFile, 0, name);
+                continue;
+            }
+            if (!seen.TryAdd(name, name))
+            {
+                LogDiagnostic(Diagnostics.DuplicateHost, ProjectFile, 0, name);
+                continue;
+            }
+            if (ValidateHost(host)) valid.Add(host);
+        }
+
+        string selected = (SelectedHost ?? "").Trim();
+        if (selected.Length > 0 && !seen.ContainsKey(selected))
+        {
+            string known = seen.Count == 0 ? "(none)" : string.Join(", ", seen.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            LogDiagnostic(Diagnostics.UnknownHost, ProjectFile, 0, selected, known);
+        }
+        if (Log.HasLoggedErrors) return;
+
+        var resolved = new List<ITaskItem>();
+        foreach (var host in valid)
+        {
+            if (selected.Length > 0 && !string.Equals(host.ItemSpec, selected, StringComparison.OrdinalIgnoreCase))
+                continue;
+            string variablesFile = Path.Combine(HostsIntermediateDirectory, host.ItemSpec, "host.vars");
+            AtomicFile.WriteIfDifferent(variablesFile, ShellQuoting.EnvironmentFile(Variables(host)));
+
+            var item = new TaskItem(host.ItemSpec);
+            item.SetMetadata("Address", Address(host));
+            item.SetMetadata("User", Metadata(host, "User") ?? "root");
+            item.SetMetadata("Port", Metadata(host, "Port") ?? "22");
+            item.SetMetadata("HostVariablesFile", Path.GetFullPath(variablesFile));
+            resolved.Add(item);
+        }
+        ResolvedHosts = resolved.ToArray();
+    }
+
+    bool ValidateHost(ITaskItem host)
+    {
+        string name = host.ItemSpec;
+        bool ok = true;
+        string address = Address(host);
+        if (address.Length == 0 || address.StartsWith('-') || address.Any(char.IsWhiteSpace) || address.Any(char.IsControl))
+        {
+            LogDiagnostic(Diagnostics.InvalidAddress, ProjectFile, 0, name, address);
+            ok = false;
+        }
+        string? user = Metadata(host, "User");
+        if (user is not null && !UserPattern().IsMatch(user))
+        {
+            LogDiagnostic(Diagnostics.InvalidUser, ProjectFile, 0, name, user);
+            ok = false;
+        }
+        string? port = Metadata(host, "Port");
+        if (port is not null && (!int.TryParse(port, System.Globalization.NumberStyles.None, null, out int number) || number < 1 || number > 65535))
+        {
+            LogDiagnostic(Diagnostics.InvalidPort, ProjectFile, 0, name, port);
+            ok = false;
+        }
+        foreach (string variable in CustomMetadataNames(host))
+        {
+            if (ConnectionMetadata.Contains(variable)) continue;
+            if (!ShellQuoting.IsIdentifier(variable))
+            {
+                LogDiagnostic(Diagnostics.InvalidVariableName, ProjectFile, 0, name, variable);
+                ok = false;
+            }
+            else if (variable.StartsWith("ANEMOS_", StringComparison.OrdinalIgnoreCase) || ShellVariables.Contains(variable))
+            {
+                LogDiagnostic(Diagnostics.ReservedVariableName, ProjectFile, 0, name, variable);
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    static IEnumerable<KeyValuePair<string, string>> Variables(ITaskItem host) =>
+        CustomMetadataNames(host)
+            .Where(n => !ConnectionMetadata.Contains(n))
+            .OrderBy(n => n, StringComparer.Ordinal)
+            .Select(n => new KeyValuePair<string, string>(n, host.GetMetadata(n)));
+
+    static IEnumerable<string> CustomMetadataNames(ITaskItem host) =>
+        host.CloneCustomMetadata().Keys.Cast<string>();
+
+    static string Address(ITaskItem host) => Metadata(host, "Address") ?? host.ItemSpec;
+
+    static string? Metadata(ITaskItem host, string name)
+    {
+        string value = host.GetMetadata(name);
+        return value.Length == 0 ? null : value.Trim();
+    }
+}

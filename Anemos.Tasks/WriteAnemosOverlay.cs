@@ -1,0 +1,82 @@
+using Anemos.Core;
+using Anemos.Core.Compression;
+using Anemos.Core.Cpio;
+using Anemos.Core.Hashing;
+using Microsoft.Build.Framework;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Writes a host's overlay: a newc cpio holding the contract files under /anemos/ (the payload
+/// and host.env), optionally compressed. See docs/overlay.md for the contract.
+/// </summary>
+public sealed class WriteAnemosOverlay : AnemosTask
+{
+    [Required] public string HostName { get; set; } = "";
+    [Required] public string HostVariablesFile { get; set; } = "";
+    [Required] public string PayloadFile { get; set; } = "";
+    [Required] public string PayloadKind { get; set; } = "";
+    [Required] public string SdkVersion { get; set; } = "";
+    [Required] public string OutputFile { get; set; } = "";
+    public string? Compression { get; set; }
+    public string? OnSuccess { get; set; }
+    public string? SourceDateEpoch { get; set; }
+
+    [Output] public string? Sha256 { get; set; }
+
+    protected override void ExecuteCore()
+    {
+        if (!OverlayCompressionNames.TryParse(Compression, out var compression))
+            throw new AnemosException(Diagnostics.InvalidCompression, Compression);
+        string onSuccess = string.IsNullOrWhiteSpace(OnSuccess) ? "reboot" : OnSuccess.Trim();
+        if (onSuccess is not ("reboot" or "poweroff"))
+            throw new AnemosException(Diagnostics.InvalidOnSuccess, OnSuccess);
+        long mtime = long.TryParse(SourceDateEpoch, out long epoch) && epoch >= 0 && epoch <= uint.MaxValue ? epoch : 0;
+
+        var payload = DigestSidecar.Read(PayloadFile, CancellationToken);
+        if (payload.Size > uint.MaxValue) throw new AnemosException(Diagnostics.OverlayTooLarge, payload.Size);
+
+        byte[] hostEnvironment = HostEnvironment(payload, onSuccess);
+        FileDigest digest;
+        try
+        {
+            digest = AtomicFile.Write(OutputFile, stream =>
+            {
+                using var hashing = new HashingStream(stream, leaveOpen: true);
+                using (var compressed = compression.Compress(hashing))
+                using (var cpio = new NewcWriter(compressed, leaveOpen: true))
+                {
+                    cpio.AddDirectory(OverlayContract.Directory, mtime: mtime);
+                    cpio.AddFile(OverlayContract.HostEnvironment, hostEnvironment, mode: 0x1A4, mtime: mtime);
+                    using (var content = File.OpenRead(PayloadFile))
+                        cpio.AddFile(OverlayContract.Payload, content, payload.Size, mode: 0x1A4, mtime: mtime, CancellationToken);
+                    cpio.Finish();
+                }
+                return hashing.Digest();
+            });
+        }
+        catch (ZstdUnavailableException e)
+        {
+            throw new AnemosException(Diagnostics.ZstdUnavailable, e.Message);
+        }
+        DigestSidecar.Write(OutputFile, digest);
+        Sha256 = digest.Sha256;
+    }
+
+    byte[] HostEnvironment(FileDigest payload, string onSuccess)
+    {
+        var fixedPart = new List<KeyValuePair<string, string>>
+        {
+            new("ANEMOS_HOST", HostName),
+            new("ANEMOS_SDK_VERSION", SdkVersion),
+            new("ANEMOS_PAYLOAD", "/" + OverlayContract.Payload),
+            new("ANEMOS_PAYLOAD_KIND", PayloadKind),
+            new("ANEMOS_PAYLOAD_SHA256", payload.Sha256),
+            new("ANEMOS_PAYLOAD_SIZE", payload.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("ANEMOS_ON_SUCCESS", onSuccess),
+        };
+        byte[] header = ShellQuoting.EnvironmentFile(fixedPart);
+        byte[] variables = File.ReadAllBytes(HostVariablesFile);
+        return [.. "# Written by Anemos.Sdk: the deploy contract (docs/overlay.md), then the host's variables.\n"u8, .. header, .. variables];
+    }
+}
