@@ -24,6 +24,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     [Required] public string WorkDirectory { get; set; } = "";
     public ITaskItem[] RootFileSystems { get; set; } = [];
     public ITaskItem[] Symlinks { get; set; } = [];
+    /// <summary>Single files placed at their TargetPath metadata, with an optional octal Mode (default 0644).</summary>
+    public ITaskItem[] Files { get; set; } = [];
     public ITaskItem[] Modules { get; set; } = [];
     public string? ModulesDirectory { get; set; }
     public string? SourceDateEpoch { get; set; }
@@ -52,10 +54,31 @@ public sealed class BuildAnemosBaseImage : AnemosTask
 
         foreach (var link in Symlinks)
         {
-            string target = link.GetMetadata("Target");
+            string target = link.GetMetadata("LinkTarget");
             AddParents(link.ItemSpec.Trim('/'));
             _tree[link.ItemSpec.Trim('/')] = new LinkNode(target);
         }
+
+        foreach (var file in Files)
+        {
+            string source = file.GetMetadata("FullPath");
+            string target = file.GetMetadata("TargetPath").Trim('/');
+            if (!File.Exists(source) || target.Length == 0)
+            {
+                LogDiagnostic(Diagnostics.RootfsInputInvalid, source, target.Length == 0 ? "has no TargetPath metadata" : "does not exist");
+                continue;
+            }
+            uint mode = 0x1A4;
+            string modeText = file.GetMetadata("Mode");
+            if (modeText.Length > 0)
+            {
+                try { mode = Convert.ToUInt32(modeText, 8) & 0xFFF; }
+                catch (FormatException) { LogDiagnostic(Diagnostics.RootfsInputInvalid, source, $"has Mode '{modeText}', which is not an octal mode such as 0755"); continue; }
+            }
+            AddParents(target);
+            _tree[target] = new FileNode(source, mode);
+        }
+        if (Log.HasLoggedErrors) return;
 
         string kernelRelease = "";
         var modulePaths = new List<string>();
@@ -67,7 +90,9 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             foreach (var module in Modules.Where(m => !modules.Contains(m.ItemSpec) && !modules.IsBuiltin(m.ItemSpec)))
                 LogDiagnostic(Diagnostics.KernelModuleNotFound, module.ItemSpec, ModulesDirectory);
             if (Log.HasLoggedErrors) return;
-            kernelRelease = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModulesDirectory)));
+            // The folder may be a link (a stable name for lib/modules/RELEASE): the release is the real folder's name.
+            var modulesFolder = new DirectoryInfo(Path.TrimEndingDirectorySeparator(Path.GetFullPath(ModulesDirectory)));
+            kernelRelease = (modulesFolder.LinkTarget is null ? modulesFolder : modulesFolder.ResolveLinkTarget(true) ?? modulesFolder).Name;
             modulePaths.AddRange(modules.LoadOrder(Modules.Select(m => m.ItemSpec)));
             AddModules(kernelRelease, modulePaths);
         }

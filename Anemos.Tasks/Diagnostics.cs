@@ -61,9 +61,8 @@ public static class Diagnostics
     public static readonly Diagnostic UrlNotHttps = new("ANEMOS3007", "{0} is '{1}'; downloads must use https. Use an https URL or a local path.");
     public static readonly Diagnostic DownloadFailed = new("ANEMOS3008", "Downloading {0} from {1} failed: {2}. Check the URL and the network, then build again; nothing was kept.");
     public static readonly Diagnostic KernelModuleNotFound = new("ANEMOS3010", "Kernel module '{0}' is not in {1}. Check the name (without .ko) against the kernel's modules.dep.");
-    public static readonly Diagnostic ModulesDirectoryInvalid = new("ANEMOS3011", "AnemosKernelModulesDirectory '{0}' has no modules.dep. Point it at lib/modules/KERNEL-RELEASE of the kernel package.");
+    public static readonly Diagnostic ModulesDirectoryInvalid = new("ANEMOS3011", "AnemosKernelModulesDirectory '{0}' has no modules.dep. Point it at lib/modules/RELEASE of an unpacked kernel package and create modules.dep with: depmod -b ROOT RELEASE.");
     public static readonly Diagnostic RootfsInputInvalid = new("ANEMOS3012", "Root file system input '{0}' {1}. Use a directory or a .tar, .tar.gz, .tar.xz or .tar.zst file.");
-    public static readonly Diagnostic ImgbuildWithoutMakeimg = new("ANEMOS3013", "The payload is an IMGBUILD, but the base image '{0}' has no makeimg. Use a base image with makeimg in its root file system, or a 'deploy' program.");
     public static readonly Diagnostic BaseNotInitramfs = new("ANEMOS3014", "The base initramfs '{0}' does not start like a cpio archive (plain, gzip, zstd, xz, lz4 or bzip2). The kernel may not unpack it; check AnemosBaseInitramfs.", IsWarning: true);
     public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
     public static readonly Diagnostic BaseImageInvalid = new("ANEMOS3016", "The base image project '{0}' did not describe its image: {1}. Build it on its own to see its errors.");
