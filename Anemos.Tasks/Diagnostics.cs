@@ -31,7 +31,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildSuiteWithoutDebian = new("ANEMOS2004", "IMGBUILD sets debian_suite but target is '{0}'; debian_suite is read only with target=debian. Remove it or change the target.");
     public static readonly Diagnostic ImgbuildNoFormat = new("ANEMOS2005", "IMGBUILD does not set 'format'. Add one of: raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir, custom.");
     public static readonly Diagnostic ImgbuildBadFormat = new("ANEMOS2006", "IMGBUILD format '{0}' is not valid: {1}. The grammar is raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir or custom.");
-    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts (a positive number with an optional K, M, G, T suffix, KiB/KB style allowed).");
+    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts. Use a positive number with an optional suffix: K, M, G, T (powers of 1024) or KB, MB, GB (powers of 1000), e.g. 8G.");
     public static readonly Diagnostic ImgbuildBadPartitionTable = new("ANEMOS2008", "IMGBUILD format partition table '{0}' is not known; use msdos or gpt.");
     public static readonly Diagnostic ImgbuildBadFileSystem = new("ANEMOS2009", "IMGBUILD format file system '{0}' is not known; use one of ext2, ext3, ext4, btrfs, xfs, vfat, f2fs.");
     public static readonly Diagnostic ImgbuildBadTarCompression = new("ANEMOS2010", "IMGBUILD format 'tar {0}': the compression is not known; use none, gzip, bzip2, xz or zstd.");
@@ -57,7 +57,7 @@ public static class Diagnostics
     public static readonly Diagnostic BaseNotFound = new("ANEMOS3003", "The base initramfs '{0}' does not exist. Set AnemosBaseInitramfs to a file (a path or an https URL with AnemosBaseInitramfsSha256).");
     public static readonly Diagnostic Sha256Mismatch = new("ANEMOS3004", "{0} '{1}' has sha256 {2}, but {3} was expected. The file is not the one the project names; check the source, then update the expected sha256 only if you trust the new file.");
     public static readonly Diagnostic UrlWithoutSha256 = new("ANEMOS3005", "{0} is a URL ({1}) but {0}Sha256 is not set. A download is used only when its sha256 is known: set {0}Sha256.");
-    public static readonly Diagnostic InvalidSha256 = new("ANEMOS3006", "{0}Sha256 is '{1}', which is not a sha256 (64 hex digits).");
+    public static readonly Diagnostic InvalidSha256 = new("ANEMOS3006", "{0}Sha256 is '{1}', which is not a sha256. Set it to the 64 hex digits sha256sum prints for the file.");
     public static readonly Diagnostic UrlNotHttps = new("ANEMOS3007", "{0} is '{1}'; downloads must use https. Use an https URL or a local path.");
     public static readonly Diagnostic DownloadFailed = new("ANEMOS3008", "Downloading {0} from {1} failed: {2}. Check the URL and the network, then build again; nothing was kept.");
     public static readonly Diagnostic KernelModuleNotFound = new("ANEMOS3010", "Kernel module '{0}' is not in {1}. Check the name (without .ko) against the kernel's modules.dep.");
@@ -65,7 +65,6 @@ public static class Diagnostics
     public static readonly Diagnostic RootfsInputInvalid = new("ANEMOS3012", "Root file system input '{0}' {1}. Use a directory or a .tar, .tar.gz, .tar.xz or .tar.zst file.");
     public static readonly Diagnostic BaseNotInitramfs = new("ANEMOS3014", "The base initramfs '{0}' does not start like a cpio archive (plain, gzip, zstd, xz, lz4 or bzip2). The kernel may not unpack it; check AnemosBaseInitramfs.", IsWarning: true);
     public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
-    public static readonly Diagnostic BaseImageInvalid = new("ANEMOS3016", "The base image project '{0}' did not describe its image: {1}. Build it on its own to see its errors.");
     public static readonly Diagnostic ModuleCycle = new("ANEMOS3017", "Kernel module dependencies form a cycle through '{0}' in modules.dep; the modules directory looks damaged.");
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

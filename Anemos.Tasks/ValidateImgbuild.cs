@@ -25,8 +25,6 @@ public sealed partial class ValidateImgbuild : AnemosTask
     protected override void ExecuteCore()
     {
         string text = System.IO.File.ReadAllText(File);
-        if (CheckWithShell() is false) return;
-
         ImgbuildDocument document;
         try
         {
@@ -34,9 +32,11 @@ public sealed partial class ValidateImgbuild : AnemosTask
         }
         catch (ShellSyntaxException e)
         {
+            // Our reader names the line where an unclosed quote or block opens; a shell names where it noticed.
             Error(Diagnostics.ImgbuildSyntax, e.Line, e.Message);
             return;
         }
+        if (CheckWithShell() is false) return;
         CheckSettings(document);
     }
 

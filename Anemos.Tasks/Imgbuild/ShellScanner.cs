@@ -28,7 +28,7 @@ public sealed class ShellScanner
     readonly string _text;
     int _position;
     int _line = 1;
-    readonly Queue<(string Delimiter, bool StripTabs)> _pendingHereDocuments = new();
+    readonly Queue<(string Delimiter, bool StripTabs, int Line)> _pendingHereDocuments = new();
 
     ShellScanner(string text) => _text = text.Replace("\r\n", "\n");
 
@@ -61,7 +61,7 @@ public sealed class ShellScanner
             tokens.Add(ReadWord());
         }
         if (_pendingHereDocuments.Count > 0)
-            throw new ShellSyntaxException($"here-document delimited by '{_pendingHereDocuments.Peek().Delimiter}' has no body", _line);
+            throw new ShellSyntaxException($"here-document delimited by '{_pendingHereDocuments.Peek().Delimiter}' has no body", _pendingHereDocuments.Peek().Line);
         return tokens;
     }
 
@@ -93,15 +93,14 @@ public sealed class ShellScanner
         if (_position >= _text.Length || _text[_position] == '\n')
             throw new ShellSyntaxException("'<<' is not followed by a here-document delimiter", _line);
         var word = ReadWord();
-        _pendingHereDocuments.Enqueue((word.Literal, stripTabs));
+        _pendingHereDocuments.Enqueue((word.Literal, stripTabs, _line));
     }
 
     void ReadHereDocuments()
     {
         while (_pendingHereDocuments.Count > 0)
         {
-            var (delimiter, stripTabs) = _pendingHereDocuments.Dequeue();
-            int startLine = _line;
+            var (delimiter, stripTabs, startLine) = _pendingHereDocuments.Dequeue();
             while (true)
             {
                 if (_position >= _text.Length)

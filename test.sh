@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, real `dotnet build` processes against the freshly packed SDK,
+# archives read back by GNU cpio, tar, gzip and zstd, a local HTTPS server for downloads, and the
+# samples built from two copies for determinism. Installs what is missing when run as root on
+# Debian/Ubuntu, or says what to install.
+set -euo pipefail
+cd "$(dirname "$0")"
+. eng/prerequisites.sh
+
+anemos_require_dotnet
+anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils
+
+# Packs the SDK, fetches samples/base's Debian packages and builds both samples.
+./build.sh
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test tests/Anemos.Tests/Anemos.Tests.csproj -c Release -nologo "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line any CI can read: "N passed, N failed".
+summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -n 1 || true)
+if [ -n "$summary" ]; then
+    failed=$(echo "$summary" | sed -E 's/Failed: +([0-9]+).*/\1/')
+    passed=$(echo "$summary" | sed -E 's/.*Passed: +([0-9]+).*/\1/')
+    skipped=$(echo "$summary" | sed -E 's/.*Skipped: +([0-9]+).*/\1/')
+    echo "$passed passed, $failed failed, $skipped skipped"
+fi
+exit "$status"

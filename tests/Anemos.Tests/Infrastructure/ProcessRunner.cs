@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Anemos.Tests.Infrastructure;
+
+public sealed record ProcessResult(int ExitCode, string Output)
+{
+    public override string ToString() => $"exit code {ExitCode}\n{Output}";
+}
+
+/// <summary>Runs real programs (dotnet, cpio, tar, zstd, git) with a time limit, capturing their output.</summary>
+public static class ProcessRunner
+{
+    public static ProcessResult Run(string fileName, IEnumerable<string> arguments, string? workingDirectory = null,
+        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null, Stream? standardOutput = null, byte[]? standardInput = null)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            WorkingDirectory = workingDirectory ?? Directory.GetCurrentDirectory(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        if (environment is not null)
+            foreach (var (name, value) in environment)
+            {
+                if (value is null) start.Environment.Remove(name);
+                else start.Environment[name] = value;
+            }
+
+        using var process = Process.Start(start)!;
+        var text = new StringBuilder();
+        var errorTask = Task.Run(() => process.StandardError.ReadToEnd());
+        Task outputTask = standardOutput is null
+            ? Task.Run(() => { string s = process.StandardOutput.ReadToEnd(); lock (text) text.Append(s); })
+            : process.StandardOutput.BaseStream.CopyToAsync(standardOutput);
+        if (standardInput is not null) process.StandardInput.BaseStream.Write(standardInput);
+        process.StandardInput.Close();
+
+        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time.\n{text}");
+        }
+        outputTask.Wait();
+        string errors = errorTask.Result;
+        lock (text) text.Append(errors);
+        return new ProcessResult(process.ExitCode, text.ToString());
+    }
+
+    public static ProcessResult Run(string fileName, params string[] arguments) => Run(fileName, (IEnumerable<string>)arguments);
+
+    /// <summary>Runs a shell command line (for pipelines such as zstd -dc | cpio -t).</summary>
+    public static ProcessResult Shell(string command, string? workingDirectory = null) =>
+        Run("/bin/sh", ["-c", command], workingDirectory);
+}

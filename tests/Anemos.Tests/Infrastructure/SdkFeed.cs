@@ -1,0 +1,39 @@
+namespace Anemos.Tests.Infrastructure;
+
+/// <summary>
+/// The SDK under test: packed once per test run from the working tree into a private feed, and
+/// restored into a private NuGet package folder, so no stale Anemos.Sdk is ever used.
+/// </summary>
+public static class SdkFeed
+{
+    static readonly Lazy<(string Feed, string Packages)> Packed = new(Pack, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string FeedDirectory => Packed.Value.Feed;
+    public static string PackagesDirectory => Packed.Value.Packages;
+    public static string PackagePath => Path.Combine(FeedDirectory, $"Anemos.Sdk.{Repository.Version}.nupkg");
+
+    static (string, string) Pack()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "anemos-tests", "run-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
+        string feed = Path.Combine(root, "feed");
+        string packages = Path.Combine(root, "packages");
+        Directory.CreateDirectory(feed);
+        Directory.CreateDirectory(packages);
+        var result = ProcessRunner.Run("dotnet", ["pack", Repository.PathOf("Anemos.Sdk", "Anemos.Sdk.csproj"), "-c", "Release", "-o", feed, "-nologo", "-v:q", "-nodeReuse:false"],
+            Repository.Root, DotnetEnvironment(packages: null), TimeSpan.FromMinutes(5));
+        if (result.ExitCode != 0 || !File.Exists(Path.Combine(feed, $"Anemos.Sdk.{Repository.Version}.nupkg")))
+            throw new InvalidOperationException("Packing Anemos.Sdk failed:\n" + result);
+        return (feed, packages);
+    }
+
+    public static Dictionary<string, string?> DotnetEnvironment(string? packages) => new()
+    {
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+        ["MSBUILDDISABLENODEREUSE"] = "1",
+        ["NUGET_PACKAGES"] = packages,
+        // Never let the machine's HOST reach a build by accident; tests that need it set it.
+        ["HOST"] = null,
+        ["SOURCE_DATE_EPOCH"] = null,
+    };
+}

@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Integration;
+
+/// <summary>Base image projects: root file system inputs, kernel modules with their dependencies, the deploy init.</summary>
+public sealed class BaseImageProjectTests : IDisposable
+{
+    readonly string _root = TestProject.NewDirectory();
+
+    public BaseImageProjectTests()
+    {
+        Directory.CreateDirectory(_root);
+        TestProject.WriteSdkConfiguration(_root);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>A kernel tree like an unpacked kernel package: a few fake modules and a modules.dep.</summary>
+    static void WriteKernelTree(string directory)
+    {
+        string modules = Path.Combine(directory, "lib/modules/6.1.0-test");
+        foreach (string module in new[] { "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko", "kernel/drivers/block/virtio_blk.ko", "kernel/fs/unused.ko" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(modules, module))!);
+            File.WriteAllText(Path.Combine(modules, module), "module " + module);
+        }
+        File.WriteAllText(Path.Combine(modules, "modules.dep"),
+            "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n" +
+            "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio_ring.ko:\nkernel/fs/unused.ko:\n");
+        File.WriteAllText(Path.Combine(modules, "modules.builtin"), "kernel/fs/ext4/ext4.ko\n");
+        Directory.CreateDirectory(Path.Combine(directory, "boot"));
+        File.WriteAllBytes(Path.Combine(directory, "boot/vmlinuz-6.1.0-test"), new byte[4096]);
+    }
+
+    TestProject BaseProject(string items, string properties = "")
+    {
+        WriteKernelTree(Path.Combine(_root, "kernel"));
+        var project = TestProject.Create($$"""
+            <Project Sdk="Anemos.Sdk">
+              <PropertyGroup>
+                <AnemosProjectKind>BaseImage</AnemosProjectKind>
+                <AnemosKernel>../kernel/boot/vmlinuz-6.1.0-test</AnemosKernel>
+                <AnemosKernelModulesDirectory>../kernel/lib/modules/6.1.0-test</AnemosKernelModulesDirectory>
+                {{properties}}
+              </PropertyGroup>
+              <ItemGroup>{{items}}</ItemGroup>
+            </Project>
+            """, "base.proj", Path.Combine(_root, "base"));
+        project.Write("rootfs/bin/busybox", "#!/bin/true\n", executable: true);
+        project.Write("rootfs/etc/issue", "from a folder\n");
+        project.Write("tree/etc/issue", "from the tarball\n");
+        project.Write("tree/usr/bin/tool", "#!/bin/sh\n", executable: true);
+        Assert.Equal(0, ProcessRunner.Run("tar", ["-czf", project.PathOf("extra.tar.gz"), "-C", project.PathOf("tree"), "."]).ExitCode);
+        project.Write("makeimg", "#!/bin/sh\necho makeimg\n");
+        return project;
+    }
+
+    const string FullItems = """
+        <AnemosRootfs Include="rootfs" />
+        <AnemosRootfs Include="extra.tar.gz" />
+        <AnemosBaseSymlink Include="bin/sh" LinkTarget="busybox" />
+        <AnemosBaseFile Include="makeimg" TargetPath="usr/bin/makeimg" Mode="0755" />
+        <AnemosKernelModule Include="virtio_blk;ext4" />
+        """;
+
+    [Fact]
+    public void ComposesRootfsModulesAndTheDeployInit()
+    {
+        using var project = BaseProject(FullItems);
+        var result = project.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("anemos base image:", result.Output);
+
+        string image = project.PathOf("bin/anemos/base.img");
+        Assert.Equal(0, ProcessRunner.Run("gzip", "-t", image).ExitCode);
+        var list = ProcessRunner.Shell($"zcat '{image}' | cpio -itv --quiet");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Matches(@"-rwxr-xr-x .* init\n", list.Output);
+        Assert.Matches(@"crw------- .* 5,\s+1 .* dev/console\n", list.Output);
+        Assert.Matches(@"lrwxrwxrwx .* bin/sh -> busybox\n", list.Output);
+        Assert.Matches(@"-rwxr-xr-x .* usr/bin/makeimg\n", list.Output);
+        Assert.Matches(@"-rwxr-xr-x .* usr/bin/tool\n", list.Output);
+        Assert.Contains("lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko", list.Output);
+        Assert.DoesNotContain("unused.ko", list.Output);
+
+        string extracted = project.PathOf("extracted");
+        Directory.CreateDirectory(extracted);
+        Assert.Equal(0, ProcessRunner.Shell($"zcat '{image}' | cpio -id --quiet --no-absolute-filenames 'init' 'etc/*' 'lib/*'", extracted).ExitCode);
+        Assert.Equal("from the tarball\n", File.ReadAllText(Path.Combine(extracted, "etc/issue"))); // later inputs win
+        Assert.Equal(File.ReadAllText(Path.Combine(SdkFeed.PackagesDirectory, "anemos.sdk", Repository.Version, "init", "anemos-init")),
+            File.ReadAllText(Path.Combine(extracted, "init")));
+        Assert.Equal(
+            "/lib/modules/6.1.0-test/kernel/drivers/virtio/virtio_ring.ko\n/lib/modules/6.1.0-test/kernel/drivers/virtio/virtio.ko\n/lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko\n",
+            File.ReadAllText(Path.Combine(extracted, "etc/anemos/modules")));
+        Assert.DoesNotContain("unused", File.ReadAllText(Path.Combine(extracted, "lib/modules/6.1.0-test/modules.dep")));
+
+        var description = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/base-image.json"))).RootElement;
+        Assert.True(description.GetProperty("hasMakeimg").GetBoolean());
+        Assert.True(description.GetProperty("hasBusybox").GetBoolean());
+        Assert.Equal("6.1.0-test", description.GetProperty("kernelRelease").GetString());
+    }
+
+    [Fact]
+    public void AHostProjectUsesTheBaseThroughAProjectReference()
+    {
+        using var baseProject = BaseProject(FullItems);
+        var host = TestProject.Create("""
+            <Project Sdk="Anemos.Sdk">
+              <ItemGroup>
+                <ProjectReference Include="../base/base.proj" />
+                <AnemosHost Include="x" />
+              </ItemGroup>
+            </Project>
+            """, "host.proj", Path.Combine(_root, "host"));
+        host.Write("IMGBUILD", "target=alpine\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
+        var result = host.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("ANEMOS3013", result.Output); // this base has makeimg
+        Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/base.img")), File.ReadAllBytes(host.PathOf("bin/anemos/base.img")));
+        Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/vmlinuz")), File.ReadAllBytes(host.PathOf("bin/anemos/vmlinuz")));
+
+        // The same base without makeimg: the IMGBUILD host is warned.
+        File.WriteAllText(baseProject.ProjectFile, File.ReadAllText(baseProject.ProjectFile).Replace("""<AnemosBaseFile Include="makeimg" TargetPath="usr/bin/makeimg" Mode="0755" />""", ""));
+        BadInput.AssertWarning(host, "ANEMOS3013");
+    }
+
+    [Theory]
+    [InlineData("module-missing", """<AnemosKernelModule Include="nosuchmodule" />""", "", "ANEMOS3010")]
+    [InlineData("modules-dep-missing", """<AnemosKernelModule Include="virtio" />""", "<AnemosKernelModulesDirectory>../kernel/boot</AnemosKernelModulesDirectory>", "ANEMOS3011")]
+    [InlineData("rootfs-missing", """<AnemosRootfs Include="nowhere" />""", "", "ANEMOS3012")]
+    [InlineData("rootfs-not-archive", """<AnemosRootfs Include="rootfs/etc/issue" />""", "", "ANEMOS3012")]
+    [InlineData("file-without-target", """<AnemosBaseFile Include="makeimg" />""", "", "ANEMOS3012")]
+    [InlineData("init-missing", "", "<AnemosDeployInit>no-init</AnemosDeployInit>", "ANEMOS3018")]
+    [InlineData("no-kernel", "", "<AnemosKernel></AnemosKernel>", "ANEMOS3020")]
+    public void IsRefused(string name, string items, string properties, string code)
+    {
+        using var project = BaseProject(items, properties);
+        BadInput.AssertError(project, code);
+        Assert.False(File.Exists(project.PathOf("bin/anemos/base.img")), name);
+    }
+}

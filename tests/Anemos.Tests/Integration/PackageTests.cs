@@ -1,0 +1,62 @@
+using System.IO.Compression;
+using System.Xml.Linq;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Integration;
+
+/// <summary>The Anemos.Sdk package holds exactly what an MSBuild SDK needs, and nothing it must not.</summary>
+public sealed class PackageTests
+{
+    [Fact]
+    public void HoldsExactlyTheSdkFiles()
+    {
+        using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
+        var files = package.Entries.Select(e => e.FullName)
+            .Where(n => !n.StartsWith("_rels/") && !n.StartsWith("package/") && n != "[Content_Types].xml")
+            .Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(
+        [
+            "Anemos.Sdk.nuspec",
+            "README.md",
+            "Sdk/Sdk.props",
+            "Sdk/Sdk.targets",
+            "build/Anemos.BaseImage.targets",
+            "build/Anemos.Host.targets",
+            "build/Anemos.Sdk.Version.props",
+            "build/Anemos.Sdk.props",
+            "build/Anemos.Sdk.targets",
+            "build/Anemos.SourceDateEpoch.targets",
+            "build/Anemos.Stage.targets",
+            "init/anemos-init",
+            "tools/net10.0/Anemos.Core.dll",
+            "tools/net10.0/Anemos.Tasks.dll",
+        ], files);
+    }
+
+    [Fact]
+    public void IsAnMsBuildSdkWithoutDependencies()
+    {
+        using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
+        using var nuspec = package.GetEntry("Anemos.Sdk.nuspec")!.Open();
+        var document = XDocument.Load(nuspec);
+        XNamespace ns = document.Root!.Name.Namespace;
+        var metadata = document.Root.Element(ns + "metadata")!;
+        Assert.Equal(Repository.Version, metadata.Element(ns + "version")!.Value);
+        Assert.Equal("MSBuildSdk", metadata.Element(ns + "packageTypes")!.Element(ns + "packageType")!.Attribute("name")!.Value);
+        Assert.Null(metadata.Element(ns + "dependencies"));
+    }
+
+    [Fact]
+    public void TheDeployInitIsValidShell()
+    {
+        var result = ProcessRunner.Run("/bin/sh", "-n", Repository.PathOf("Anemos.Sdk", "init", "anemos-init"));
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public void TheSamplesPinTheVersionTheRepositoryBuilds()
+    {
+        string globalJson = File.ReadAllText(Repository.PathOf("samples", "global.json"));
+        Assert.Contains($"\"Anemos.Sdk\": \"{Repository.Version}\"", globalJson);
+    }
+}
