@@ -177,9 +177,9 @@ public sealed class PackAnemosPayload : AnemosTask
         string name = entry.Type == TarEntryType.Directory ? entry.Name + "/" : entry.Name;
         var tarEntry = new GnuTarEntry(entry.Type, name)
         {
+            // No access or change time: GNU tar leaves those fields empty, and readers such as
+            // busybox tar take anything there for a ustar name prefix.
             ModificationTime = mtime,
-            AccessTime = mtime,
-            ChangeTime = mtime,
             Uid = 0,
             Gid = 0,
             UserName = "root",

@@ -190,3 +190,36 @@ public sealed class HostBuildTests : IDisposable
         Assert.Contains("ANEMOS4000", result.Output);
     }
 }
+
+/// <summary>The deploy init unpacks the payload with busybox tar: long names, links and modes must survive it.</summary>
+public sealed class PayloadUnpackTests : IDisposable
+{
+    readonly TestProject _project = TestProject.CreateDeployProject();
+
+    public void Dispose() => _project.Dispose();
+
+    [Fact]
+    public void BusyboxTarUnpacksLongNamesLinksAndModes()
+    {
+        string longDirectory = "files/" + string.Join('/', Enumerable.Range(0, 12).Select(i => $"directory-number-{i:00}"));
+        string longFile = longDirectory + "/" + new string('n', 120) + ".conf";
+        _project.Write(longFile, "deep\n");
+        File.CreateSymbolicLink(_project.PathOf("files/etc/long-link"), "../" + longFile["files/".Length..]);
+        var build = _project.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+
+        string target = _project.PathOf("unpacked");
+        Directory.CreateDirectory(target);
+        var unpack = ProcessRunner.Run("busybox", ["tar", "-xzf", _project.PathOf("bin/anemos/payload.tar.gz"), "-C", target]);
+        Assert.True(unpack.ExitCode == 0, unpack.ToString());
+        Assert.Equal("deep\n", File.ReadAllText(Path.Combine(target, longFile)));
+        Assert.Equal("../" + longFile["files/".Length..], new FileInfo(Path.Combine(target, "files/etc/long-link")).LinkTarget);
+        Assert.True((File.GetUnixFileMode(Path.Combine(target, "deploy")) & UnixFileMode.UserExecute) != 0);
+
+        // GNU tar agrees, and the archive has no per-process header names.
+        var list = ProcessRunner.Run("tar", "-tzf", _project.PathOf("bin/anemos/payload.tar.gz"));
+        Assert.Contains(longFile + "\n", list.Output);
+        var raw = ProcessRunner.Shell($"gzip -dc '{_project.PathOf("bin/anemos/payload.tar.gz")}' | strings | grep -c PaxHeaders || true");
+        Assert.Equal("0", raw.Output.Trim());
+    }
+}
