@@ -8,7 +8,7 @@ namespace Anemos.Core.Compression;
 /// hand and the body by <see cref="DeflateStream"/>, so no byte needs patching afterwards and the
 /// output may be a pipe.
 /// </summary>
-public sealed class DeterministicGzipStream : Stream
+public sealed class DeterministicGzipStream : WriteOnlyStream
 {
     static readonly byte[] Header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
 
@@ -25,16 +25,12 @@ public sealed class DeterministicGzipStream : Stream
         _deflate = new DeflateStream(output, level, leaveOpen: true);
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _crc = Crc32.Append(_crc, buffer);
         _length = unchecked(_length + (uint)buffer.Length);
         _deflate.Write(buffer);
     }
-
-    public override void WriteByte(byte value) => Write([value]);
 
     protected override void Dispose(bool disposing)
     {
@@ -52,14 +48,6 @@ public sealed class DeterministicGzipStream : Stream
     }
 
     public override void Flush() => _deflate.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }
 
 /// <summary>CRC-32 (IEEE 802.3, reflected) as gzip's trailer needs it; the BCL has none without a package.</summary>

@@ -9,7 +9,7 @@ public sealed class ZstdUnavailableException(string message, Exception? inner = 
 /// Streaming zstd compression through the system's libzstd (libzstd.so.1): no managed zstd
 /// package is in reach, and every distribution ships the library. Frames carry a checksum.
 /// </summary>
-public sealed unsafe class ZstdCompressStream : Stream
+public sealed unsafe class ZstdCompressStream : WriteOnlyStream
 {
     const string Library = "libzstd.so.1";
     const int ParameterCompressionLevel = 100;
@@ -52,8 +52,6 @@ public sealed unsafe class ZstdCompressStream : Stream
         Check(ZSTD_CCtx_setParameter(_context, ParameterChecksumFlag, 1));
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> data)
     {
         fixed (byte* source = data)
@@ -63,8 +61,6 @@ public sealed unsafe class ZstdCompressStream : Stream
                 Drain(&input, EndContinue);
         }
     }
-
-    public override void WriteByte(byte value) => Write([value]);
 
     nuint Drain(InBuffer* input, int mode)
     {
@@ -107,12 +103,4 @@ public sealed unsafe class ZstdCompressStream : Stream
     }
 
     public override void Flush() => _output.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

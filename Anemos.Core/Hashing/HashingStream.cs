@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Anemos.Core.Hashing;
 
 /// <summary>A write-only stream that hashes every byte on its way to an inner stream, so a file is hashed while it is written instead of being read back.</summary>
-public sealed class HashingStream : Stream
+public sealed class HashingStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly bool _leaveOpen;
@@ -18,8 +18,6 @@ public sealed class HashingStream : Stream
 
     public FileDigest Digest() => new(Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant(), _length);
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         _hash.AppendData(buffer);
@@ -27,17 +25,9 @@ public sealed class HashingStream : Stream
         _length += buffer.Length;
     }
 
-    public override void WriteByte(byte value) => Write([value]);
-
     public override void Flush() => _inner.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
     public override long Length => _length;
     public override long Position { get => _length; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
