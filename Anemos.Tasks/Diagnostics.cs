@@ -22,6 +22,10 @@ public static class Diagnostics
     public static readonly Diagnostic InvalidUser = new("ANEMOS1006", "Host '{0}' has User '{1}'; use a login name of letters, digits, '_', '.', '-' that does not start with '-'.");
     public static readonly Diagnostic InvalidVariableName = new("ANEMOS1007", "Host '{0}' has metadata '{1}', which is not a shell variable name and cannot reach the payload. Rename it to letters, digits and '_' (not starting with a digit).");
     public static readonly Diagnostic ReservedVariableName = new("ANEMOS1008", "Host '{0}' has metadata '{1}', a name the deploy environment reserves. Rename it (names starting with ANEMOS_ and the shell's own variables such as PATH or IFS are reserved).");
+    public static readonly Diagnostic InvalidOnFailure = new("ANEMOS1010", "Host '{0}' has OnFailure '{1}' (or AnemosOnFailure is that); use shell, ssh or poweroff.");
+    public static readonly Diagnostic InvalidNetwork = new("ANEMOS1011", "Host '{0}' has Network '{1}' (or AnemosNetwork is that); use auto, dhcp, static or none.");
+    public static readonly Diagnostic InvalidTargetDisk = new("ANEMOS1012", "Host '{0}' has TargetDisk '{1}'; use a device path such as /dev/sda or /dev/disk/by-id/NAME, without spaces or quotes.");
+    public static readonly Diagnostic AuthorizedKeysMissing = new("ANEMOS1013", "Host '{0}' has AuthorizedKeys '{1}', which does not exist. Point it at an authorized_keys file (public keys only).");
     public static readonly Diagnostic UnknownHost = new("ANEMOS1009", "There is no host '{0}' in this project. Known hosts: {1}. Pass one of them with -p:Host=NAME.");
 
     // 2xxx: payload and IMGBUILD
@@ -66,5 +70,10 @@ public static class Diagnostics
     public static readonly Diagnostic BaseNotInitramfs = new("ANEMOS3014", "The base initramfs '{0}' does not start like a cpio archive (plain, gzip, zstd, xz, lz4 or bzip2). The kernel may not unpack it; check AnemosBaseInitramfs.", IsWarning: true);
     public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
     public static readonly Diagnostic ModuleCycle = new("ANEMOS3017", "Kernel module dependencies form a cycle through '{0}' in modules.dep; the modules directory looks damaged.");
+    public static readonly Diagnostic QemuMissing = new("ANEMOS3101", "Rehearsing needs QEMU, but '{0}' was not found. Install it (Debian/Ubuntu: apt-get install qemu-system-x86) or set AnemosQemu to its path.");
+    public static readonly Diagnostic RehearsalFailed = new("ANEMOS3102", "The rehearsal of host '{0}' failed at the deploy init's step '{1}'. Fix the payload; the console is in {2} and the disks next to it. Last lines:\n{3}");
+    public static readonly Diagnostic RehearsalTimedOut = new("ANEMOS3103", "The rehearsal of host '{0}' gave no result within {1} seconds and was stopped. Raise AnemosRehearseTimeout if the payload needs longer; the console is in {2}. Last lines:\n{3}");
+    public static readonly Diagnostic RehearsalNoResult = new("ANEMOS3104", "The rehearsal VM of host '{0}' stopped without a result line (a kernel panic, or an init that is not the Anemos deploy init). Check the kernel and base image; the console is in {1}. Last lines:\n{2}");
+    public static readonly Diagnostic InvalidRehearseDisk = new("ANEMOS3106", "AnemosRehearseDisk '{0}' has Size '{1}'; use a positive size such as 8G, 512M or 2T.");
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

@@ -6,4 +6,5 @@ public static class OverlayContract
     public const string Directory = "anemos";
     public const string HostEnvironment = "anemos/host.env";
     public const string Payload = "anemos/payload.tar.gz";
+    public const string AuthorizedKeys = "anemos/authorized_keys";
 }

@@ -15,8 +15,11 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     /// <summary>Metadata with a meaning of its own; every other metadata value is a host variable.</summary>
     static readonly HashSet<string> ConnectionMetadata = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Address", "User", "Port", "HostKey", "Group", "OnFailure",
+        "Address", "User", "Port", "HostKey", "Group", "OnFailure", "Network", "TargetDisk", "AuthorizedKeys",
     };
+
+    static readonly string[] OnFailureValues = ["shell", "ssh", "poweroff"];
+    static readonly string[] NetworkValues = ["auto", "dhcp", "static", "none"];
 
     static readonly HashSet<string> ShellVariables = new(StringComparer.Ordinal)
     {
@@ -34,6 +37,10 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     public string? SelectedHost { get; set; }
     [Required] public string HostsIntermediateDirectory { get; set; } = "";
     public string? ProjectFile { get; set; }
+    /// <summary>AnemosOnFailure: what the deploy init does after a failed run, unless a host says otherwise.</summary>
+    public string? DefaultOnFailure { get; set; }
+    /// <summary>AnemosNetwork: how the deploy init brings up the network, unless a host says otherwise.</summary>
+    public string? DefaultNetwork { get; set; }
 
     [Output] public ITaskItem[] ResolvedHosts { get; set; } = [];
 
@@ -65,13 +72,17 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
         }
         if (Log.HasLoggedErrors) return;
 
+        // Every valid host's files are written, selected or not, so a later build of all hosts finds them.
         var resolved = new List<ITaskItem>();
         foreach (var host in valid)
         {
-            if (selected.Length > 0 && !string.Equals(host.ItemSpec, selected, StringComparison.OrdinalIgnoreCase))
-                continue;
-            string variablesFile = Path.Combine(HostsIntermediateDirectory, host.ItemSpec, "host.vars");
-            AtomicFile.WriteIfDifferent(variablesFile, ShellQuoting.EnvironmentFile(Variables(host)));
+            string hostDirectory = Path.Combine(HostsIntermediateDirectory, host.ItemSpec.ToLowerInvariant());
+            string variablesFile = Path.Combine(hostDirectory, "host.vars");
+            AtomicFile.WriteIfDifferent(variablesFile, ShellQuoting.EnvironmentFile(DeploySettings(host).Concat(Variables(host))));
+            string keysFile = Path.Combine(hostDirectory, "authorized_keys");
+            // Always written (empty without keys), so that it can be an input of the host's overlay.
+            byte[] keys = Metadata(host, "AuthorizedKeys") is { } keysPath ? File.ReadAllBytes(Path.GetFullPath(keysPath, ProjectDirectory)) : [];
+            AtomicFile.WriteIfDifferent(keysFile, keys);
 
             var item = new TaskItem(host.ItemSpec);
             item.SetMetadata("Address", Address(host));
@@ -83,10 +94,44 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
         ResolvedHosts = resolved.ToArray();
     }
 
+    string ProjectDirectory => Path.GetDirectoryName(Path.GetFullPath(ProjectFile ?? "./x"))!;
+
+    /// <summary>The deploy init's settings for this host, in host.env before its variables.</summary>
+    IEnumerable<KeyValuePair<string, string>> DeploySettings(ITaskItem host)
+    {
+        yield return new("ANEMOS_ON_FAILURE", Metadata(host, "OnFailure") ?? Default(DefaultOnFailure, "shell"));
+        yield return new("ANEMOS_NETWORK", Metadata(host, "Network") ?? Default(DefaultNetwork, "auto"));
+        if (Metadata(host, "TargetDisk") is { } disk) yield return new("ANEMOS_TARGET_DISK", disk);
+    }
+
+    static string Default(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value.Trim();
+
     bool ValidateHost(ITaskItem host)
     {
         string name = host.ItemSpec;
         bool ok = true;
+        string onFailure = Metadata(host, "OnFailure") ?? Default(DefaultOnFailure, "shell");
+        if (!OnFailureValues.Contains(onFailure))
+        {
+            LogDiagnostic(Diagnostics.InvalidOnFailure, ProjectFile, 0, name, onFailure);
+            ok = false;
+        }
+        string network = Metadata(host, "Network") ?? Default(DefaultNetwork, "auto");
+        if (!NetworkValues.Contains(network))
+        {
+            LogDiagnostic(Diagnostics.InvalidNetwork, ProjectFile, 0, name, network);
+            ok = false;
+        }
+        if (Metadata(host, "TargetDisk") is { } disk && (!disk.StartsWith("/dev/", StringComparison.Ordinal) || disk.Any(c => char.IsWhiteSpace(c) || c == '\'')))
+        {
+            LogDiagnostic(Diagnostics.InvalidTargetDisk, ProjectFile, 0, name, disk);
+            ok = false;
+        }
+        if (Metadata(host, "AuthorizedKeys") is { } keys && !File.Exists(Path.GetFullPath(keys, ProjectDirectory)))
+        {
+            LogDiagnostic(Diagnostics.AuthorizedKeysMissing, ProjectFile, 0, name, keys);
+            ok = false;
+        }
         string address = Address(host);
         if (address.Length == 0 || address.StartsWith('-') || address.Any(char.IsWhiteSpace) || address.Any(char.IsControl))
         {

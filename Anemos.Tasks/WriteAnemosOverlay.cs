@@ -14,6 +14,8 @@ public sealed class WriteAnemosOverlay : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     [Required] public string HostVariablesFile { get; set; } = "";
+    /// <summary>The host's authorized_keys for ssh after a failed deploy; packed as /anemos/authorized_keys (0600) when not empty.</summary>
+    public string? AuthorizedKeysFile { get; set; }
     [Required] public string PayloadFile { get; set; } = "";
     [Required] public string PayloadKind { get; set; } = "";
     [Required] public string SdkVersion { get; set; } = "";
@@ -37,6 +39,7 @@ public sealed class WriteAnemosOverlay : AnemosTask
         if (payload.Size > uint.MaxValue) throw new AnemosException(Diagnostics.OverlayTooLarge, payload.Size);
 
         byte[] hostEnvironment = HostEnvironment(payload, onSuccess);
+        byte[] authorizedKeys = !string.IsNullOrEmpty(AuthorizedKeysFile) && File.Exists(AuthorizedKeysFile) ? File.ReadAllBytes(AuthorizedKeysFile) : [];
         FileDigest digest;
         try
         {
@@ -48,6 +51,8 @@ public sealed class WriteAnemosOverlay : AnemosTask
                 {
                     cpio.AddDirectory(OverlayContract.Directory, mtime: mtime);
                     cpio.AddFile(OverlayContract.HostEnvironment, hostEnvironment, mode: 0x1A4, mtime: mtime);
+                    if (authorizedKeys.Length > 0)
+                        cpio.AddFile(OverlayContract.AuthorizedKeys, authorizedKeys, mode: 0x180, mtime: mtime);
                     using (var content = File.OpenRead(PayloadFile))
                         cpio.AddFile(OverlayContract.Payload, content, payload.Size, mode: 0x1A4, mtime: mtime, CancellationToken);
                     cpio.Finish();

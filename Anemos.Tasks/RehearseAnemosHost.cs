@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Build.Framework;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Boots a host's very kernel and initramfs in QEMU with blank disks shaped like the host's, its
+/// console streamed into the build output, and turns the deploy init's result line into success
+/// or a coded error. The kernel command line asks the deploy init to power off either way, so the
+/// rehearsal ends by itself; the disk images stay in the work folder for inspection.
+/// </summary>
+public sealed partial class RehearseAnemosHost : AnemosTask
+{
+    [Required] public string HostName { get; set; } = "";
+    [Required] public string KernelFile { get; set; } = "";
+    [Required] public string InitramfsFile { get; set; } = "";
+    [Required] public string WorkDirectory { get; set; } = "";
+    public string? CommandLine { get; set; }
+    /// <summary>Blank disks to attach, in order (vda, vdb, …), each with a Size metadata such as 8G.</summary>
+    public ITaskItem[] Disks { get; set; } = [];
+    public int MemoryMiB { get; set; } = 512;
+    public int TimeoutSeconds { get; set; } = 900;
+    public string Qemu { get; set; } = "qemu-system-x86_64";
+    /// <summary>auto (KVM where kvm_intel or kvm_amd is loaded, TCG otherwise), kvm or tcg.</summary>
+    public string Accelerator { get; set; } = "auto";
+
+    [Output] public string? ConsoleLog { get; set; }
+    [Output] public string? Result { get; set; }
+
+    [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|c|\([A-Z0-9])")]
+    private static partial Regex EscapeSequence();
+
+    [GeneratedRegex(@"ANEMOS-RESULT (ok|fail)\b.*?step=(\S+)")]
+    private static partial Regex ResultLine();
+
+    [GeneratedRegex(@"^([0-9]+)([KMGT]?)(i?B)?$")]
+    private static partial Regex DiskSize();
+
+    protected override void ExecuteCore()
+    {
+        string qemu = ResolveQemu() ?? throw new AnemosException(Diagnostics.QemuMissing, Qemu);
+        Directory.CreateDirectory(WorkDirectory);
+        var disks = CreateDisks();
+        if (Log.HasLoggedErrors) return;
+
+        ConsoleLog = Path.Combine(WorkDirectory, "console.log");
+        string accelerator = ChooseAccelerator();
+        var start = new ProcessStartInfo(qemu)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in Arguments(accelerator, disks)) start.ArgumentList.Add(argument);
+        Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {MemoryMiB} MiB, {disks.Count} disk(s)); console follows");
+
+        var tail = new Queue<string>();
+        string? result = null;
+        using var console = new StreamWriter(ConsoleLog);
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var errors = process.StandardError.ReadToEndAsync();
+        var reading = Task.Run(() =>
+        {
+            string? line;
+            while ((line = process.StandardOutput.ReadLine()) is not null)
+            {
+                string clean = EscapeSequence().Replace(line, "").TrimEnd('\r');
+                console.WriteLine(clean);
+                if (clean.Length == 0) continue;
+                Log.LogMessage(MessageImportance.High, $"  [{HostName}] {clean}");
+                lock (tail)
+                {
+                    tail.Enqueue(clean);
+                    if (tail.Count > 15) tail.Dequeue();
+                }
+                if (clean.Contains("ANEMOS-RESULT ")) result = clean;
+            }
+        });
+
+        bool exited = WaitForExit(process, TimeSpan.FromSeconds(TimeoutSeconds));
+        if (!exited)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            process.WaitForExit();
+        }
+        reading.Wait();
+        string qemuErrors = errors.Result.Trim();
+        string lastLines;
+        lock (tail) lastLines = string.Join(Environment.NewLine, tail);
+
+        Result = result;
+        var match = result is null ? null : ResultLine().Match(result);
+        if (match is { Success: true } && match.Groups[1].Value == "ok")
+        {
+            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: the deploy init reported success; disks in {WorkDirectory}");
+            return;
+        }
+        if (match is { Success: true })
+            throw new AnemosException(Diagnostics.RehearsalFailed, HostName, match.Groups[2].Value, ConsoleLog, lastLines);
+        if (!exited)
+            throw new AnemosException(Diagnostics.RehearsalTimedOut, HostName, TimeoutSeconds, ConsoleLog, lastLines);
+        throw new AnemosException(Diagnostics.RehearsalNoResult, HostName, ConsoleLog,
+            qemuErrors.Length > 0 ? qemuErrors + Environment.NewLine + lastLines : lastLines);
+    }
+
+    bool WaitForExit(Process process, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!process.WaitForExit(500))
+        {
+            if (CancellationToken.IsCancellationRequested)
+            {
+                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                CancellationToken.ThrowIfCancellationRequested();
+            }
+            if (DateTime.UtcNow > deadline) return false;
+        }
+        return true;
+    }
+
+    IEnumerable<string> Arguments(string accelerator, List<string> disks)
+    {
+        string commandLine = $"console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff {CommandLine}".Trim();
+        string[] fixedArguments =
+        [
+            "-accel", accelerator, "-m", MemoryMiB.ToString(CultureInfo.InvariantCulture),
+            "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+            "-kernel", KernelFile, "-initrd", InitramfsFile, "-append", commandLine,
+            // User networking restricted to the VM: DHCP from QEMU, nothing beyond it.
+            "-netdev", "user,id=net0,restrict=on", "-device", "virtio-net-pci,netdev=net0",
+        ];
+        foreach (string argument in fixedArguments) yield return argument;
+        foreach (string disk in disks)
+        {
+            yield return "-drive";
+            yield return $"file={disk},format=raw,if=virtio";
+        }
+    }
+
+    List<string> CreateDisks()
+    {
+        var disks = new List<string>();
+        var items = Disks.Length > 0 ? Disks : [new Microsoft.Build.Utilities.TaskItem("disk0", new Dictionary<string, string> { ["Size"] = "8G" })];
+        foreach (var item in items)
+        {
+            string sizeText = item.GetMetadata("Size") is { Length: > 0 } s ? s.Trim() : "8G";
+            var match = DiskSize().Match(sizeText);
+            if (!match.Success || !long.TryParse(match.Groups[1].Value, out long number) || number <= 0)
+            {
+                LogDiagnostic(Diagnostics.InvalidRehearseDisk, item.ItemSpec, sizeText);
+                continue;
+            }
+            int shift = "KMGT".IndexOf(match.Groups[2].Value is { Length: 1 } u ? u[0] : '-') is int i and >= 0 ? (i + 1) * 10 : 0;
+            string path = Path.Combine(WorkDirectory, Path.GetFileName(item.ItemSpec) + ".img");
+            // A fresh blank, sparse disk for every rehearsal: what a blank server disk looks like.
+            File.Delete(path);
+            using (var file = new FileStream(path, FileMode.CreateNew)) file.SetLength(number << shift);
+            disks.Add(path);
+        }
+        return disks;
+    }
+
+    string? ResolveQemu()
+    {
+        if (Qemu.Contains('/')) return File.Exists(Qemu) ? Qemu : null;
+        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            string candidate = Path.Combine(directory, Qemu);
+            if (directory.Length > 0 && File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    string ChooseAccelerator()
+    {
+        if (Accelerator is "kvm" or "tcg") return Accelerator;
+        // /dev/kvm alone is not enough: some machines expose a paravirtual KVM that cannot run a normal kernel.
+        bool hardware = Directory.Exists("/sys/module/kvm_intel") || Directory.Exists("/sys/module/kvm_amd");
+        return hardware && File.Exists("/dev/kvm") ? "kvm" : "tcg";
+    }
+}
