@@ -71,9 +71,10 @@ public static class Diagnostics
     public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
     public static readonly Diagnostic ModuleCycle = new("ANEMOS3017", "Kernel module dependencies form a cycle through '{0}' in modules.dep; the modules directory looks damaged.");
     public static readonly Diagnostic QemuMissing = new("ANEMOS3101", "Rehearsing needs QEMU, but '{0}' was not found. Install it (Debian/Ubuntu: apt-get install qemu-system-x86) or set AnemosQemu to its path.");
-    public static readonly Diagnostic RehearsalFailed = new("ANEMOS3102", "The rehearsal of host '{0}' failed at the deploy init's step '{1}'. Fix the payload; the console is in {2} and the disks next to it. Last lines:\n{3}");
-    public static readonly Diagnostic RehearsalTimedOut = new("ANEMOS3103", "The rehearsal of host '{0}' gave no result within {1} seconds and was stopped. Raise AnemosRehearseTimeout if the payload needs longer; the console is in {2}. Last lines:\n{3}");
-    public static readonly Diagnostic RehearsalNoResult = new("ANEMOS3104", "The rehearsal VM of host '{0}' stopped without a result line (a kernel panic, or an init that is not the Anemos deploy init). Check the kernel and base image; the console is in {1}. Last lines:\n{2}");
-    public static readonly Diagnostic InvalidRehearseDisk = new("ANEMOS3106", "AnemosRehearseDisk '{0}' has Size '{1}'; use a positive size such as 8G, 512M or 2T.");
+    public static readonly Diagnostic RehearsalFailed = new("ANEMOS3102", "The rehearsal of host '{0}' failed at the deploy init's step '{1}'. Fix the payload; the console is above and in {2}, the disks next to it.");
+    public static readonly Diagnostic RehearsalTimedOut = new("ANEMOS3103", "The rehearsal of host '{0}' gave no result within {1} seconds and was stopped. Raise AnemosRehearseTimeout if the payload needs longer; the console is in {2}. Last line: {3}");
+    public static readonly Diagnostic RehearsalNoResult = new("ANEMOS3104", "The rehearsal VM of host '{0}' stopped without a result line (a kernel panic, or an init that is not the Anemos deploy init). Check the kernel and base image; the console is in {1}. Last line: {2}");
+    public static readonly Diagnostic InvalidRehearseDisk = new("ANEMOS3106", "AnemosRehearseDisk '{0}' has Size '{1}'; use a positive size such as 8G, 512M or 2T, and a Source image that exists.");
+    public static readonly Diagnostic RehearseNetworkConfigMissing = new("ANEMOS3107", "AnemosRehearseNetworkConfig '{0}' does not exist. Point it at a network snapshot (docs/overlay.md) or leave it empty for DHCP.");
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

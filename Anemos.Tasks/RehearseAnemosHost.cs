@@ -17,6 +17,8 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     [Required] public string KernelFile { get; set; } = "";
     [Required] public string InitramfsFile { get; set; } = "";
     [Required] public string WorkDirectory { get; set; } = "";
+    /// <summary>Where relative disk Source paths start.</summary>
+    public string? ProjectDirectory { get; set; }
     public string? CommandLine { get; set; }
     /// <summary>Blank disks to attach, in order (vda, vdb, …), each with a Size metadata such as 8G.</summary>
     public ITaskItem[] Disks { get; set; } = [];
@@ -25,6 +27,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public string Qemu { get; set; } = "qemu-system-x86_64";
     /// <summary>auto (KVM where kvm_intel or kvm_amd is loaded, TCG otherwise), kvm or tcg.</summary>
     public string Accelerator { get; set; } = "auto";
+    /// <summary>
+    /// A network snapshot (docs/overlay.md) to append as /anemos/network.conf, as the host helper
+    /// appends the real host's: rehearses a static configuration. Empty: the VM gets DHCP.
+    /// </summary>
+    public string? NetworkConfig { get; set; }
 
     [Output] public string? ConsoleLog { get; set; }
     [Output] public string? Result { get; set; }
@@ -45,6 +52,10 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         var disks = CreateDisks();
         if (Log.HasLoggedErrors) return;
 
+        string initramfs = InitramfsFile;
+        if (!string.IsNullOrEmpty(NetworkConfig))
+            initramfs = WithNetworkConfig(NetworkConfig);
+
         ConsoleLog = Path.Combine(WorkDirectory, "console.log");
         string accelerator = ChooseAccelerator();
         var start = new ProcessStartInfo(qemu)
@@ -54,7 +65,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (string argument in Arguments(accelerator, disks)) start.ArgumentList.Add(argument);
+        foreach (string argument in Arguments(accelerator, disks, initramfs)) start.ArgumentList.Add(argument);
         Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {MemoryMiB} MiB, {disks.Count} disk(s)); console follows");
 
         var tail = new Queue<string>();
@@ -100,12 +111,14 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             return;
         }
         if (match is { Success: true })
-            throw new AnemosException(Diagnostics.RehearsalFailed, HostName, match.Groups[2].Value, ConsoleLog, lastLines);
+            throw new AnemosException(Diagnostics.RehearsalFailed, HostName, match.Groups[2].Value, ConsoleLog);
         if (!exited)
-            throw new AnemosException(Diagnostics.RehearsalTimedOut, HostName, TimeoutSeconds, ConsoleLog, lastLines);
-        throw new AnemosException(Diagnostics.RehearsalNoResult, HostName, ConsoleLog,
-            qemuErrors.Length > 0 ? qemuErrors + Environment.NewLine + lastLines : lastLines);
+            throw new AnemosException(Diagnostics.RehearsalTimedOut, HostName, TimeoutSeconds, ConsoleLog, OneLine(lastLines));
+        throw new AnemosException(Diagnostics.RehearsalNoResult, HostName, ConsoleLog, OneLine(qemuErrors.Length > 0 ? qemuErrors : lastLines));
     }
+
+    /// <summary>The last line of some text: an error message stays on one line (MSBuild repeats the code on every line).</summary>
+    static string OneLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(nothing)";
 
     bool WaitForExit(Process process, TimeSpan timeout)
     {
@@ -122,14 +135,14 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         return true;
     }
 
-    IEnumerable<string> Arguments(string accelerator, List<string> disks)
+    IEnumerable<string> Arguments(string accelerator, List<string> disks, string initramfs)
     {
         string commandLine = $"console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff {CommandLine}".Trim();
         string[] fixedArguments =
         [
             "-accel", accelerator, "-m", MemoryMiB.ToString(CultureInfo.InvariantCulture),
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
-            "-kernel", KernelFile, "-initrd", InitramfsFile, "-append", commandLine,
+            "-kernel", KernelFile, "-initrd", initramfs, "-append", commandLine,
             // User networking restricted to the VM: DHCP from QEMU, nothing beyond it.
             "-netdev", "user,id=net0,restrict=on", "-device", "virtio-net-pci,netdev=net0",
         ];
@@ -139,6 +152,24 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             yield return "-drive";
             yield return $"file={disk},format=raw,if=virtio";
         }
+    }
+
+    /// <summary>The host's initramfs untouched, then a segment with /anemos/network.conf: what the helper does on the host.</summary>
+    string WithNetworkConfig(string networkConfig)
+    {
+        networkConfig = Path.GetFullPath(networkConfig, ProjectDirectory ?? Directory.GetCurrentDirectory());
+        if (!File.Exists(networkConfig)) throw new AnemosException(Diagnostics.RehearseNetworkConfigMissing, networkConfig);
+        string segment = Path.Combine(WorkDirectory, "network.cpio");
+        Anemos.Core.AtomicFile.Write(segment, stream =>
+        {
+            using var cpio = new Anemos.Core.Cpio.NewcWriter(stream, leaveOpen: true);
+            cpio.AddDirectory("anemos");
+            cpio.AddFile("anemos/network.conf", File.ReadAllBytes(networkConfig));
+            cpio.Finish();
+        });
+        string initramfs = Path.Combine(WorkDirectory, "initramfs.img");
+        Anemos.Core.Initramfs.InitramfsLayout.AssembleFile(InitramfsFile, [segment], initramfs, CancellationToken);
+        return initramfs;
     }
 
     List<string> CreateDisks()
@@ -156,9 +187,23 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             }
             int shift = "KMGT".IndexOf(match.Groups[2].Value is { Length: 1 } u ? u[0] : '-') is int i and >= 0 ? (i + 1) * 10 : 0;
             string path = Path.Combine(WorkDirectory, Path.GetFileName(item.ItemSpec) + ".img");
-            // A fresh blank, sparse disk for every rehearsal: what a blank server disk looks like.
             File.Delete(path);
-            using (var file = new FileStream(path, FileMode.CreateNew)) file.SetLength(number << shift);
+            string source = item.GetMetadata("Source");
+            if (source.Length > 0)
+            {
+                // A disk with content, such as a /home disk that a deploy must leave alone.
+                string sourcePath = Path.GetFullPath(source, ProjectDirectory ?? Directory.GetCurrentDirectory());
+                if (!File.Exists(sourcePath)) { LogDiagnostic(Diagnostics.InvalidRehearseDisk, item.ItemSpec, $"Source {source} (missing)"); continue; }
+                File.Copy(sourcePath, path);
+                if (new FileInfo(path).Length < number << shift)
+                    using (var file = new FileStream(path, FileMode.Open)) file.SetLength(number << shift);
+            }
+            else
+            {
+                // A fresh blank, sparse disk for every rehearsal: what a blank server disk looks like.
+                using var file = new FileStream(path, FileMode.CreateNew);
+                file.SetLength(number << shift);
+            }
             disks.Add(path);
         }
         return disks;

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Anemos.Tests.Infrastructure;
 
-public sealed record ProcessResult(int ExitCode, string Output)
+public sealed record ProcessResult(int ExitCode, string Output, string StandardOutput = "")
 {
     public override string ToString() => $"exit code {ExitCode}\n{Output}";
 }
@@ -45,9 +45,11 @@ public static class ProcessRunner
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time.\n{text}");
         }
         outputTask.Wait();
+        string standardOutputText;
+        lock (text) standardOutputText = text.ToString();
         string errors = errorTask.Result;
         lock (text) text.Append(errors);
-        return new ProcessResult(process.ExitCode, text.ToString());
+        return new ProcessResult(process.ExitCode, text.ToString(), standardOutputText);
     }
 
     public static ProcessResult Run(string fileName, params string[] arguments) => Run(fileName, (IEnumerable<string>)arguments);

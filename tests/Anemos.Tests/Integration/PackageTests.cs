@@ -22,6 +22,7 @@ public sealed class PackageTests
             "Sdk/Sdk.targets",
             "build/Anemos.BaseImage.targets",
             "build/Anemos.Host.targets",
+            "build/Anemos.Rehearse.targets",
             "build/Anemos.Sdk.Version.props",
             "build/Anemos.Sdk.props",
             "build/Anemos.Sdk.targets",

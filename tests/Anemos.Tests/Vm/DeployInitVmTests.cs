@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Vm;
+
+/// <summary>
+/// The deploy init in a real kernel: samples/base (Debian's kernel, busybox) boots in QEMU under
+/// TCG through `dotnet build -t:Rehearse`, runs a payload, and the disks are read from outside
+/// with sfdisk and debugfs. Verdicts come from what the guest wrote and its result line, never
+/// from QEMU's exit code; a failing test prints the console (it is in the build output).
+/// </summary>
+public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
+{
+    static readonly string Tcg = "-p:AnemosRehearseAccelerator=tcg";
+
+    TestProject HostProject(string name, string deploy, string extra = "", string hostMetadata = "", string root = "")
+    {
+        var project = TestProject.Create($$"""
+            <Project Sdk="Anemos.Sdk">
+              <ItemGroup>
+                <ProjectReference Include="../base/base.proj" />
+                <AnemosHost Include="vm" ROLE="test" {{hostMetadata}} />
+              </ItemGroup>
+              {{extra}}
+            </Project>
+            """, "host.proj", Path.Combine(root.Length > 0 ? root : fixture.Root, name));
+        project.Environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
+        project.Write("deploy", deploy, executable: true);
+        project.Write("files/etc/motd", "deployed by Anemos\n");
+        project.Write("files/srv/www/index.html", "<h1>hello</h1>\n");
+        return project;
+    }
+
+    static ProcessResult Rehearse(TestProject project, params string[] arguments) =>
+        project.Build(["-t:Rehearse", "-p:Host=vm", Tcg, "-p:AnemosRehearseTimeout=240", .. arguments]);
+
+    string Disk(TestProject project, string name = "disk0") => project.PathOf($"obj/anemos/rehearse/vm/{name}.img");
+
+    const string Partitioner = """
+        #!/bin/sh
+        # Partitions the target disk (msdos), makes an ext2 file system and copies files/ into it.
+        set -eu
+        disk=$ANEMOS_TARGET_DISK
+        printf 'o\nn\np\n1\n\n+24M\nn\np\n2\n\n\nw\n' | fdisk "$disk" >/dev/null
+        i=0
+        while [ ! -b "${disk}1" ] && [ "$i" -lt 20 ]; do sleep 1; i=$((i + 1)); done
+        mke2fs -q -L root "${disk}1"
+        mkdir -p /mnt/root
+        mount -t ext2 "${disk}1" /mnt/root
+        cp -a "$ANEMOS_WORK/files/." /mnt/root/
+        echo "$ANEMOS_HOST $ROLE" >/mnt/root/etc/deployed-by
+        umount /mnt/root
+        echo "payload done"
+        """;
+
+    [Fact]
+    public void APayloadPartitionsFormatsAndFillsTheDisk()
+    {
+        using var project = HostProject("partition", Partitioner, """
+            <ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>
+            """);
+        var result = Rehearse(project);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("ANEMOS-RESULT ok host=vm", result.Output);
+        Assert.Contains("payload done", result.Output);
+
+        var (label, partitions) = DiskImage.PartitionTable(Disk(project));
+        Assert.Equal("dos", label);
+        Assert.Equal(2, partitions.Count);
+        Assert.Equal(24L * 1024 * 1024 / 512, partitions[0].Sectors);
+        string root = DiskImage.ExtractPartition(Disk(project), 1);
+        Assert.Equal("deployed by Anemos\n", DiskImage.ReadFile(root, "/etc/motd"));
+        Assert.Equal("<h1>hello</h1>\n", DiskImage.ReadFile(root, "/srv/www/index.html"));
+        Assert.Equal("vm test\n", DiskImage.ReadFile(root, "/etc/deployed-by"));
+    }
+
+    [Fact]
+    public void AFailingPayloadStopsWithItsStepAndLeavesTheOtherPartitionAlone()
+    {
+        // A disk shaped like bitfehler.net's: partition 2 stands in for /home and holds data.
+        string prepared = Path.Combine(fixture.Root, "home-disk.img");
+        using (var file = File.Create(prepared)) file.SetLength(64L * 1024 * 1024);
+        var partitioned = ProcessRunner.Run("sfdisk", ["--quiet", prepared], standardInput: "label: dos\n,24M,L\n,,L\n"u8.ToArray());
+        Assert.True(partitioned.ExitCode == 0, partitioned.ToString());
+        var home = DiskImage.PartitionTable(prepared).Partitions[1];
+        byte[] homeBytes = RandomNumberGenerator.GetBytes((int)(home.Sectors * 512));
+        using (var file = File.OpenWrite(prepared))
+        {
+            file.Seek(home.Start * 512, SeekOrigin.Begin);
+            file.Write(homeBytes);
+        }
+
+        using var project = HostProject("failing", """
+            #!/bin/sh
+            set -eu
+            mke2fs -q -L root "${ANEMOS_TARGET_DISK}1"
+            echo "about to fail"
+            exit 3
+            """, $"""
+            <ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" Source="{prepared}" /></ItemGroup>
+            """);
+        var result = Rehearse(project);
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains("error ANEMOS3102", result.Output);
+        Assert.Contains("at the deploy init's step 'run'", result.Output);
+        Assert.Contains("ANEMOS-RESULT fail host=vm", result.Output);
+        Assert.Contains("about to fail", result.Output);
+        Assert.DoesNotContain("reboot: Restarting system", result.Output);
+        Assert.DoesNotContain("anemos[finish]", result.Output);
+
+        string disk = Disk(project);
+        using var stream = File.OpenRead(disk);
+        stream.Seek(home.Start * 512, SeekOrigin.Begin);
+        byte[] after = new byte[homeBytes.Length];
+        stream.ReadExactly(after);
+        Assert.True(homeBytes.AsSpan().SequenceEqual(after), "the second partition changed");
+    }
+
+    [Fact]
+    public void AnImgbuildPayloadRunsMakeimgAsDocumented()
+    {
+        string root = Path.Combine(fixture.Root, "makeimg-root");
+        Directory.CreateDirectory(root);
+        SampleBaseFixture.CopyBase(Path.Combine(root, "base"));
+        TestProject.WriteSdkConfiguration(root);
+        // A stand-in makeimg that records how it was called onto the target disk.
+        string makeimg = Path.Combine(root, "makeimg");
+        File.WriteAllText(makeimg, """
+            #!/bin/sh
+            {
+                echo "cwd=$(pwd)"
+                echo "args=$*"
+                echo "host=$ANEMOS_HOST role=$ROLE kind=$ANEMOS_PAYLOAD_KIND"
+                echo "work=$ANEMOS_WORK secrets=$ANEMOS_SECRETS log=$ANEMOS_LOG"
+                echo "imgbuild=$(head -n 1 IMGBUILD)"
+                echo "end"
+            } >/tmp/record
+            dd if=/tmp/record of="$2" conv=notrunc 2>/dev/null
+            sync
+            """);
+        File.SetUnixFileMode(makeimg, (UnixFileMode)0x1ED);
+
+        using var project = HostProject("imgbuild", "#!/bin/sh\n", root: root);
+        File.Delete(project.PathOf("deploy"));
+        project.Write("IMGBUILD", "target=alpine\nformat=\"raw 1G msdos ext4\"\npackages=\"alpine-base\"\n");
+        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("ANEMOS3013", result.Output);
+
+        string record = DiskImage.ReadRecord(Disk(project));
+        Assert.Equal("""
+            cwd=/run/anemos/payload
+            args=IMGBUILD /dev/vda
+            host=vm role=test kind=imgbuild
+            work=/run/anemos/payload secrets=/anemos/secrets log=/run/anemos/deploy.log
+            imgbuild=target=alpine
+
+            """, record);
+    }
+
+    const string NetworkReport = """
+        #!/bin/sh
+        # Writes what the network looks like onto the disk.
+        { ip -4 -o addr show; ip route; cat /etc/resolv.conf; echo end; } >/tmp/net
+        dd if=/tmp/net of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null
+        sync
+        """;
+
+    string NetworkOnDisk(TestProject project) => DiskImage.ReadRecord(Disk(project));
+
+    [Fact]
+    public void TheNetworkComesUpWithDhcp()
+    {
+        using var project = HostProject("dhcp", NetworkReport, """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="8M" /></ItemGroup>""");
+        var result = Rehearse(project);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string network = NetworkOnDisk(project);
+        // The rehearsal's network is restricted to the VM: QEMU leases an address but offers no router or DNS.
+        Assert.Matches(@"eth0\s+inet 10\.0\.2\.15/24", network);
+        Assert.Contains("DHCP on eth0: 10.0.2.15/24", result.Output);
+    }
+
+    [Fact]
+    public void TheNetworkComesUpFromAStaticSnapshotWithAGatewayOutsideTheSubnet()
+    {
+        using var project = HostProject("static", NetworkReport, """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="8M" /></ItemGroup>""",
+            hostMetadata: "Network=\"static\"");
+        project.Write("network.conf", """
+            # Anemos network snapshot, format 1
+            link 52:54:00:12:34:56 ens3
+            addr 52:54:00:12:34:56 10.0.2.77/32
+            route default 10.0.2.2 52:54:00:12:34:56
+            dns 10.0.2.3
+            """);
+        var result = Rehearse(project, "-p:AnemosRehearseNetworkConfig=network.conf");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string network = NetworkOnDisk(project);
+        Assert.Matches(@"eth0\s+inet 10\.0\.2\.77/32", network);
+        Assert.DoesNotContain("10.0.2.15", network);
+        Assert.Contains("10.0.2.2 dev eth0", network);
+        Assert.Contains("default via 10.0.2.2 dev eth0", network);
+        Assert.Contains("nameserver 10.0.2.3", network);
+    }
+
+    [Fact]
+    public void RehearsingWithoutAHostIsAnError()
+    {
+        using var project = HostProject("nohost", "#!/bin/sh\n");
+        var result = project.Build("-t:Rehearse");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS3105", result.Output);
+    }
+
+    [Fact]
+    public void AMissingQemuIsACodedError()
+    {
+        using var project = HostProject("noqemu", "#!/bin/sh\n");
+        var result = Rehearse(project, "-p:AnemosQemu=qemu-system-nonexistent");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS3101", result.Output);
+        Assert.Contains("apt-get install qemu-system-x86", result.Output);
+    }
+}
