@@ -120,9 +120,11 @@ public sealed class BaseImageProjectTests : IDisposable
         Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/base.img")), File.ReadAllBytes(host.PathOf("bin/anemos/base.img")));
         Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/vmlinuz")), File.ReadAllBytes(host.PathOf("bin/anemos/vmlinuz")));
 
-        // The same base without makeimg: the IMGBUILD host is warned.
+        // The same base without makeimg: the IMGBUILD host is refused, or warned when it asks for inspection-only artifacts.
         File.WriteAllText(baseProject.ProjectFile, File.ReadAllText(baseProject.ProjectFile).Replace("""<AnemosBaseFile Include="makeimg" TargetPath="usr/bin/makeimg" Mode="0755" />""", ""));
-        BadInput.AssertWarning(host, "ANEMOS3013");
+        File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
+        BadInput.AssertError(host, "ANEMOS3013");
+        BadInput.AssertWarning(host, "ANEMOS3013", "-p:AnemosAllowMissingMakeimg=true");
     }
 
     [Theory]
