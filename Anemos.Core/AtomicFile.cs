@@ -2,12 +2,14 @@ namespace Anemos.Core;
 
 /// <summary>
 /// Writes a file so that readers see either the old file or the whole new one, never a part:
-/// the content goes to a temporary sibling, is flushed to disk, then renamed over the target.
-/// A failure or cancellation deletes the temporary file and leaves the target as it was.
+/// the content goes to a temporary sibling, then is renamed over the target. A failure or
+/// cancellation deletes the temporary file and leaves the target as it was. With durable, the
+/// content is also flushed to the disk before the rename (an fsync: it survives a power cut);
+/// build artifacts do without, as compilers do, since everything that reads them checks sha256.
 /// </summary>
 public static class AtomicFile
 {
-    public static T Write<T>(string path, Func<FileStream, T> writeContent)
+    public static T Write<T>(string path, Func<FileStream, T> writeContent, bool durable = false)
     {
         string fullPath = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
@@ -18,7 +20,7 @@ public static class AtomicFile
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, StreamCopy.BufferSize))
             {
                 result = writeContent(stream);
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk: durable);
             }
             File.Move(temporary, fullPath, overwrite: true);
             return result;
@@ -30,8 +32,8 @@ public static class AtomicFile
         }
     }
 
-    public static void Write(string path, Action<FileStream> writeContent) =>
-        Write(path, stream => { writeContent(stream); return 0; });
+    public static void Write(string path, Action<FileStream> writeContent, bool durable = false) =>
+        Write(path, stream => { writeContent(stream); return 0; }, durable);
 
     /// <summary>Writes <paramref name="content"/> unless the file already holds exactly these bytes (keeps its timestamp for incremental builds).</summary>
     public static bool WriteIfDifferent(string path, ReadOnlySpan<byte> content)

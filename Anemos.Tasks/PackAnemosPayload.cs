@@ -1,8 +1,5 @@
 using System.Formats.Tar;
 using System.Text;
-using Anemos.Core;
-using Anemos.Core.Compression;
-using Anemos.Core.Hashing;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks;
@@ -25,13 +22,11 @@ public sealed class PackAnemosPayload : AnemosTask
     [Output] public string? Sha256 { get; set; }
     [Output] public long Size { get; set; }
 
-    sealed record Entry(string Name, string FullPath, TarEntryType Type, UnixFileMode Mode, string? LinkTarget = null);
-
     protected override void ExecuteCore()
     {
         string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(ProjectDirectory)) + Path.DirectorySeparatorChar;
         DateTimeOffset mtime = ParseEpoch();
-        var entries = new SortedDictionary<string, Entry>(StringComparer.Ordinal);
+        var entries = new SortedDictionary<string, PayloadEntry>(StringComparer.Ordinal);
         var reportedLinks = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var item in Files)
@@ -62,26 +57,14 @@ public sealed class PackAnemosPayload : AnemosTask
         PayloadKind = DeterminePayloadKind(root, entries);
         if (Log.HasLoggedErrors) return;
 
-        var digest = AtomicFile.Write(OutputFile, stream =>
-        {
-            using var hashing = new HashingStream(stream, leaveOpen: true);
-            using (var gzip = new DeterministicGzipStream(hashing))
-            using (var tar = new TarWriter(gzip, TarEntryFormat.Gnu, leaveOpen: true))
-            {
-                foreach (var entry in entries.Values)
-                {
-                    CancellationToken.ThrowIfCancellationRequested();
-                    WriteEntry(tar, entry, mtime);
-                }
-            }
-            return hashing.Digest();
-        });
+        var digest = PayloadArchive.Write(entries.Values, OutputFile, mtime, CancellationToken);
+        DigestSidecar.Write(OutputFile, digest);
         Sha256 = digest.Sha256;
         Size = digest.Size;
     }
 
     /// <summary>Adds the entry and the directories above it; a symlinked directory on the way is packed as the link, and what lies behind it is not.</summary>
-    void AddWithAncestors(string root, string relative, SortedDictionary<string, Entry> entries, HashSet<string> reportedLinks)
+    void AddWithAncestors(string root, string relative, SortedDictionary<string, PayloadEntry> entries, HashSet<string> reportedLinks)
     {
         string[] parts = relative.Split('/');
         for (int depth = 1; depth <= parts.Length; depth++)
@@ -104,12 +87,12 @@ public sealed class PackAnemosPayload : AnemosTask
                         LogDiagnostic(Diagnostics.EscapingSymlink, path, 0, name, linkTarget);
                     return;
                 }
-                entries[name] = new Entry(name, path, TarEntryType.SymbolicLink, UnixFileMode.None, linkTarget);
+                entries[name] = new PayloadEntry(name, path, TarEntryType.SymbolicLink, UnixFileMode.None, linkTarget);
                 return;
             }
             if (Directory.Exists(path))
             {
-                entries[name] = new Entry(name, path, TarEntryType.Directory, ModeOf(path, directory: true));
+                entries[name] = new PayloadEntry(name, path, TarEntryType.Directory, ModeOf(path, directory: true));
                 continue;
             }
             if (!last || !info.Exists)
@@ -122,7 +105,7 @@ public sealed class PackAnemosPayload : AnemosTask
                 LogDiagnostic(Diagnostics.UnsupportedFileKind, path, 0, name, kind);
                 return;
             }
-            entries[name] = new Entry(name, path, TarEntryType.RegularFile, ModeOf(path, directory: false));
+            entries[name] = new PayloadEntry(name, path, TarEntryType.RegularFile, ModeOf(path, directory: false));
         }
     }
 
@@ -153,7 +136,7 @@ public sealed class PackAnemosPayload : AnemosTask
         return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
     }
 
-    string? DeterminePayloadKind(string root, SortedDictionary<string, Entry> entries)
+    string? DeterminePayloadKind(string root, SortedDictionary<string, PayloadEntry> entries)
     {
         bool imgbuild = entries.TryGetValue("IMGBUILD", out var i) && i.Type == TarEntryType.RegularFile;
         bool deploy = entries.TryGetValue("deploy", out var d) && d.Type == TarEntryType.RegularFile;
@@ -170,33 +153,6 @@ public sealed class PackAnemosPayload : AnemosTask
         bool elf = read == 4 && start[0] == 0x7F && start[1] == 'E' && start[2] == 'L' && start[3] == 'F';
         if (!shebang && !elf) LogDiagnostic(Diagnostics.DeployNotProgram, d.FullPath, 1);
         return "deploy";
-    }
-
-    void WriteEntry(TarWriter tar, Entry entry, DateTimeOffset mtime)
-    {
-        string name = entry.Type == TarEntryType.Directory ? entry.Name + "/" : entry.Name;
-        var tarEntry = new GnuTarEntry(entry.Type, name)
-        {
-            // No access or change time: GNU tar leaves those fields empty, and readers such as
-            // busybox tar take anything there for a ustar name prefix.
-            ModificationTime = mtime,
-            Uid = 0,
-            Gid = 0,
-            UserName = "root",
-            GroupName = "root",
-            Mode = entry.Type == TarEntryType.SymbolicLink ? (UnixFileMode)0x1FF : entry.Mode,
-        };
-        if (entry.Type == TarEntryType.SymbolicLink) tarEntry.LinkName = entry.LinkTarget!;
-        if (entry.Type == TarEntryType.RegularFile)
-        {
-            using var content = new FileStream(entry.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, StreamCopy.BufferSize, FileOptions.SequentialScan);
-            tarEntry.DataStream = content;
-            tar.WriteEntry(tarEntry);
-        }
-        else
-        {
-            tar.WriteEntry(tarEntry);
-        }
     }
 
     /// <summary>Permission bits as on disk; Windows has none, so there directories get 0755 and files 0644.</summary>

@@ -3,75 +3,56 @@ using System.IO.Compression;
 namespace Anemos.Core.Compression;
 
 /// <summary>
-/// gzip whose bytes depend only on the input: no file name, mtime 0 (as .NET writes it) and the
-/// header's OS byte fixed to 3 (Unix) whatever platform compresses. The header is written by
-/// hand and the body by <see cref="DeflateStream"/>, so no byte needs patching afterwards and the
-/// output may be a pipe.
+/// gzip whose bytes depend only on the input. The runtime's GZipStream already writes no file
+/// name and an mtime of 0; the one platform-dependent header byte, the OS (offset 9), is set to 3
+/// (Unix) on its way out, so the same input gives the same file on Linux, macOS and Windows.
+/// zlib computes the CRC, vectorised, and the output may be a pipe.
 /// </summary>
 public sealed class DeterministicGzipStream : WriteOnlyStream
 {
-    static readonly byte[] Header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    const int OsByteOffset = 9;
+    const byte Unix = 3;
 
-    readonly Stream _output;
-    readonly DeflateStream _deflate;
-    uint _crc = 0xFFFFFFFF;
-    uint _length;
+    readonly GZipStream _gzip;
     bool _disposed;
 
-    public DeterministicGzipStream(Stream output, CompressionLevel level = CompressionLevel.Optimal)
-    {
-        _output = output;
-        _output.Write(Header);
-        _deflate = new DeflateStream(output, level, leaveOpen: true);
-    }
+    public DeterministicGzipStream(Stream output, CompressionLevel level = CompressionLevel.Optimal) =>
+        _gzip = new GZipStream(new HeaderFixingStream(output), level, leaveOpen: false);
 
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        _crc = Crc32.Append(_crc, buffer);
-        _length = unchecked(_length + (uint)buffer.Length);
-        _deflate.Write(buffer);
-    }
+    public override void Write(ReadOnlySpan<byte> buffer) => _gzip.Write(buffer);
+
+    public override void Flush() => _gzip.Flush();
 
     protected override void Dispose(bool disposing)
     {
         if (disposing && !_disposed)
         {
             _disposed = true;
-            _deflate.Dispose();
-            Span<byte> trailer = stackalloc byte[8];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(trailer, ~_crc);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], _length);
-            _output.Write(trailer);
-            _output.Flush();
+            _gzip.Dispose();
         }
         base.Dispose(disposing);
     }
 
-    public override void Flush() => _deflate.Flush();
-}
-
-/// <summary>CRC-32 (IEEE 802.3, reflected) as gzip's trailer needs it; the BCL has none without a package.</summary>
-static class Crc32
-{
-    static readonly uint[] Table = BuildTable();
-
-    static uint[] BuildTable()
+    /// <summary>Passes bytes through to the real output, rewriting the header's OS byte; leaves the output open.</summary>
+    sealed class HeaderFixingStream(Stream output) : WriteOnlyStream
     {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
+        long _position;
+
+        public override void Write(ReadOnlySpan<byte> buffer)
         {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
+            if (_position <= OsByteOffset && _position + buffer.Length > OsByteOffset)
+            {
+                byte[] copy = buffer.ToArray();
+                copy[OsByteOffset - _position] = Unix;
+                output.Write(copy);
+            }
+            else
+            {
+                output.Write(buffer);
+            }
+            _position += buffer.Length;
         }
-        return table;
-    }
 
-    public static uint Append(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (byte b in data)
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
+        public override void Flush() => output.Flush();
     }
 }

@@ -2,7 +2,11 @@ using System.Security.Cryptography;
 
 namespace Anemos.Core.Hashing;
 
-/// <summary>A write-only stream that hashes every byte on its way to an inner stream, so a file is hashed while it is written instead of being read back.</summary>
+/// <summary>
+/// A write-only stream that hashes every byte on its way to an inner stream, so a file is hashed
+/// while it is written instead of being read back. A large write is hashed on this thread while
+/// another writes it out: the two costs overlap instead of adding up.
+/// </summary>
 public sealed class HashingStream : WriteOnlyStream
 {
     readonly Stream _inner;
@@ -17,6 +21,22 @@ public sealed class HashingStream : WriteOnlyStream
     }
 
     public FileDigest Digest() => new(Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant(), _length);
+
+    const int ParallelThreshold = 256 * 1024;
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        if (count < ParallelThreshold)
+        {
+            Write(buffer.AsSpan(offset, count));
+            return;
+        }
+        // Both only read the buffer, which the caller keeps until this returns.
+        var writing = Task.Run(() => _inner.Write(buffer, offset, count));
+        _hash.AppendData(buffer, offset, count);
+        writing.GetAwaiter().GetResult();
+        _length += count;
+    }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {

@@ -1,0 +1,54 @@
+using System.Formats.Tar;
+using Anemos.Core.Initramfs;
+using Anemos.Tasks;
+
+// bench/run.sh drives these; each prints nothing on success, so timings measure the work alone.
+switch (args.FirstOrDefault())
+{
+    case "assemble" when args.Length == 4:
+        InitramfsLayout.AssembleFile(args[1], [args[2]], args[3]);
+        return 0;
+
+    case "pack" when args.Length == 3:
+        PayloadArchive.Write(Entries(Path.GetFullPath(args[1])), args[2], DateTimeOffset.UnixEpoch);
+        return 0;
+
+    case "tree" when args.Length == 5:
+        WriteTree(args[1], int.Parse(args[2]), long.Parse(args[3]), int.Parse(args[4]));
+        return 0;
+
+    default:
+        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED");
+        return 2;
+}
+
+// The same walk the payload task makes: every directory, file and link under the root, by name.
+static IEnumerable<PayloadEntry> Entries(string root)
+{
+    foreach (var info in new DirectoryInfo(root).EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+    {
+        string name = Path.GetRelativePath(root, info.FullName).Replace('\\', '/');
+        if (info.LinkTarget is { } link) yield return new PayloadEntry(name, info.FullName, TarEntryType.SymbolicLink, 0, link);
+        else if (info is DirectoryInfo) yield return new PayloadEntry(name, info.FullName, TarEntryType.Directory, File.GetUnixFileMode(info.FullName));
+        else yield return new PayloadEntry(name, info.FullName, TarEntryType.RegularFile, File.GetUnixFileMode(info.FullName));
+    }
+}
+
+// A reproducible tree like a system description: text-like content (compressible, as config
+// files are) in 100 folders, sizes spread around the mean.
+static void WriteTree(string directory, int files, long totalBytes, int seed)
+{
+    var random = new Random(seed);
+    long mean = totalBytes / files;
+    byte[] words = "server listen location root index include worker events http default upstream proxy_pass ssl certificate key\n"u8.ToArray();
+    for (int i = 0; i < files; i++)
+    {
+        string folder = Path.Combine(directory, $"d{i % 100:000}", $"s{i % 7}");
+        Directory.CreateDirectory(folder);
+        int size = (int)Math.Max(1, mean / 2 + random.NextInt64(mean));
+        byte[] content = new byte[size];
+        for (int j = 0; j < size; j++)
+            content[j] = random.Next(4) == 0 ? (byte)random.Next(256) : words[random.Next(words.Length)];
+        File.WriteAllBytes(Path.Combine(folder, $"f{i:00000}.conf"), content);
+    }
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick]: measures Anemos.Sdk against its baselines and prints one table.
+# Every row is the median of several runs, and each run of ours is followed by a run of its
+# baseline in the same loop, so machine noise hits both; figures are ratios (ours / baseline).
+# Goals are in docs/performance.md. --quick uses small inputs and few runs (CI checks it runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+if [ "$quick" = 1 ]; then
+    runs=3; base_mib=32; tree_files=2000; tree_bytes=20000000
+else
+    runs=5; base_mib=256; tree_files=20000; tree_bytes=200000000
+fi
+
+need() { # command package
+    command -v "$1" >/dev/null 2>&1 || { echo "bench: '$1' is missing; install $2 (a baseline or harness tool; no row is skipped)" >&2; exit 1; }
+}
+need dotnet "the .NET SDK 10"
+need tar tar
+need gzip gzip
+need cat coreutils
+need sha256sum coreutils
+need qemu-system-x86_64 qemu-system-x86
+[ -f "artifacts/feed/Anemos.Sdk.$(sed -n 's:.*<AnemosVersion>\(.*\)</AnemosVersion>.*:\1:p' Directory.Build.props).nupkg" ] \
+    || { echo "bench: the SDK is not packed; run ./build.sh first" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/anemos-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness" -nologo -v:q >/dev/null
+harness() { dotnet "$work/harness/Anemos.Bench.dll" "$@"; }
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+time_ms() { local start; start=$(now_ms); "$@" >/dev/null 2>&1; echo $(( $(now_ms) - start )); }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g) ? "ok" : "OVER GOAL" }'; }
+
+rows=()
+add_row() { rows+=("$(printf '| %-26s | %14s | %14s | %6s | %-8s | %s |' "$@")"); }
+
+# Runs "ours" and "baseline" alternately, $runs times each; sets OURS and BASE to the medians (ms).
+compare() { # ours-function baseline-function
+    local ours=() base=() i
+    for i in $(seq 1 "$runs"); do
+        ours+=("$(time_ms "$1")")
+        base+=("$(time_ms "$2")")
+    done
+    OURS=$(printf '%s\n' "${ours[@]}" | median)
+    BASE=$(printf '%s\n' "${base[@]}" | median)
+}
+
+# 1. Initramfs assembly: base + overlay through the SDK's code (streamed, hashed, fsynced, renamed) vs cat.
+head -c $((base_mib * 1024 * 1024)) /dev/urandom >"$work/base.img"
+head -c $((1024 * 1024)) /dev/urandom >"$work/overlay.cpio"
+assemble_ours() { harness assemble "$work/base.img" "$work/overlay.cpio" "$work/initramfs.ours"; }
+assemble_cat() { cat "$work/base.img" "$work/overlay.cpio" >"$work/initramfs.cat"; }
+compare assemble_ours assemble_cat
+r=$(ratio "$OURS" "$BASE")
+add_row "initramfs assembly ${base_mib} MiB" "${OURS} ms" "${BASE} ms" "$r" "$(verdict "$r" 1.2)" "goal <= 1.2 x cat"
+# The same work as ours: the bytes and their sha256 (the manifest needs it), with standard tools.
+assemble_cat_sha() { cat "$work/base.img" "$work/overlay.cpio" | tee "$work/initramfs.cat" | sha256sum; }
+compare assemble_ours assemble_cat_sha
+add_row "  same, vs cat|tee|sha256sum" "${OURS} ms" "${BASE} ms" "$(ratio "$OURS" "$BASE")" "—" "information: ours hashes as it writes"
+
+# 2. Payload pack: a generated tree (fixed seed) through the SDK's archive writer vs tar | gzip -6.
+harness tree "$work/tree" "$tree_files" "$tree_bytes" 42
+pack_ours() { harness pack "$work/tree" "$work/payload.ours.tar.gz"; }
+pack_tar() { tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - -C "$work/tree" . | gzip -6 >"$work/payload.tar.tar.gz"; }
+compare pack_ours pack_tar
+r=$(ratio "$OURS" "$BASE")
+size_ours=$(stat -c %s "$work/payload.ours.tar.gz"); size_tar=$(stat -c %s "$work/payload.tar.tar.gz")
+add_row "payload pack ${tree_files} files" "${OURS} ms" "${BASE} ms" "$r" "$(verdict "$r" 0.8)" "goal <= 0.8 x tar|gzip; size $(ratio "$size_ours" "$size_tar") x"
+
+# 3. No-op build: a second dotnet build of samples/dns vs one of an empty Microsoft.Build.NoTargets project.
+mkdir -p "$work/notargets"
+cat >"$work/notargets/empty.proj" <<'PROJECT'
+<Project Sdk="Microsoft.Build.NoTargets/3.7.0">
+  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+</Project>
+PROJECT
+dotnet build samples/dns/dns.proj -nologo -v:q >/dev/null
+dotnet build "$work/notargets/empty.proj" -nologo -v:q >/dev/null
+noop_ours() { dotnet build "$repo/samples/dns/dns.proj" -nologo -v:q; }
+noop_base() { dotnet build "$work/notargets/empty.proj" -nologo -v:q; }
+compare noop_ours noop_base
+r=$(ratio "$OURS" "$BASE")
+add_row "no-op build (samples/dns)" "${OURS} ms" "${BASE} ms" "$r" "$(verdict "$r" 1.15)" "goal <= 1.15 x NoTargets"
+
+# 4.-6. Rows of features that are not built yet.
+add_row "helper stage" "n/a" "n/a" "n/a" "n/a" "anemos-kexec (the host helper) is not built yet"
+add_row "bytes shipped" "n/a" "n/a" "n/a" "n/a" "the SSH deploy is not built yet"
+add_row "deploy end to end" "n/a" "—" "—" "n/a" "the SSH deploy is not built yet"
+
+# 7. Rehearsal: seconds from QEMU start to the deploy init's result line (samples/base, a tiny deploy payload),
+#    and the smallest memory that still passes.
+accel=tcg
+if { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && [ -e /dev/kvm ]; then accel=kvm; fi
+mkdir -p "$work/vm"
+cp samples/global.json "$work/vm/"
+printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$repo/artifacts/feed" >"$work/vm/nuget.config"
+cat >"$work/vm/vm.proj" <<PROJECT
+<Project Sdk="Anemos.Sdk">
+  <ItemGroup>
+    <ProjectReference Include="$repo/samples/base/base.proj" />
+    <AnemosHost Include="vm" />
+  </ItemGroup>
+</Project>
+PROJECT
+printf '#!/bin/sh\necho "bench payload on $ANEMOS_TARGET_DISK"\n' >"$work/vm/deploy"
+chmod +x "$work/vm/deploy"
+NUGET_PACKAGES="$work/packages" dotnet build "$work/vm/vm.proj" -nologo -v:q >/dev/null
+truncate -s 64M "$work/vm/disk.img"
+
+boot_ms() { # memory-MiB -> ms to an "ok" result line, or "fail"
+    local log="$work/vm/console-$1.log" start elapsed=fail
+    start=$(now_ms)
+    timeout 60 qemu-system-x86_64 -accel "$accel" -m "$1" -nographic -no-reboot -nodefaults -serial stdio -monitor none \
+        -kernel "$work/vm/bin/anemos/vmlinuz" -initrd "$work/vm/bin/anemos/hosts/vm/initramfs.img" \
+        -append "console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff" \
+        -drive "file=$work/vm/disk.img,format=raw,if=virtio" </dev/null >"$log" 2>&1 &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if grep -aq "ANEMOS-RESULT ok" "$log"; then elapsed=$(( $(now_ms) - start )); break; fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null || true
+    [ "$elapsed" = fail ] && grep -aq "ANEMOS-RESULT ok" "$log" && elapsed=$(( $(now_ms) - start ))
+    echo "$elapsed"
+}
+boots=()
+for i in $(seq 1 "$runs"); do boots+=("$(boot_ms 256)"); done
+printf '%s\n' "${boots[@]}" | grep -q fail && { echo "bench: the rehearsal VM did not report success at 256 MiB" >&2; exit 1; }
+boot=$(printf '%s\n' "${boots[@]}" | median)
+add_row "rehearsal to result line" "${boot} ms" "—" "—" "—" "QEMU $accel, 256 MiB, samples/base + deploy payload"
+smallest=none
+for memory in 192 128 112 96 80 64; do
+    [ "$(boot_ms "$memory")" = fail ] && break
+    smallest=$memory
+done
+add_row "rehearsal smallest -m" "${smallest} MiB" "—" "—" "—" "largest of 192,128,112,96,80,64 that fails is below this"
+
+echo
+echo "Anemos.Sdk bench ($([ "$quick" = 1 ] && echo quick || echo full)): $(nproc) cores, QEMU accelerator $accel, median of $runs runs, $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| %-26s | %14s | %14s | %6s | %-8s | %s |\n' "row" "ours" "baseline" "ratio" "verdict" "notes"
+printf '|%s|%s|%s|%s|%s|%s|\n' "----------------------------" "----------------" "----------------" "--------" "----------" "------"
+printf '%s\n' "${rows[@]}"
