@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Anemos.Core.Hashing;
 
 /// <summary>The identity of a byte sequence: its lower-case hex sha256 and its length.</summary>
@@ -18,7 +16,12 @@ public readonly record struct FileDigest(string Sha256, long Size)
         return hashing.Digest();
     }
 
-    public static FileDigest OfBytes(ReadOnlySpan<byte> bytes) => new(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), bytes.Length);
+    public static FileDigest OfBytes(ReadOnlySpan<byte> bytes)
+    {
+        using var hash = Sha256Hash.Create();
+        hash.Append(bytes);
+        return new(Convert.ToHexString(hash.Current()).ToLowerInvariant(), bytes.Length);
+    }
 
     public string ShortSha256 => Sha256.Length >= 12 ? Sha256[..12] : Sha256;
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Anemos.Core.Hashing;
 
 /// <summary>
@@ -11,7 +9,7 @@ public sealed class HashingStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly bool _leaveOpen;
-    readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    readonly Sha256Hash _hash = Sha256Hash.Create();
     long _length;
 
     public HashingStream(Stream inner, bool leaveOpen = false)
@@ -20,7 +18,7 @@ public sealed class HashingStream : WriteOnlyStream
         _leaveOpen = leaveOpen;
     }
 
-    public FileDigest Digest() => new(Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant(), _length);
+    public FileDigest Digest() => new(Convert.ToHexString(_hash.Current()).ToLowerInvariant(), _length);
 
     const int ParallelThreshold = 256 * 1024;
 
@@ -33,14 +31,14 @@ public sealed class HashingStream : WriteOnlyStream
         }
         // Both only read the buffer, which the caller keeps until this returns.
         var writing = Task.Run(() => _inner.Write(buffer, offset, count));
-        _hash.AppendData(buffer, offset, count);
+        _hash.Append(buffer.AsSpan(offset, count));
         writing.GetAwaiter().GetResult();
         _length += count;
     }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _hash.AppendData(buffer);
+        _hash.Append(buffer);
         _inner.Write(buffer);
         _length += buffer.Length;
     }

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Anemos.Core.Hashing;
+
+namespace Anemos.Kexec;
+
+/// <summary>
+/// `boot`: preflight (root, kexec allowed, memory), kexec_file_load of the staged kernel and
+/// initramfs, then the handover: `systemctl kexec` under systemd, otherwise sync and
+/// reboot(LINUX_REBOOT_CMD_KEXEC). A failed load is reported with the errno in words and the
+/// kernel's last log lines, and unloaded.
+/// </summary>
+public sealed class Booter(string stateDirectory, SystemFiles files, Action<string> report)
+{
+    /// <summary>Room left for the deploy kernel's own page tables, slab and the unpacked payload.</summary>
+    public const long SafetyMarginBytes = 64L * 1024 * 1024;
+
+    public StagedState Preflight(bool checkPrivileges = true)
+    {
+        var stager = new Stager(stateDirectory, report);
+        if (!File.Exists(stager.StatePath))
+            throw new HelperException(HelperCodes.NothingStaged, $"Nothing is staged in {stateDirectory}. Run anemos-kexec stage --manifest FILE first.");
+        var state = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState)
+            ?? throw new HelperException(HelperCodes.NothingStaged, "The staged state is empty; stage again.");
+
+        // What loads is what was proven: check both files again, they may have changed since.
+        foreach (var (what, path, sha256) in new[] { ("kernel", state.KernelPath, state.KernelSha256), ("initramfs", state.InitramfsPath, state.InitramfsSha256) })
+        {
+            if (!File.Exists(path) || FileDigest.OfFile(path).Sha256 != sha256)
+                throw new HelperException(HelperCodes.HashMismatch, $"The staged {what} {path} is missing or no longer has sha256 {sha256}. Stage again.");
+        }
+
+        if (checkPrivileges && !Native.IsRoot())
+            throw new HelperException(HelperCodes.NotRoot, "anemos-kexec boot must run as root (kexec_file_load needs CAP_SYS_BOOT). Run it with sudo.");
+        if (files.Read("/proc/sys/kernel/kexec_load_disabled")?.Trim() == "1")
+            throw new HelperException(HelperCodes.KexecDisabled, "kexec is disabled on this host (/proc/sys/kernel/kexec_load_disabled is 1, which only a reboot clears). Reboot normally, then deploy before anything sets it again.");
+
+        long available = FactsReader.ParseMemInfo(files.Read("/proc/meminfo") ?? "").GetValueOrDefault("MemAvailable");
+        long kernelInit = KernelImage.InitSize(state.KernelPath) ?? new FileInfo(state.KernelPath).Length * 4;
+        long needed = state.InitramfsSize + kernelInit + SafetyMarginBytes;
+        if (available > 0 && needed > available)
+            throw new HelperException(HelperCodes.NotEnoughMemory,
+                $"Loading needs {Mib(needed)} MiB (initramfs {Mib(state.InitramfsSize)}, kernel init size {Mib(kernelInit)}, margin {Mib(SafetyMarginBytes)}) but only {Mib(available)} MiB are available: {Mib(needed - available)} MiB are missing. Stop services to free memory, or make the payload smaller.");
+        string? lockdown = FactsReader.ParseLockdown(files.Read("/sys/kernel/security/lockdown"));
+        if (lockdown is not null && lockdown != "none")
+            report($"kernel lockdown is '{lockdown}': kexec_file_load will accept only a kernel signed with a key this kernel trusts");
+        return state;
+    }
+
+    public void Boot(bool dryRun)
+    {
+        var state = Preflight();
+        if (dryRun)
+        {
+            report($"dry run: would load {state.KernelPath} with {state.InitramfsPath} ({state.InitramfsSize} bytes), command line '{state.CommandLine}'");
+            return;
+        }
+
+        int errno;
+        using (var kernel = File.OpenHandle(state.KernelPath))
+        using (var initramfs = File.OpenHandle(state.InitramfsPath))
+            errno = Native.KexecFileLoad((int)kernel.DangerousGetHandle(), (int)initramfs.DangerousGetHandle(), state.CommandLine, 0);
+        if (errno != 0)
+        {
+            string kernelLog = KernelLogTail();
+            Native.KexecUnload();
+            throw new HelperException(HelperCodes.LoadFailed,
+                $"kexec_file_load refused the staged kernel: {Native.Describe(errno)}. {Advice(errno)} Kernel log: {kernelLog}");
+        }
+        report($"loaded {state.Host}'s deploy kernel; handing over");
+
+        if (files.Exists("/run/systemd/system"))
+        {
+            var systemctl = Process.Start(new ProcessStartInfo("systemctl", "kexec") { UseShellExecute = false });
+            systemctl?.WaitForExit();
+            if (systemctl is null || systemctl.ExitCode != 0)
+                throw new HelperException(HelperCodes.HandoverFailed, "systemctl kexec failed; the kernel stays loaded (anemos-kexec unload drops it). See journalctl.");
+            return;
+        }
+        Native.Sync();
+        errno = Native.RebootIntoLoadedKernel();
+        throw new HelperException(HelperCodes.HandoverFailed, $"reboot into the loaded kernel failed: {Native.Describe(errno)}. The kernel stays loaded (anemos-kexec unload drops it).");
+    }
+
+    static string Advice(int errno) => errno switch
+    {
+        1 => "The kernel forbids it (lockdown or a signature it does not trust, or no CAP_SYS_BOOT).",
+        22 => "The image or command line is not acceptable (EINVAL: is it a bzImage, and is there room: segments over half of RAM are refused?).",
+        38 => "This kernel has no kexec_file_load (CONFIG_KEXEC_FILE).",
+        61 => "The kernel image has no signature this kernel requires (KEXEC_SIG_FORCE).",
+        _ => "",
+    };
+
+    static string KernelLogTail()
+    {
+        try
+        {
+            var dmesg = Process.Start(new ProcessStartInfo("dmesg") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
+            if (dmesg is null) return "(dmesg not available)";
+            string[] lines = dmesg.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            dmesg.WaitForExit();
+            return string.Join(" | ", lines.TakeLast(5));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "(dmesg not available)";
+        }
+    }
+
+    static long Mib(long bytes) => (bytes + 1048575) / 1048576;
+}
+
+/// <summary>Reads the x86 boot protocol header of a bzImage.</summary>
+public static class KernelImage
+{
+    /// <summary>The memory the kernel needs to decompress and start (setup header init_size), or null when it is no bzImage.</summary>
+    public static long? InitSize(string path)
+    {
+        byte[] header = new byte[0x270];
+        using (var stream = File.OpenRead(path))
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
+        if (header[0x202] != 'H' || header[0x203] != 'd' || header[0x204] != 'r' || header[0x205] != 'S') return null;
+        return BitConverter.ToUInt32(header, 0x260);
+    }
+}

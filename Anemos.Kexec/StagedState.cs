@@ -1,0 +1,32 @@
+namespace Anemos.Kexec;
+
+/// <summary>What `stage` proved, written last (staged/state.json): `boot` loads exactly this.</summary>
+public sealed record StagedState
+{
+    public required string Host { get; init; }
+    public required string ManifestSha256 { get; init; }
+    public required string KernelPath { get; init; }
+    public required string KernelSha256 { get; init; }
+    public required string InitramfsPath { get; init; }
+    /// <summary>The initramfs the manifest names, proven by sha256 before anything was appended.</summary>
+    public required string ProvenSha256 { get; init; }
+    public required long ProvenSize { get; init; }
+    /// <summary>The file kexec loads: the proven part, then the host-side segments.</summary>
+    public required string InitramfsSha256 { get; init; }
+    public required long InitramfsSize { get; init; }
+    public required string CommandLine { get; init; }
+    public required string[] Segments { get; init; }
+    public required string StagedAt { get; init; }
+}
+
+/// <summary>The one JSON object a command prints with --json.</summary>
+public sealed record HelperResult
+{
+    public required bool Ok { get; init; }
+    public string? Code { get; init; }
+    public string? Message { get; init; }
+    public StagedState? Staged { get; init; }
+    public Facts? Facts { get; init; }
+    public bool? KexecLoaded { get; init; }
+    public string[]? Removed { get; init; }
+}

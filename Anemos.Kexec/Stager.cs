@@ -1,0 +1,241 @@
+using System.Net.Http.Headers;
+using Anemos.Core;
+using Anemos.Core.Cpio;
+using Anemos.Core.Hashing;
+using Anemos.Core.Initramfs;
+using Anemos.Core.Manifest;
+
+namespace Anemos.Kexec;
+
+/// <summary>
+/// `stage`: takes every artifact a manifest names from the cache, a folder or its https URL,
+/// proves each sha256 and size, assembles the initramfs with the build's own code and proves its
+/// sha256 before it counts as staged; then appends the host-side segments (network snapshot,
+/// extra segments such as secrets). Nothing half-written is ever taken as staged: state.json is
+/// removed first and written last.
+/// </summary>
+public sealed class Stager(string stateDirectory, Action<string> report)
+{
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(30) };
+
+    public string CacheDirectory => Path.Combine(stateDirectory, "cache", "sha256");
+    public string StagedDirectory => Path.Combine(stateDirectory, "staged");
+    public string StatePath => Path.Combine(StagedDirectory, "state.json");
+    string TemporaryDirectory => Path.Combine(stateDirectory, "tmp");
+
+    static readonly Dictionary<string, string[]> ConventionalNames = new()
+    {
+        ["kernel"] = ["vmlinuz", "bzImage"],
+        ["base"] = ["base.img"],
+        ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
+    };
+
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments)
+    {
+        if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
+        byte[] manifestBytes = File.ReadAllBytes(manifestPath);
+        AnemosManifest manifest;
+        try { manifest = AnemosManifest.Parse(System.Text.Encoding.UTF8.GetString(manifestBytes)); }
+        catch (InvalidDataException e) { throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} cannot be used: {e.Message} Build it again with the same Anemos.Sdk."); }
+
+        Directory.CreateDirectory(CacheDirectory);
+        Directory.CreateDirectory(StagedDirectory);
+        Directory.CreateDirectory(TemporaryDirectory);
+        // Unstaged from here until everything is proven again.
+        AtomicFile.TryDelete(StatePath);
+
+        string kernel = EnsureCached("kernel", manifest.Kernel, fromDirectory);
+        string @base = EnsureCached("base", manifest.Base, fromDirectory);
+        string overlay = EnsureCached("overlay", manifest.Overlay, fromDirectory);
+
+        string proven = Path.Combine(StagedDirectory, "proven.img");
+        var provenDigest = InitramfsLayout.AssembleFile(@base, [overlay], proven);
+        if (provenDigest.Sha256 != manifest.Initramfs.Sha256 || provenDigest.Size != manifest.Initramfs.Size)
+        {
+            AtomicFile.TryDelete(proven);
+            throw new HelperException(HelperCodes.InitramfsNotProven,
+                $"The assembled initramfs has sha256 {provenDigest.Sha256} ({provenDigest.Size} bytes) but the manifest names {manifest.Initramfs.Sha256} ({manifest.Initramfs.Size} bytes). The base and overlay do not belong together; build and deploy again.");
+        }
+        report($"proven initramfs {provenDigest.ShortSha256} ({provenDigest.Size} bytes)");
+
+        var segments = new List<string>();
+        var segmentNames = new List<string>();
+        if (networkConf is not null)
+        {
+            string segment = Path.Combine(StagedDirectory, "network.cpio");
+            AtomicFile.Write(segment, stream =>
+            {
+                using var cpio = new NewcWriter(stream, leaveOpen: true);
+                cpio.AddDirectory("anemos");
+                cpio.AddFile("anemos/network.conf", System.Text.Encoding.UTF8.GetBytes(networkConf));
+                cpio.Finish();
+            });
+            segments.Add(segment);
+            segmentNames.Add("network");
+        }
+        foreach (string extra in extraSegments)
+        {
+            if (!File.Exists(extra) || !InitramfsSegment.IsNewc(extra))
+                throw new HelperException(HelperCodes.SegmentInvalid, $"The segment {extra} is not a newc cpio archive. Pass a file that starts with 070701.");
+            segments.Add(extra);
+            segmentNames.Add(Path.GetFileName(extra));
+        }
+
+        string initramfs = Path.Combine(StagedDirectory, "initramfs.img");
+        var finalDigest = segments.Count == 0
+            ? CopyAs(proven, initramfs, provenDigest)
+            : InitramfsLayout.AssembleFile(proven, segments, initramfs);
+
+        string commandLine = string.Join(' ', new[] { manifest.CommandLine }
+            .Concat(consoleArguments.Where(a => !manifest.CommandLine.Split(' ').Contains(a)))
+            .Where(a => a.Length > 0));
+        var state = new StagedState
+        {
+            Host = manifest.Host,
+            ManifestSha256 = FileDigest.OfBytes(manifestBytes).Sha256,
+            KernelPath = kernel,
+            KernelSha256 = manifest.Kernel.Sha256,
+            InitramfsPath = initramfs,
+            ProvenSha256 = provenDigest.Sha256,
+            ProvenSize = provenDigest.Size,
+            InitramfsSha256 = finalDigest.Sha256,
+            InitramfsSize = finalDigest.Size,
+            CommandLine = commandLine,
+            Segments = segmentNames.ToArray(),
+            StagedAt = DateTimeOffset.UtcNow.ToString("O"),
+        };
+        File.WriteAllBytes(Path.Combine(StagedDirectory, "manifest.json"), manifestBytes);
+        AtomicFile.Write(StatePath, stream => System.Text.Json.JsonSerializer.Serialize(stream, state, HelperJsonContext.Default.StagedState), durable: true);
+        report($"staged host {manifest.Host}: initramfs {finalDigest.ShortSha256} ({finalDigest.Size} bytes), command line '{commandLine}'");
+        return state;
+    }
+
+    static FileDigest CopyAs(string source, string destination, FileDigest digest)
+    {
+        File.Move(source, destination, overwrite: true);
+        return digest;
+    }
+
+    /// <summary>The artifact's verified file in the cache, fetched from the folder or URL when missing.</summary>
+    string EnsureCached(string name, ManifestArtifact artifact, string? fromDirectory)
+    {
+        string cached = Path.Combine(CacheDirectory, artifact.Sha256);
+        if (File.Exists(cached))
+        {
+            if (new FileInfo(cached).Length == artifact.Size && FileDigest.OfFile(cached).Sha256 == artifact.Sha256)
+            {
+                report($"{name}: in the cache");
+                return cached;
+            }
+            report($"{name}: the cached copy is damaged; removed");
+            AtomicFile.TryDelete(cached);
+        }
+
+        if (fromDirectory is not null)
+        {
+            // An upload named by its sha256 must be whole; a conventional name (vmlinuz, base.img, …)
+            // of another size belongs to another build and is passed over.
+            string named = Path.Combine(fromDirectory, artifact.Sha256);
+            if (File.Exists(named))
+            {
+                long size = new FileInfo(named).Length;
+                if (size != artifact.Size)
+                {
+                    RemoveIfOurs(named);
+                    throw new HelperException(HelperCodes.SizeMismatch, $"{name} {named} has {size} bytes but the manifest names {artifact.Size}. The upload is truncated or not the one built; upload it again.");
+                }
+                return Adopt(name, named, artifact, cached);
+            }
+            foreach (string conventional in ConventionalNames[name].Select(n => Path.Combine(fromDirectory, n)))
+                if (File.Exists(conventional) && new FileInfo(conventional).Length == artifact.Size)
+                    return Adopt(name, conventional, artifact, cached);
+        }
+
+        if (artifact.Url is { } url)
+            return Download(name, url, artifact, cached);
+
+        throw new HelperException(HelperCodes.ArtifactMissing,
+            $"{name} ({artifact.Sha256}) is not in the cache{(fromDirectory is null ? "" : $" nor in {fromDirectory}")} and has no URL. Upload it (named by its sha256) and stage again.");
+    }
+
+    /// <summary>Copies a supplied file into the cache, hashing on the way; a wrong hash is refused and the copy removed.</summary>
+    string Adopt(string name, string source, ManifestArtifact artifact, string cached)
+    {
+        string temporary = Path.Combine(TemporaryDirectory, artifact.Sha256 + ".adopt");
+        FileDigest digest;
+        using (var input = File.OpenRead(source))
+        using (var output = File.Create(temporary))
+        using (var hashing = new HashingStream(output, leaveOpen: true))
+        {
+            StreamCopy.CopyToEnd(input, hashing);
+            digest = hashing.Digest();
+        }
+        if (digest.Sha256 != artifact.Sha256)
+        {
+            AtomicFile.TryDelete(temporary);
+            RemoveIfOurs(source);
+            throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {digest.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
+        }
+        File.Move(temporary, cached, overwrite: true);
+        report($"{name}: taken from {source}");
+        return cached;
+    }
+
+    /// <summary>Uploads live under the state folder: a refused one is removed so it is never tried again.</summary>
+    void RemoveIfOurs(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (full.StartsWith(Path.GetFullPath(stateDirectory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            AtomicFile.TryDelete(full);
+    }
+
+    /// <summary>A resumable https download: a cut transfer continues from the bytes already there, and the whole file is proven.</summary>
+    string Download(string name, string url, ManifestArtifact artifact, string cached)
+    {
+        if (!url.StartsWith("https://", StringComparison.Ordinal))
+            throw new HelperException(HelperCodes.DownloadFailed, $"{name} has the URL {url}; only https is used.");
+        if (!OpenSsl.Available)
+            throw new HelperException(HelperCodes.DownloadFailed, $"{name} would come from {url}, but this host has no libssl for https. Upload the file instead (the deploy does when the host cannot fetch).");
+        string partial = Path.Combine(TemporaryDirectory, artifact.Sha256 + ".part");
+        try
+        {
+            long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+            if (have > artifact.Size) { File.Delete(partial); have = 0; }
+            if (have < artifact.Size)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
+                using var response = Http.Send(request, HttpCompletionOption.ResponseHeadersRead);
+                if (!response.IsSuccessStatusCode)
+                    throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: the server answered {(int)response.StatusCode}. Check the URL, or upload the file.");
+                bool resumed = response.StatusCode == System.Net.HttpStatusCode.PartialContent;
+                using var body = response.Content.ReadAsStream();
+                using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write);
+                StreamCopy.CopyToEnd(body, file);
+                report($"{name}: downloaded from {url}{(resumed ? $" (resumed at {have} bytes)" : "")}");
+            }
+            var digest = FileDigest.OfFile(partial);
+            if (digest.Sha256 != artifact.Sha256 || digest.Size != artifact.Size)
+            {
+                AtomicFile.TryDelete(partial);
+                throw new HelperException(HelperCodes.HashMismatch, $"{name} from {url} has sha256 {digest.Sha256} ({digest.Size} bytes) but the manifest names {artifact.Sha256} ({artifact.Size} bytes). It was removed; check the URL.");
+            }
+            File.Move(partial, cached, overwrite: true);
+            return cached;
+        }
+        catch (HttpRequestException e)
+        {
+            throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: {e.Message}. The bytes so far are kept; stage again to resume, or upload the file.");
+        }
+    }
+}
+
+public static class InitramfsSegment
+{
+    public static bool IsNewc(string path)
+    {
+        Span<byte> magic = stackalloc byte[6];
+        using var stream = File.OpenRead(path);
+        return stream.ReadAtLeast(magic, 6, throwOnEndOfStream: false) == 6 && magic.SequenceEqual("070701"u8);
+    }
+}
