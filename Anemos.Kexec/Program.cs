@@ -48,7 +48,7 @@ HelperResult Stage(List<string> options)
     bool keepConsole = !Take(options, "--no-console");
     Refuse(options);
 
-    Directory.CreateDirectory(state);
+    EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     string? networkConf = network switch
     {
@@ -65,7 +65,7 @@ HelperResult Boot(List<string> options)
 {
     bool dryRun = Take(options, "--dry-run");
     Refuse(options);
-    Directory.CreateDirectory(state);
+    EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     new Booter(state, files, report).Boot(dryRun);
     return Say(new HelperResult { Ok = true, Message = dryRun ? "dry run: every check passed; nothing was loaded" : "handed over" });
@@ -88,7 +88,7 @@ HelperResult Status()
 
 HelperResult CollectGarbage()
 {
-    Directory.CreateDirectory(state);
+    EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     string cache = Path.Combine(state, "cache", "sha256");
     var keep = new HashSet<string>(StringComparer.Ordinal);
@@ -108,6 +108,18 @@ HelperResult CollectGarbage()
     foreach (string stale in Directory.Exists(Path.Combine(state, "tmp")) ? Directory.EnumerateFiles(Path.Combine(state, "tmp")).ToList() : [])
         File.Delete(stale);
     return Say(new HelperResult { Ok = true, Removed = removed.ToArray(), Message = $"removed {removed.Count} cache entries" });
+}
+
+void EnsureStateFolder()
+{
+    try
+    {
+        Directory.CreateDirectory(state);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        throw new HelperException(HelperCodes.StateFolder, $"The state folder {state} cannot be created or used: {e.Message}. Run as root, or pass --state DIR on a file system with room.");
+    }
 }
 
 NetworkSnapshot Network(SystemFiles system)

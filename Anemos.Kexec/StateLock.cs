@@ -16,15 +16,14 @@ public sealed class StateLock : IDisposable
         try
         {
             var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            file.SetLength(0);
-            file.Write(System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
-            file.Flush();
+            // The pid goes to a file of its own: the locked one cannot be read while it is held.
+            File.WriteAllText(path + ".pid", $"{Environment.ProcessId}\n");
             return new StateLock(file);
         }
         catch (IOException)
         {
             string holder = "another process";
-            try { holder = "process " + File.ReadAllText(path).Trim(); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { holder = "process " + File.ReadAllText(path + ".pid").Trim(); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw new HelperException(HelperCodes.LockHeld, $"{stateDirectory} is locked by {holder}: another anemos-kexec is staging or booting. Wait for it to finish, then run this again.");
         }
     }

@@ -10,6 +10,18 @@ public sealed class ErrorCodeTests
 {
     static readonly Regex Code = new(@"ANEMOS\d{4}");
 
+    /// <summary>The host helper's codes (Anemos.Kexec), 5xxx.</summary>
+    static IReadOnlyList<string> HelperCodeList() =>
+        typeof(Anemos.Kexec.HelperCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!).ToList();
+
+    [Fact]
+    public void HelperCodesAreUniqueAndInTheirRange()
+    {
+        var codes = HelperCodeList();
+        Assert.All(codes, c => Assert.Matches("^ANEMOS5[0-9]{3}$", c));
+        Assert.Equal(codes.Count, codes.Distinct().Count());
+    }
+
     static IReadOnlyList<Diagnostic> TaskDiagnostics() =>
         typeof(Diagnostics).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (Diagnostic)f.GetValue(null)!).ToList();
 
@@ -59,7 +71,7 @@ public sealed class ErrorCodeTests
     {
         string errors = File.ReadAllText(Repository.PathOf("docs", "errors.md"));
         var documented = Code.Matches(errors).Select(m => m.Value).ToHashSet();
-        var used = TaskDiagnostics().Select(d => d.Code).Concat(CodesInFiles().Keys).ToHashSet();
+        var used = TaskDiagnostics().Select(d => d.Code).Concat(CodesInFiles().Keys).Concat(HelperCodeList()).ToHashSet();
         Assert.Empty(used.Except(documented).Order());
         Assert.Empty(documented.Except(used).Order());
     }

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Kexec;
+
+/// <summary>The shipped helper binary: its commands, exit codes and --json answers.</summary>
+public sealed class HelperProcessTests : IDisposable
+{
+    readonly string _state = TestProject.NewDirectory();
+
+    public void Dispose() { try { Directory.Delete(_state, recursive: true); } catch (IOException) { } }
+
+    static JsonElement Json(ProcessResult result) => JsonDocument.Parse(result.StandardOutput).RootElement;
+
+    [Fact]
+    public void SaysItsVersion()
+    {
+        var result = PackagedHelper.Run("--version");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(Repository.Version, result.StandardOutput.Trim());
+    }
+
+    [Fact]
+    public void AnswersFactsAsJson()
+    {
+        var result = PackagedHelper.Run("--json", "--state", _state, "facts");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var facts = Json(result).GetProperty("facts");
+        Assert.Equal(Repository.Version, facts.GetProperty("helperVersion").GetString());
+        Assert.Equal("x64", facts.GetProperty("architecture").GetString());
+        Assert.True(facts.GetProperty("memTotalBytes").GetInt64() > 0);
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), facts.GetProperty("kernelRelease").GetString());
+        Assert.True(facts.GetProperty("network").GetProperty("interfaces").GetArrayLength() >= 0);
+    }
+
+    [Fact]
+    public void RefusesWithACodeAndAnExitCode()
+    {
+        var unknown = PackagedHelper.Run("--json", "frobnicate");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Equal("ANEMOS5000", Json(unknown).GetProperty("code").GetString());
+
+        var nothing = PackagedHelper.Run("--json", "--state", _state, "boot", "--dry-run");
+        Assert.Equal(1, nothing.ExitCode);
+        Assert.Equal("ANEMOS5009", Json(nothing).GetProperty("code").GetString());
+        Assert.False(Json(nothing).GetProperty("ok").GetBoolean());
+
+        var text = PackagedHelper.Run("--state", _state, "stage", "--manifest", Path.Combine(_state, "missing.json"));
+        Assert.Equal(1, text.ExitCode);
+        Assert.Contains("anemos-kexec: error ANEMOS5001:", text.Output);
+    }
+
+    [Fact]
+    public void HashesWithoutLibsslToo()
+    {
+        // A host without libssl: the helper must not touch .NET's crypto (it would abort).
+        var result = ProcessRunner.Run(PackagedHelper.File, ["--json", "--state", _state, "status"],
+            environment: new Dictionary<string, string?> { ["ANEMOS_KEXEC_NO_OPENSSL"] = "1" });
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("nothing staged", Json(result).GetProperty("message").GetString());
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text;
+using Anemos.Core.Cpio;
+using Anemos.Core.Hashing;
+using Anemos.Core.Initramfs;
+using Anemos.Core.Manifest;
+using Anemos.Kexec;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Kexec;
+
+/// <summary>`stage` and the boot preflight: every proof, and every refusal with its code.</summary>
+public sealed class StagerTests : IDisposable
+{
+    readonly string _root = TestProject.NewDirectory();
+    readonly string _state;
+    readonly string _upload;
+    readonly List<string> _reports = [];
+    AnemosManifest _manifest = null!;
+
+    public StagerTests()
+    {
+        _state = Path.Combine(_root, "state");
+        _upload = Path.Combine(_state, "upload");
+        Directory.CreateDirectory(_upload);
+        WriteArtifacts();
+    }
+
+    public void Dispose() { try { Directory.Delete(_root, recursive: true); } catch (IOException) { } }
+
+    string Upload(string name) => Path.Combine(_upload, name);
+    string ManifestPath => Path.Combine(_upload, "manifest.json");
+
+    /// <summary>A kernel, a base and an overlay as a build makes them, and their manifest.</summary>
+    void WriteArtifacts()
+    {
+        var random = new Random(9);
+        byte[] kernel = new byte[70_001];
+        random.NextBytes(kernel);
+        File.WriteAllBytes(Upload("vmlinuz"), kernel);
+        WriteCpio(Upload("base.img"), ("bin/sh", "base"), ("etc/base", new string('b', 1001)));
+        WriteCpio(Upload("overlay.cpio"), ("anemos/host.env", "ANEMOS_HOST='x'\n"));
+        string initramfs = Path.Combine(_root, "initramfs.expected");
+        var digest = InitramfsLayout.AssembleFile(Upload("base.img"), [Upload("overlay.cpio")], initramfs);
+        _manifest = new AnemosManifest
+        {
+            Host = "x",
+            SdkVersion = Repository.Version,
+            Kernel = ManifestArtifact.From(FileDigest.OfFile(Upload("vmlinuz"))),
+            Base = ManifestArtifact.From(FileDigest.OfFile(Upload("base.img"))),
+            Payload = ManifestArtifact.From(FileDigest.OfBytes("payload"u8)),
+            Overlay = ManifestArtifact.From(FileDigest.OfFile(Upload("overlay.cpio"))),
+            Initramfs = ManifestArtifact.From(digest),
+            CommandLine = "quiet",
+        };
+        File.WriteAllText(ManifestPath, _manifest.ToJson());
+    }
+
+    static void WriteCpio(string path, params (string Name, string Content)[] files)
+    {
+        using var stream = File.Create(path);
+        using var cpio = new NewcWriter(stream);
+        foreach (var (name, content) in files) cpio.AddFile(name, Encoding.UTF8.GetBytes(content));
+        cpio.Finish();
+        stream.WriteByte(0); // an odd length, as compressed bases have
+    }
+
+    StagedState Stage(string? network = null, params string[] segments) =>
+        new Stager(_state, _reports.Add).Stage(ManifestPath, _upload, network, segments, ["console=ttyS0"]);
+
+    static HelperException Refused(string code, Action action)
+    {
+        var refusal = Assert.Throws<HelperException>(action);
+        Assert.Equal(code, refusal.Code);
+        return refusal;
+    }
+
+    [Fact]
+    public void StagesProvesAndAppendsTheNetworkSnapshotAfterTheProvenPart()
+    {
+        var state = Stage("# Anemos network snapshot, format 1\nlink 52:54:00:12:34:56\n");
+        Assert.Equal(_manifest.Initramfs.Sha256, state.ProvenSha256);
+        Assert.Equal(["network"], state.Segments);
+        Assert.Equal("quiet console=ttyS0", state.CommandLine);
+        byte[] staged = File.ReadAllBytes(state.InitramfsPath);
+        byte[] proven = File.ReadAllBytes(Path.Combine(_root, "initramfs.expected"));
+        Assert.Equal(proven, staged[..proven.Length]);
+        Assert.Equal(state.InitramfsSha256, FileDigest.OfBytes(staged).Sha256);
+        Assert.True(File.Exists(Path.Combine(_state, "staged", "state.json")));
+        // The three artifacts are now in the cache, named by sha256, and a second stage takes them from there.
+        foreach (var artifact in new[] { _manifest.Kernel, _manifest.Base, _manifest.Overlay })
+            Assert.True(File.Exists(Path.Combine(_state, "cache", "sha256", artifact.Sha256)));
+        foreach (string file in Directory.GetFiles(_upload).Where(f => !f.EndsWith("manifest.json"))) File.Delete(file);
+        _reports.Clear();
+        Stage();
+        Assert.Contains("kernel: in the cache", _reports);
+        Assert.Contains("overlay: in the cache", _reports);
+    }
+
+    [Fact]
+    public void ARefusedManifestStopsEverything()
+    {
+        File.WriteAllText(ManifestPath, "{ \"schemaVersion\": 7 }");
+        Refused(HelperCodes.ManifestInvalid, () => Stage());
+    }
+
+    [Fact]
+    public void ATamperedUploadIsRefusedAndRemoved()
+    {
+        byte[] overlay = File.ReadAllBytes(Upload("overlay.cpio"));
+        overlay[200] ^= 0xFF;
+        File.Delete(Upload("overlay.cpio"));
+        File.WriteAllBytes(Upload(_manifest.Overlay.Sha256), overlay);
+        var refusal = Refused(HelperCodes.HashMismatch, () => Stage());
+        Assert.Contains(_manifest.Overlay.Sha256, refusal.Message);
+        Assert.False(File.Exists(Upload(_manifest.Overlay.Sha256)));
+        Assert.False(File.Exists(Path.Combine(_state, "staged", "state.json")));
+        Assert.False(File.Exists(Path.Combine(_state, "cache", "sha256", _manifest.Overlay.Sha256)));
+    }
+
+    [Fact]
+    public void ATruncatedUploadIsRefusedAndRemoved()
+    {
+        byte[] kernel = File.ReadAllBytes(Upload("vmlinuz"));
+        File.Delete(Upload("vmlinuz"));
+        File.WriteAllBytes(Upload(_manifest.Kernel.Sha256), kernel[..1000]);
+        Refused(HelperCodes.SizeMismatch, () => Stage());
+        Assert.False(File.Exists(Upload(_manifest.Kernel.Sha256)));
+    }
+
+    [Fact]
+    public void AMissingArtifactIsNamed()
+    {
+        File.Delete(Upload("base.img"));
+        var refusal = Refused(HelperCodes.ArtifactMissing, () => Stage());
+        Assert.Contains(_manifest.Base.Sha256, refusal.Message);
+    }
+
+    [Fact]
+    public void AnInitramfsThatDoesNotProveIsNeverStaged()
+    {
+        File.WriteAllText(ManifestPath, (_manifest with { Initramfs = _manifest.Initramfs with { Sha256 = new string('0', 64) } }).ToJson());
+        Refused(HelperCodes.InitramfsNotProven, () => Stage());
+        Assert.False(File.Exists(Path.Combine(_state, "staged", "state.json")));
+        Assert.False(File.Exists(Path.Combine(_state, "staged", "proven.img")));
+    }
+
+    [Fact]
+    public void ADamagedCacheEntryIsReplaced()
+    {
+        Stage();
+        string cached = Path.Combine(_state, "cache", "sha256", _manifest.Base.Sha256);
+        File.WriteAllText(cached, "damaged");
+        _reports.Clear();
+        Stage();
+        Assert.Contains("base: the cached copy is damaged; removed", _reports);
+        Assert.Equal(_manifest.Base.Sha256, FileDigest.OfFile(cached).Sha256);
+    }
+
+    [Fact]
+    public void ASecondStageIsRefusedWhileTheLockIsHeld()
+    {
+        using var held = StateLock.Acquire(_state);
+        var refusal = Refused(HelperCodes.LockHeld, () => StateLock.Acquire(_state));
+        Assert.Contains(Environment.ProcessId.ToString(), refusal.Message);
+    }
+
+    [Fact]
+    public void ASegmentMustBeACpioArchive()
+    {
+        string segment = Path.Combine(_root, "secrets.cpio");
+        File.WriteAllText(segment, "not an archive");
+        Refused(HelperCodes.SegmentInvalid, () => Stage(null, segment));
+    }
+
+    // The boot preflight reads /proc from a fake root, so memory and kexec settings can be set.
+    Booter Booter(string memAvailableKb, string loadDisabled = "0")
+    {
+        string fake = Path.Combine(_root, "fake-root");
+        Directory.CreateDirectory(Path.Combine(fake, "proc/sys/kernel"));
+        File.WriteAllText(Path.Combine(fake, "proc/meminfo"), $"MemTotal: 4000000 kB\nMemAvailable: {memAvailableKb} kB\n");
+        File.WriteAllText(Path.Combine(fake, "proc/sys/kernel/kexec_load_disabled"), loadDisabled + "\n");
+        return new Booter(_state, new SystemFiles(fake), _reports.Add);
+    }
+
+    [Fact]
+    public void BootRefusesWhenNothingIsStaged() =>
+        Refused(HelperCodes.NothingStaged, () => Booter("4000000").Preflight(checkPrivileges: false));
+
+    [Fact]
+    public void BootRefusesWithoutEnoughMemoryAndSaysHowMuchIsMissing()
+    {
+        Stage();
+        var refusal = Refused(HelperCodes.NotEnoughMemory, () => Booter("20000").Preflight(checkPrivileges: false));
+        Assert.Matches(@"\d+ MiB are missing", refusal.Message);
+    }
+
+    [Fact]
+    public void BootRefusesWhenKexecIsDisabled()
+    {
+        Stage();
+        Refused(HelperCodes.KexecDisabled, () => Booter("4000000", loadDisabled: "1").Preflight(checkPrivileges: false));
+    }
+
+    [Fact]
+    public void BootRefusesAStagedFileThatChangedSinceItWasProven()
+    {
+        var state = Stage();
+        File.AppendAllText(state.InitramfsPath, "x");
+        Refused(HelperCodes.HashMismatch, () => Booter("4000000").Preflight(checkPrivileges: false));
+    }
+
+    [Fact]
+    public void ADryRunChecksEverythingAndLoadsNothing()
+    {
+        Stage();
+        Booter("4000000").Boot(dryRun: true);
+        Assert.Contains(_reports, r => r.StartsWith("dry run: would load", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text;
+using Anemos.Core.Cpio;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Vm;
+
+/// <summary>
+/// kexec for real: a VM boots Debian's kernel with a first initramfs holding busybox, the shipped
+/// helper with the libraries ldd lists, a manifest and its artifacts built by the SDK. Its init
+/// runs `anemos-kexec stage` then `anemos-kexec boot`; the kexec'd kernel unpacks base + overlay,
+/// the deploy init runs a deploy payload that writes a marker to the disk and powers off. The
+/// verdict is the marker on the disk image and the console, never QEMU's exit code.
+/// </summary>
+public sealed class HelperKexecVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
+{
+    [Fact]
+    public void TheHelperStagesProvesAndKexecsIntoTheDeployInitramfs()
+    {
+        using var host = TestProject.Create("""
+            <Project Sdk="Anemos.Sdk">
+              <PropertyGroup><AnemosOnSuccess>poweroff</AnemosOnSuccess></PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="../base/base.proj" />
+                <AnemosHost Include="vm" COLOR="blue" />
+              </ItemGroup>
+            </Project>
+            """, "host.proj", Path.Combine(fixture.Root, "kexec"));
+        host.Environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
+        host.Write("deploy", """
+            #!/bin/sh
+            printf 'KEXEC-MARKER host=%s color=%s\n' "$ANEMOS_HOST" "$COLOR" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null
+            sync
+            """, executable: true);
+        var build = host.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+
+        string artifacts = host.PathOf("bin/anemos");
+        string first = host.PathOf("first.cpio");
+        WriteFirstInitramfs(first, artifacts);
+        string disk = host.PathOf("disk.img");
+        using (var file = File.Create(disk)) file.SetLength(16 << 20);
+
+        string console = Qemu.Boot(Path.Combine(artifacts, "vmlinuz"), first, disk);
+
+        string marker = Encoding.ASCII.GetString(File.ReadAllBytes(disk), 0, 64).TrimEnd('\0');
+        Assert.True(marker.StartsWith("KEXEC-MARKER host=vm color=blue\n", StringComparison.Ordinal), "no marker on the disk; console:\n" + console);
+        Assert.Contains("FIRST-KERNEL up", console);
+        Assert.Contains("staged host vm", console);
+        Assert.Contains("ANEMOS-RESULT ok host=vm", console);
+        Assert.DoesNotContain("HELPER-FAILED", console);
+        // Two kernels booted in the one VM: the first, then the kexec'd deploy kernel.
+        Assert.Equal(2, console.Split("Linux version ").Length - 1);
+    }
+
+    /// <summary>busybox, the helper and its shared libraries, the artifacts, and an init that stages and boots.</summary>
+    static void WriteFirstInitramfs(string path, string artifacts)
+    {
+        using var stream = File.Create(path);
+        using var cpio = new NewcWriter(stream);
+        var directories = new SortedSet<string>(StringComparer.Ordinal) { "bin", "dev", "proc", "sys", "tmp", "var", "m" };
+        var files = new List<(string Name, string Source, uint Mode)>
+        {
+            ("bin/busybox", Path.Combine(Repository.DebianPackages, "busybox", "bin", "busybox"), 0x1ED),
+            ("anemos-kexec", PackagedHelper.File, 0x1ED),
+            ("m/manifest.json", Path.Combine(artifacts, "hosts", "vm", "manifest.json"), 0x1A4),
+            ("m/vmlinuz", Path.Combine(artifacts, "vmlinuz"), 0x1A4),
+            ("m/base.img", Path.Combine(artifacts, "base.img"), 0x1A4),
+            ("m/overlay.cpio", Path.Combine(artifacts, "hosts", "vm", "overlay.cpio"), 0x1A4),
+        };
+        var ldd = ProcessRunner.Run("ldd", PackagedHelper.File);
+        Assert.True(ldd.ExitCode == 0, ldd.ToString());
+        foreach (string library in ldd.StandardOutput.Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct())
+            files.Add((library.TrimStart('/'), library, 0x1ED));
+        foreach (var (name, _, _) in files)
+            for (string? parent = Path.GetDirectoryName(name); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))
+                directories.Add(parent);
+
+        foreach (string directory in directories) cpio.AddDirectory(directory);
+        cpio.AddCharacterDevice("dev/console", 5, 1);
+        cpio.AddSymlink("bin/sh", "busybox");
+        foreach (var (name, source, mode) in files)
+            using (var content = File.OpenRead(source)) // File.OpenRead follows the library symlinks to their files
+                cpio.AddFile(name, content, content.Length, mode);
+        cpio.AddFile("init", Encoding.ASCII.GetBytes("""
+            #!/bin/sh
+            /bin/busybox --install -s
+            mount -t proc proc /proc
+            mount -t sysfs sysfs /sys
+            mount -t devtmpfs devtmpfs /dev
+            exec </dev/console >/dev/console 2>&1
+            echo "FIRST-KERNEL up"
+            /anemos-kexec stage --manifest /m/manifest.json --from /m --state /var/lib/anemos && /anemos-kexec boot
+            echo "HELPER-FAILED $?"
+            poweroff -f
+
+            """), 0x1ED);
+        cpio.Finish();
+    }
+}
