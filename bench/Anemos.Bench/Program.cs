@@ -13,12 +13,30 @@ switch (args.FirstOrDefault())
         PayloadArchive.Write(Entries(Path.GetFullPath(args[1])), args[2], DateTimeOffset.UnixEpoch);
         return 0;
 
+    case "manifest" when args.Length == 5:
+        // manifest KERNEL BASE OVERLAY OUT: what the build writes, for the helper's stage.
+        var initramfs = Path.GetTempFileName();
+        var digest = InitramfsLayout.AssembleFile(args[2], [args[3]], initramfs);
+        File.Delete(initramfs);
+        var manifest = new Anemos.Core.Manifest.AnemosManifest
+        {
+            Host = "bench",
+            SdkVersion = "bench",
+            Kernel = Anemos.Core.Manifest.ManifestArtifact.From(Anemos.Core.Hashing.FileDigest.OfFile(args[1])),
+            Base = Anemos.Core.Manifest.ManifestArtifact.From(Anemos.Core.Hashing.FileDigest.OfFile(args[2])),
+            Payload = Anemos.Core.Manifest.ManifestArtifact.From(Anemos.Core.Hashing.FileDigest.OfBytes([])),
+            Overlay = Anemos.Core.Manifest.ManifestArtifact.From(Anemos.Core.Hashing.FileDigest.OfFile(args[3])),
+            Initramfs = Anemos.Core.Manifest.ManifestArtifact.From(digest),
+        };
+        File.WriteAllText(args[4], manifest.ToJson());
+        return 0;
+
     case "tree" when args.Length == 5:
         WriteTree(args[1], int.Parse(args[2]), long.Parse(args[3]), int.Parse(args[4]));
         return 0;
 
     default:
-        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED");
+        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT");
         return 2;
 }
 
