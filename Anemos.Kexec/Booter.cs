@@ -42,7 +42,12 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
                 $"Loading needs {Mib(needed)} MiB (initramfs {Mib(state.InitramfsSize)}, kernel init size {Mib(kernelInit)}, margin {Mib(SafetyMarginBytes)}) but only {Mib(available)} MiB are available: {Mib(needed - available)} MiB are missing. Stop services to free memory, or make the payload smaller.");
         string? lockdown = FactsReader.ParseLockdown(files.Read("/sys/kernel/security/lockdown"));
         if (lockdown is not null && lockdown != "none")
-            report($"kernel lockdown is '{lockdown}': kexec_file_load will accept only a kernel signed with a key this kernel trusts");
+        {
+            if (!KernelImage.IsSigned(state.KernelPath))
+                throw new HelperException(HelperCodes.KernelUnsigned,
+                    $"Kernel lockdown is '{lockdown}' (Secure Boot), and the staged kernel carries no signature, so kexec_file_load would refuse it. Deploy a signed kernel (Debian's and Ubuntu's are), or turn Secure Boot off.");
+            report($"kernel lockdown is '{lockdown}': the staged kernel is signed; the running kernel decides whether it trusts the key");
+        }
         return state;
     }
 
@@ -109,9 +114,25 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
     static long Mib(long bytes) => (bytes + 1048575) / 1048576;
 }
 
-/// <summary>Reads the x86 boot protocol header of a bzImage.</summary>
+/// <summary>Reads the x86 boot protocol header of a bzImage, and its PE/COFF signature table.</summary>
 public static class KernelImage
 {
+    /// <summary>True when the image is PE/COFF (an EFI-stub bzImage) with a certificate table: an Authenticode signature.</summary>
+    public static bool IsSigned(string path)
+    {
+        byte[] head = new byte[4096];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (read < 0x40 || head[0] != 'M' || head[1] != 'Z') return false;
+        int pe = BitConverter.ToInt32(head, 0x3c);
+        if (pe < 0 || pe + 24 + 160 > read || head[pe] != 'P' || head[pe + 1] != 'E' || head[pe + 2] != 0 || head[pe + 3] != 0) return false;
+        int optional = pe + 24;
+        bool pe32Plus = BitConverter.ToUInt16(head, optional) == 0x20b;
+        int directoryCount = BitConverter.ToInt32(head, optional + (pe32Plus ? 108 : 92));
+        int certificateEntry = optional + (pe32Plus ? 112 : 96) + 4 * 8; // data directory 4: the certificate table
+        return directoryCount > 4 && certificateEntry + 8 <= read && BitConverter.ToUInt32(head, certificateEntry + 4) > 0;
+    }
+
     /// <summary>The memory the kernel needs to decompress and start (setup header init_size), or null when it is no bzImage.</summary>
     public static long? InitSize(string path)
     {

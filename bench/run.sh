@@ -144,7 +144,7 @@ boot_ms() { # memory-MiB -> ms to an "ok" result line, or "fail"
         -drive "file=$work/vm/disk.img,format=raw,if=virtio" </dev/null >"$log" 2>&1 &
     local pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        if grep -aq "ANEMOS-RESULT ok" "$log"; then elapsed=$(( $(now_ms) - start )); break; fi
+        if grep -aq "ANEMOS-RESULT ok" "$log" 2>/dev/null; then elapsed=$(( $(now_ms) - start )); break; fi
         sleep 0.05
     done
     wait "$pid" 2>/dev/null || true

@@ -173,10 +173,12 @@ public sealed class StagerTests : IDisposable
     }
 
     // The boot preflight reads /proc from a fake root, so memory and kexec settings can be set.
-    Booter Booter(string memAvailableKb, string loadDisabled = "0")
+    Booter Booter(string memAvailableKb, string loadDisabled = "0", string lockdown = "[none] integrity confidentiality")
     {
         string fake = Path.Combine(_root, "fake-root");
         Directory.CreateDirectory(Path.Combine(fake, "proc/sys/kernel"));
+        Directory.CreateDirectory(Path.Combine(fake, "sys/kernel/security"));
+        File.WriteAllText(Path.Combine(fake, "sys/kernel/security/lockdown"), lockdown + "\n");
         File.WriteAllText(Path.Combine(fake, "proc/meminfo"), $"MemTotal: 4000000 kB\nMemAvailable: {memAvailableKb} kB\n");
         File.WriteAllText(Path.Combine(fake, "proc/sys/kernel/kexec_load_disabled"), loadDisabled + "\n");
         return new Booter(_state, new SystemFiles(fake), _reports.Add);
@@ -207,6 +209,20 @@ public sealed class StagerTests : IDisposable
         var state = Stage();
         File.AppendAllText(state.InitramfsPath, "x");
         Refused(HelperCodes.HashMismatch, () => Booter("4000000").Preflight(checkPrivileges: false));
+    }
+
+    [Fact]
+    public void UnderLockdownAnUnsignedKernelIsRefusedAndASignedOneAccepted()
+    {
+        Stage();
+        Refused(HelperCodes.KernelUnsigned, () => Booter("4000000", lockdown: "none [integrity] confidentiality").Preflight(checkPrivileges: false));
+
+        // Debian's kernel is signed (an EFI stub with a certificate table).
+        File.Copy(Path.Combine(Repository.DebianPackages, "vmlinuz"), Upload("vmlinuz"), overwrite: true);
+        File.WriteAllText(ManifestPath, (_manifest with { Kernel = ManifestArtifact.From(FileDigest.OfFile(Upload("vmlinuz"))) }).ToJson());
+        Stage();
+        Booter("4000000", lockdown: "none [integrity] confidentiality").Preflight(checkPrivileges: false);
+        Assert.Contains(_reports, r => r.Contains("the staged kernel is signed"));
     }
 
     [Fact]
