@@ -51,14 +51,12 @@ public abstract class AnemosTask : Task, ICancelableTask
     protected void LogDiagnostic(Diagnostic diagnostic, params object?[] arguments) => LogDiagnostic(diagnostic, null, 0, arguments);
 }
 
-/// <summary>Stops a task with one coded diagnostic.</summary>
-public sealed class AnemosException(Diagnostic diagnostic, string? file, int line, params object?[] arguments)
-    : Exception(diagnostic.Format(arguments))
+/// <summary>Stops a task with one coded diagnostic. (File and line are init-only: a positional
+/// file/line overload would silently take a string and an int meant for the message.)</summary>
+public sealed class AnemosException(Diagnostic diagnostic, params object?[] arguments) : Exception(diagnostic.Format(arguments))
 {
-    public AnemosException(Diagnostic diagnostic, params object?[] arguments) : this(diagnostic, null, 0, arguments) { }
-
     public Diagnostic Diagnostic { get; } = diagnostic;
-    public string? File { get; } = file;
-    public int Line { get; } = line;
+    public string? File { get; init; }
+    public int Line { get; init; }
     public object?[] Arguments { get; } = arguments;
 }

@@ -51,6 +51,14 @@ public sealed class HelperProcessTests : IDisposable
     }
 
     [Fact]
+    public void AStateFolderThatCannotBeMadeIsACodedRefusal()
+    {
+        var result = PackagedHelper.Run("--json", "--state", "/proc/anemos-cannot-be-here", "gc");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("ANEMOS5002", Json(result).GetProperty("code").GetString());
+    }
+
+    [Fact]
     public void HashesWithoutLibsslToo()
     {
         // A host without libssl: the helper must not touch .NET's crypto (it would abort).

@@ -136,6 +136,15 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void AFailedDownloadIsACodedRefusal()
+    {
+        File.Delete(Upload("base.img"));
+        File.WriteAllText(ManifestPath, (_manifest with { Base = _manifest.Base with { Url = "https://127.0.0.1:1/base.img" } }).ToJson());
+        var refusal = Refused(HelperCodes.DownloadFailed, () => Stage());
+        Assert.Contains("https://127.0.0.1:1/base.img", refusal.Message);
+    }
+
+    [Fact]
     public void AnInitramfsThatDoesNotProveIsNeverStaged()
     {
         File.WriteAllText(ManifestPath, (_manifest with { Initramfs = _manifest.Initramfs with { Sha256 = new string('0', 64) } }).ToJson());

@@ -33,6 +33,14 @@ public sealed class KernelModulesTests : IDisposable
     }
 
     [Fact]
+    public void ACycleInModulesDepIsACodedError()
+    {
+        File.WriteAllText(Path.Combine(_directory, "modules.dep"), "kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\n");
+        var error = Assert.Throws<AnemosException>(() => new KernelModules(_directory).LoadOrder(["a"]));
+        Assert.Equal("ANEMOS3017", error.Diagnostic.Code);
+    }
+
+    [Fact]
     public void NamesMatchWithDashesOrUnderscores()
     {
         var modules = new KernelModules(_directory);

@@ -203,6 +203,33 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void ARehearsalThatRunsTooLongIsStopped()
+    {
+        using var project = HostProject("slow", "#!/bin/sh\nsleep 600\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="8M" /></ItemGroup>""");
+        var result = project.Build("-t:Rehearse", "-p:Host=vm", Tcg, "-p:AnemosRehearseTimeout=15");
+        Assert.True(result.ExitCode != 0 && result.Output.Contains("error ANEMOS3103"), result.ToString());
+    }
+
+    [Fact]
+    public void AVmWithoutAResultLineIsAnError()
+    {
+        // An init that is not the deploy init: the kernel panics, QEMU stops, no result line.
+        using var project = HostProject("noresult", "#!/bin/sh\n");
+        var result = Rehearse(project, "-p:AnemosKernelCommandLine=rdinit=/bin/false", "-p:AnemosRehearseTimeout=120");
+        Assert.True(result.ExitCode != 0 && result.Output.Contains("error ANEMOS3104"), result.ToString());
+    }
+
+    [Theory]
+    [InlineData("""<ItemGroup><AnemosRehearseDisk Include="disk0" Size="lots" /></ItemGroup>""", "", "ANEMOS3106")]
+    [InlineData("", "-p:AnemosRehearseNetworkConfig=missing.conf", "ANEMOS3107")]
+    public void BadRehearsalSettingsAreRefused(string extra, string argument, string code)
+    {
+        using var project = HostProject("bad-" + code, "#!/bin/sh\n", extra);
+        var result = Rehearse(project, argument.Length > 0 ? argument : "-p:AnemosRehearseMemory=512");
+        Assert.True(result.ExitCode != 0 && result.Output.Contains($"error {code}"), result.ToString());
+    }
+
+    [Fact]
     public void RehearsingWithoutAHostIsAnError()
     {
         using var project = HostProject("nohost", "#!/bin/sh\n");
