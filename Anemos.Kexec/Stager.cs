@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using Anemos.Core;
-using Anemos.Core.Cpio;
 using Anemos.Core.Hashing;
 using Anemos.Core.Initramfs;
 using Anemos.Core.Manifest;
@@ -63,13 +62,7 @@ public sealed class Stager(string stateDirectory, Action<string> report)
         if (networkConf is not null)
         {
             string segment = Path.Combine(StagedDirectory, "network.cpio");
-            AtomicFile.Write(segment, stream =>
-            {
-                using var cpio = new NewcWriter(stream, leaveOpen: true);
-                cpio.AddDirectory("anemos");
-                cpio.AddFile("anemos/network.conf", System.Text.Encoding.UTF8.GetBytes(networkConf));
-                cpio.Finish();
-            });
+            HostSegments.WriteNetworkConf(segment, System.Text.Encoding.UTF8.GetBytes(networkConf));
             segments.Add(segment);
             segmentNames.Add("network");
         }

@@ -160,13 +160,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         networkConfig = Path.GetFullPath(networkConfig, ProjectDirectory ?? Directory.GetCurrentDirectory());
         if (!File.Exists(networkConfig)) throw new AnemosException(Diagnostics.RehearseNetworkConfigMissing, networkConfig);
         string segment = Path.Combine(WorkDirectory, "network.cpio");
-        Anemos.Core.AtomicFile.Write(segment, stream =>
-        {
-            using var cpio = new Anemos.Core.Cpio.NewcWriter(stream, leaveOpen: true);
-            cpio.AddDirectory("anemos");
-            cpio.AddFile("anemos/network.conf", File.ReadAllBytes(networkConfig));
-            cpio.Finish();
-        });
+        Anemos.Core.Initramfs.HostSegments.WriteNetworkConf(segment, File.ReadAllBytes(networkConfig));
         string initramfs = Path.Combine(WorkDirectory, "initramfs.img");
         Anemos.Core.Initramfs.InitramfsLayout.AssembleFile(InitramfsFile, [segment], initramfs, CancellationToken);
         return initramfs;
