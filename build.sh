@@ -12,6 +12,11 @@ anemos_require_apt_lists
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# MSBuild nodes kept from an earlier build would still hold the previous task assembly (same
+# version, same path): stop them, and build without keeping new ones.
+dotnet build-server shutdown >/dev/null 2>&1 || true
+export MSBUILDDISABLENODEREUSE=1
+
 echo "== Packing Anemos.Sdk into artifacts/feed"
 rm -rf artifacts/feed
 dotnet pack Anemos.Sdk/Anemos.Sdk.csproj -c Release -nologo -v:q
