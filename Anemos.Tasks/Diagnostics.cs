@@ -76,5 +76,12 @@ public static class Diagnostics
     public static readonly Diagnostic RehearsalNoResult = new("ANEMOS3104", "The rehearsal VM of host '{0}' stopped without a result line (a kernel panic, or an init that is not the Anemos deploy init). Check the kernel and base image; the console is in {1}. Last line: {2}");
     public static readonly Diagnostic InvalidRehearseDisk = new("ANEMOS3106", "AnemosRehearseDisk '{0}' has Size '{1}'; use a positive size such as 8G, 512M or 2T, and a Source image that exists.");
     public static readonly Diagnostic RehearseNetworkConfigMissing = new("ANEMOS3107", "AnemosRehearseNetworkConfig '{0}' does not exist. Point it at a network snapshot (docs/overlay.md) or leave it empty for DHCP.");
+    // 4xxx: deploy and SSH
+    public static readonly Diagnostic HostKeyMismatch = new("ANEMOS4001", "{0} presents {1}, but HostKey pins {2}; nothing was sent. If the server was reinstalled on purpose, update HostKey (ssh-keyscan shows the new key); otherwise do not deploy to it.");
+    public static readonly Diagnostic SshConnectFailed = new("ANEMOS4002", "ssh to {0} failed: {1}. Check that `ssh {0}` works from this machine (keys, agent, known_hosts: run ssh-keyscan or pin HostKey); host keys are never ignored.");
+    public static readonly Diagnostic RemoteCommandFailed = new("ANEMOS4003", "On {0}, `{1}` exited with {2}: {3}. Check the host (space, permissions; a non-root User needs passwordless sudo).");
+    public static readonly Diagnostic UploadFailed = new("ANEMOS4004", "Uploading {0} to {1} failed: {2}. Deploy again: the transfer resumes from what arrived intact.");
+    public static readonly Diagnostic SshClientMissing = new("ANEMOS4005", "'{0}' could not be started ({1}). Install the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client).");
+
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

@@ -23,7 +23,11 @@ anemos_require_packages() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "Installing:$missing"
         anemos_apt_update
+        # Install without starting services: the tests start their own sshd on 127.0.0.1, never the system's.
+        guard=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1; fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+        [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
     else
         echo "error ANEMOS0104: missing packages:$missing. Install them (sudo apt-get install$missing), then run this again." >&2
         exit 1

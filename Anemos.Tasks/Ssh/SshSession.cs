@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Text;
+using Anemos.Core.Hashing;
+
+namespace Anemos.Tasks.Ssh;
+
+/// <summary>The outcome of one remote command.</summary>
+public sealed record RemoteResult(int ExitCode, string Output, string Errors);
+
+/// <summary>
+/// One multiplexed OpenSSH connection to a host (ControlMaster, private socket folder), so a
+/// deploy authenticates once and honours the user's ssh config, agent, ProxyJump and known_hosts.
+/// Host keys are never ignored: a pinned key is checked before anything is sent, an unpinned
+/// host must be in known_hosts. A user other than root works through `sudo -n`.
+/// </summary>
+public sealed class SshSession : IDisposable
+{
+    readonly SshTarget _target;
+    readonly string _socketDirectory;
+    readonly List<string> _options = [];
+    bool _disposed;
+
+    /// <summary>Bytes of file content sent through <see cref="Upload"/> (ssh's own framing not included).</summary>
+    public long BytesSent { get; private set; }
+
+    SshSession(SshTarget target, string socketDirectory)
+    {
+        _target = target;
+        _socketDirectory = socketDirectory;
+    }
+
+    public static SshSession Open(SshTarget target, CancellationToken cancellationToken = default)
+    {
+        // Unix socket paths are short (108 bytes): a private folder right under /tmp.
+        string directory = Directory.CreateTempSubdirectory("anemos-ssh-").FullName;
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var session = new SshSession(target, directory);
+        try
+        {
+            session.Connect(cancellationToken);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    void Connect(CancellationToken cancellationToken)
+    {
+        if (_target.ConfigFile is { } config) _options.AddRange(["-F", config]);
+        if (_target.IdentityFile is { } identity) _options.AddRange(["-i", identity, "-o", "IdentitiesOnly=yes"]);
+        _options.AddRange(["-p", _target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
+            "-o", "ServerAliveInterval=10", "-o", "ControlPath=" + Path.Combine(_socketDirectory, "mux")]);
+
+        if (_target.HostKey is { Length: > 0 } pinned)
+        {
+            // Ask the server for its keys first and compare: a host that is not the pinned one gets nothing, not even our name.
+            var scan = Execute("ssh-keyscan", ["-T", "20", "-p", _target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), _target.Address], null, null, cancellationToken);
+            var keys = HostKeyFingerprint.FromKeyscan(scan.Output).ToList();
+            var match = keys.FirstOrDefault(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint));
+            if (match.Blob is null)
+                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, keys.Count == 0 ? "no key" : string.Join(", ", keys.Select(k => k.Fingerprint)), pinned);
+            string knownHosts = Path.Combine(_socketDirectory, "known_hosts");
+            string hostPattern = _target.Port == 22 ? _target.Address : $"[{_target.Address}]:{_target.Port}";
+            File.WriteAllText(knownHosts, $"{hostPattern} {match.Type} {match.Blob}\n");
+            _options.AddRange(["-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes"]);
+        }
+        else
+        {
+            _options.AddRange(["-o", "StrictHostKeyChecking=yes"]);
+        }
+
+        var master = Execute("ssh", [.. _options, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N", _target.Destination], null, null, cancellationToken);
+        if (master.ExitCode != 0)
+            throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
+    }
+
+    /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>
+    public RemoteResult Run(string command, Stream? input = null, Stream? output = null, CancellationToken cancellationToken = default)
+    {
+        string remote = _target.NeedsSudo ? "sudo -n sh -c " + ShellQuoting.Quote(command) : command;
+        return Execute("ssh", [.. _options, _target.Destination, remote], input, output, cancellationToken);
+    }
+
+    /// <summary>Runs a command and stops with ANEMOS4003 when it fails.</summary>
+    public string RunChecked(string command, CancellationToken cancellationToken = default)
+    {
+        var result = Run(command, cancellationToken: cancellationToken);
+        if (result.ExitCode != 0)
+            throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, command, result.ExitCode, LastLine(result.Errors));
+        return result.Output;
+    }
+
+    /// <summary>
+    /// Sends a file to a temporary name next to <paramref name="remotePath"/>, resuming after a cut
+    /// when the bytes already there are proven to be the file's first bytes, and renames it into
+    /// place only once its sha256 is proven on the host. Returns the bytes sent.
+    /// </summary>
+    public long Upload(string localPath, string remotePath, FileDigest digest, CancellationToken cancellationToken = default)
+    {
+        string part = remotePath + ".part";
+        string quotedPart = ShellQuoting.Quote(part);
+        RunChecked($"mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
+        long have = long.TryParse(Run($"stat -c %s {quotedPart} 2>/dev/null || echo 0", cancellationToken: cancellationToken).Output.Trim(), out long size) ? size : 0;
+        if (have > digest.Size) have = 0;
+        if (have > 0)
+        {
+            string remotePrefix = Run($"head -c {have} {quotedPart} | sha256sum", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
+            using var local = File.OpenRead(localPath);
+            using var prefix = new HashingStream(Stream.Null);
+            Anemos.Core.StreamCopy.CopyExactly(local, prefix, have, cancellationToken);
+            if (remotePrefix != prefix.Digest().Sha256) have = 0; // not this file's beginning: start again
+        }
+
+        long sent = digest.Size - have;
+        if (sent > 0 || have == 0)
+        {
+            using var content = File.OpenRead(localPath);
+            content.Seek(have, SeekOrigin.Begin);
+            var result = Run($"cat {(have > 0 ? ">>" : ">")} {quotedPart}", content, cancellationToken: cancellationToken);
+            if (result.ExitCode != 0)
+                throw new AnemosException(Diagnostics.UploadFailed, localPath, _target.Display, LastLine(result.Errors));
+        }
+        BytesSent += sent;
+
+        string remoteSha = Run($"sha256sum {quotedPart}", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
+        if (remoteSha != digest.Sha256)
+        {
+            Run($"rm -f {quotedPart}", cancellationToken: cancellationToken);
+            throw new AnemosException(Diagnostics.UploadFailed, localPath, _target.Display, $"the host has sha256 {remoteSha}, expected {digest.Sha256}; the partial file was removed");
+        }
+        RunChecked($"mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}", cancellationToken);
+        return sent;
+    }
+
+    static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(no message)";
+
+    static RemoteResult Execute(string program, IEnumerable<string> arguments, Stream? input, Stream? output, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new AnemosException(Diagnostics.SshClientMissing, program, e.Message);
+        }
+        using (process)
+        using (cancellationToken.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        {
+            var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            var text = new StringBuilder();
+            Task reading = output is null
+                ? Task.Run(() => text.Append(process.StandardOutput.ReadToEnd()))
+                : process.StandardOutput.BaseStream.CopyToAsync(output);
+            try
+            {
+                if (input is not null) input.CopyTo(process.StandardInput.BaseStream);
+                process.StandardInput.Close();
+            }
+            catch (IOException) when (cancellationToken.IsCancellationRequested || process.HasExited) { }
+            process.WaitForExit();
+            reading.Wait(CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            return new RemoteResult(process.ExitCode, text.ToString(), errors.Result);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try
+        {
+            if (File.Exists(Path.Combine(_socketDirectory, "mux")) || Directory.EnumerateFileSystemEntries(_socketDirectory).Any())
+                Execute("ssh", [.. _options, "-O", "exit", _target.Destination], null, null, CancellationToken.None);
+        }
+        catch (AnemosException) { }
+        try { Directory.Delete(_socketDirectory, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,122 @@
+using Anemos.Core.Hashing;
+using Anemos.Tasks;
+using Anemos.Tasks.Ssh;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Ssh;
+
+/// <summary>The deploy's transport against a real sshd on 127.0.0.1: one connection, pinned host keys, resumable uploads.</summary>
+public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposable
+{
+    readonly LoopbackSshServer _server;
+    readonly string _work = TestProject.NewDirectory();
+
+    public SshSessionTests(LoopbackSshServer server)
+    {
+        _server = server;
+        Directory.CreateDirectory(_work);
+    }
+
+    public void Dispose() { try { Directory.Delete(_work, recursive: true); } catch (IOException) { } }
+
+    static AnemosException Refused(string code, Action action)
+    {
+        var error = Assert.Throws<AnemosException>(action);
+        Assert.Equal(code, error.Diagnostic.Code);
+        return error;
+    }
+
+    [Fact]
+    public void ManyCommandsShareOneLogin()
+    {
+        int before = _server.Logins;
+        using (var session = SshSession.Open(_server.Target(_server.HostKeyFingerprint)))
+        {
+            Assert.Equal("one", session.RunChecked("echo one").Trim());
+            Assert.Equal("two", session.RunChecked("echo two").Trim());
+            Assert.Equal("root", session.RunChecked("id -un").Trim());
+        }
+        Thread.Sleep(200);
+        Assert.Equal(before + 1, _server.Logins);
+    }
+
+    [Fact]
+    public void ADifferentHostKeyIsRefusedBeforeAnythingIsSent()
+    {
+        int before = _server.Logins;
+        var error = Refused("ANEMOS4001", () => SshSession.Open(_server.Target("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")));
+        Assert.Contains(_server.HostKeyFingerprint, error.Message);
+        Assert.Equal(before, _server.Logins);
+    }
+
+    [Fact]
+    public void AnUnknownHostKeyIsNeverAcceptedSilently()
+    {
+        var error = Refused("ANEMOS4002", () => SshSession.Open(_server.Target()));
+        Assert.Contains("Host key verification failed", error.Message);
+    }
+
+    [Fact]
+    public void AFailingCommandIsACodedError()
+    {
+        using var session = SshSession.Open(_server.Target(_server.HostKeyFingerprint));
+        var error = Refused("ANEMOS4003", () => session.RunChecked("echo broken >&2; exit 7"));
+        Assert.Contains("exited with 7: broken", error.Message);
+    }
+
+    string LocalFile(int size, int seed)
+    {
+        string path = Path.Combine(_work, $"file-{seed}.bin");
+        byte[] content = new byte[size];
+        new Random(seed).NextBytes(content);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    [Fact]
+    public void UploadsProveTheHashAndResumeFromIntactBytes()
+    {
+        string local = LocalFile(3 << 20, 1);
+        var digest = FileDigest.OfFile(local);
+        string remote = Path.Combine(_work, "remote", "artifact");
+        using var session = SshSession.Open(_server.Target(_server.HostKeyFingerprint));
+
+        Assert.Equal(digest.Size, session.Upload(local, remote, digest));
+        Assert.Equal(digest, FileDigest.OfFile(remote));
+
+        // A cut transfer left the first MiB: only the rest travels.
+        File.Delete(remote);
+        File.WriteAllBytes(remote + ".part", File.ReadAllBytes(local)[..(1 << 20)]);
+        Assert.Equal(digest.Size - (1 << 20), session.Upload(local, remote, digest));
+        Assert.Equal(digest, FileDigest.OfFile(remote));
+
+        // Bytes that are not this file's beginning are not trusted: everything travels again.
+        File.Delete(remote);
+        File.WriteAllBytes(remote + ".part", new byte[1 << 20]);
+        Assert.Equal(digest.Size, session.Upload(local, remote, digest));
+        Assert.Equal(digest, FileDigest.OfFile(remote));
+        Assert.False(File.Exists(remote + ".part"));
+    }
+
+    [Fact]
+    public void KillingTheTransferAtRandomPointsNeverLeavesAPartialFileInPlace()
+    {
+        string local = LocalFile(24 << 20, 2);
+        var digest = FileDigest.OfFile(local);
+        var random = new Random(3);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            string remote = Path.Combine(_work, "remote", $"trial-{trial}");
+            using var session = SshSession.Open(_server.Target(_server.HostKeyFingerprint));
+            using (var cut = new CancellationTokenSource(TimeSpan.FromMilliseconds(random.Next(20, 400))))
+            {
+                try { session.Upload(local, remote, digest, cut.Token); }
+                catch (OperationCanceledException) { }
+            }
+            Assert.True(!File.Exists(remote) || FileDigest.OfFile(remote) == digest, $"trial {trial}: a partial file took the final name");
+            long resent = session.Upload(local, remote, digest);
+            Assert.Equal(digest, FileDigest.OfFile(remote));
+            Assert.InRange(resent, 0, digest.Size);
+        }
+    }
+}
