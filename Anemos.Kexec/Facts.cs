@@ -22,6 +22,8 @@ public sealed record Facts
     public required string StateDirectory { get; init; }
     public long? StateFreeBytes { get; init; }
     public required string[] CachedSha256 { get; init; }
+    /// <summary>The helper can fetch https URLs itself (the host has libssl).</summary>
+    public bool HttpsAvailable { get; init; }
     public required NetworkSnapshot Network { get; init; }
 }
 
@@ -69,6 +71,7 @@ public static class FactsReader
             CachedSha256 = Directory.Exists(stateCache)
                 ? Directory.EnumerateFiles(stateCache).Select(Path.GetFileName).OfType<string>().Where(n => n.Length == 64).Order(StringComparer.Ordinal).ToArray()
                 : [],
+            HttpsAvailable = OpenSsl.Available,
             Network = network,
         };
     }

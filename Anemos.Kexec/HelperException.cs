@@ -27,6 +27,7 @@ public static class HelperCodes
     public const string HandoverFailed = "ANEMOS5015";
     public const string SegmentInvalid = "ANEMOS5016";
     public const string KernelUnsigned = "ANEMOS5017";
+    public const string DeployLockHeld = "ANEMOS5018";
     public const string Internal = "ANEMOS5099";
 }
 

@@ -23,7 +23,8 @@ try
         "unload" => Unload(),
         "status" => Status(),
         "gc" => CollectGarbage(),
-        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, --version."),
+        "hold" => Hold(arguments),
+        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version."),
     };
     return ExitCodes.Success;
 }
@@ -110,11 +111,28 @@ HelperResult CollectGarbage()
     return Say(new HelperResult { Ok = true, Removed = removed.ToArray(), Message = $"removed {removed.Count} cache entries" });
 }
 
+// `hold`: the deploy's lock on the host, held while stdin stays open, so it ends with the
+// deploy's ssh connection however that ends. A second deploy is refused with the holder's name.
+HelperResult Hold(List<string> options)
+{
+    string owner = Value(options, "--owner") ?? throw new HelperException(HelperCodes.Usage, "hold needs --owner TEXT (who deploys: user@machine).");
+    Refuse(options);
+    EnsureStateFolder();
+    using var deployLock = DeployLock.Acquire(state, owner);
+    Say(new HelperResult { Ok = true, Message = "held by " + owner });
+    Console.Out.Flush();
+    using var input = Console.OpenStandardInput();
+    input.CopyTo(Stream.Null);
+    return new HelperResult { Ok = true, Message = "released" };
+}
+
 void EnsureStateFolder()
 {
     try
     {
         Directory.CreateDirectory(state);
+        // Staged initramfs files may carry the deploy's secrets: the state folder is root's alone.
+        if (files.Root == "/") File.SetUnixFileMode(state, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
     catch (Exception e) when (e is IOException or UnauthorizedAccessException)
     {

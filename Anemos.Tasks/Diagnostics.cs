@@ -82,6 +82,18 @@ public static class Diagnostics
     public static readonly Diagnostic RemoteCommandFailed = new("ANEMOS4003", "On {0}, `{1}` exited with {2}: {3}. Check the host (space, permissions; a non-root User needs passwordless sudo).");
     public static readonly Diagnostic UploadFailed = new("ANEMOS4004", "Uploading {0} to {1} failed: {2}. Deploy again: the transfer resumes from what arrived intact.");
     public static readonly Diagnostic SshClientMissing = new("ANEMOS4005", "'{0}' could not be started ({1}). Install the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client).");
+    public static readonly Diagnostic DeploySettingInvalid = new("ANEMOS4008", "{0} is '{1}'; use {2}.");
+    public static readonly Diagnostic SecretInvalid = new("ANEMOS4010", "AnemosSecret '{0}' {1}. Give each secret exactly one of Command, File or EnvironmentVariable, and a TargetPath inside secrets/. Nothing was sent to the host.");
+    public static readonly Diagnostic SecretUnresolved = new("ANEMOS4011", "AnemosSecret '{0}' could not be resolved: {1}. Nothing was sent to the host; fix the secret's source and deploy again.");
+    public static readonly Diagnostic OperatorLockHeld = new("ANEMOS4012", "{0} is being deployed from this machine by {1} (lock {2}). Wait for that deploy to end; the lock goes with its process.");
+    public static readonly Diagnostic HostLockHeld = new("ANEMOS4013", "{0} refused the deploy: {1}");
+    public static readonly Diagnostic HelperUnusable = new("ANEMOS4014", "The host helper does not run on {0}: {1}. anemos-kexec needs Linux on x86-64 with glibc; check the host's architecture (uname -m) and that {2} is on a file system that allows executing.");
+    public static readonly Diagnostic HelperRefused = new("ANEMOS4015", "On {0}, anemos-kexec {1} refused with {2}: {3} Nothing was loaded; the host runs as before.");
+    public static readonly Diagnostic HostDidNotLeave = new("ANEMOS4016", "{0} still runs its old system {1} s after the handover (last seen: {2}). The kexec did not happen: check the host's journal, then deploy again.");
+    public static readonly Diagnostic HostDidNotReturn = new("ANEMOS4017", "{0} went away {1} but did not come back within AnemosDeployTimeout ({2} s); last seen: {3}. Check its console: the deploy init prints ANEMOS-RESULT with the step that failed. Raise AnemosDeployTimeout if the install needs longer.");
+    public static readonly Diagnostic VerifyLoginFailed = new("ANEMOS4018", "{0} came back (host key {1}), but logging in failed: {2}. A new system has new host keys: pin them with DeployedHostKey, carry them as AnemosSecret items (samples/bitfehler-net), or update known_hosts.");
+    public static readonly Diagnostic PayloadMismatch = new("ANEMOS4019", "{0} came back reporting payload {1}, not the deployed {2}: it runs another system (did the deploy fail and the old one boot?). Check the host's console for the ANEMOS-RESULT line.");
+    public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

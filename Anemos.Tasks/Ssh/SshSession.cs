@@ -57,11 +57,12 @@ public sealed class SshSession : IDisposable
         if (_target.HostKey is { Length: > 0 } pinned)
         {
             // Ask the server for its keys first and compare: a host that is not the pinned one gets nothing, not even our name.
-            var scan = Execute("ssh-keyscan", ["-T", "20", "-p", _target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), _target.Address], null, null, cancellationToken);
-            var keys = HostKeyFingerprint.FromKeyscan(scan.Output).ToList();
+            var (keys, scanErrors) = ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(20), cancellationToken);
+            if (keys.Count == 0)
+                throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, $"no ssh server answered on port {_target.Port} ({LastLine(scanErrors)})");
             var match = keys.FirstOrDefault(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint));
             if (match.Blob is null)
-                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, keys.Count == 0 ? "no key" : string.Join(", ", keys.Select(k => k.Fingerprint)), pinned);
+                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, string.Join(", ", keys.Select(k => k.Fingerprint)), pinned);
             string knownHosts = Path.Combine(_socketDirectory, "known_hosts");
             string hostPattern = _target.Port == 22 ? _target.Address : $"[{_target.Address}]:{_target.Port}";
             File.WriteAllText(knownHosts, $"{hostPattern} {match.Type} {match.Blob}\n");
@@ -77,12 +78,64 @@ public sealed class SshSession : IDisposable
             throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
     }
 
-    /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>
-    public RemoteResult Run(string command, Stream? input = null, Stream? output = null, CancellationToken cancellationToken = default)
+    /// <summary>The host keys a server offers (ssh-keyscan), without logging in: also how a deploy sees a host go and come back.</summary>
+    public static (IReadOnlyList<(string Type, string Blob, string Fingerprint)> Keys, string Errors) ScanHostKeys(string address, int port, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        string remote = _target.NeedsSudo ? "sudo -n sh -c " + ShellQuoting.Quote(command) : command;
-        return Execute("ssh", [.. _options, _target.Destination, remote], input, output, cancellationToken);
+        var scan = Execute("ssh-keyscan", ["-T", ((int)Math.Max(1, timeout.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), address], null, null, cancellationToken);
+        return (HostKeyFingerprint.FromKeyscan(scan.Output).ToList(), scan.Errors);
     }
+
+    /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>
+    public RemoteResult Run(string command, Stream? input = null, Stream? output = null, CancellationToken cancellationToken = default) =>
+        Execute("ssh", [.. _options, _target.Destination, RemoteCommand(command)], input, output, cancellationToken);
+
+    /// <summary>Runs a command that must answer within <paramref name="timeout"/>; a silent connection gives exit code 255 and "timed out".</summary>
+    public RemoteResult Run(string command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return Execute("ssh", [.. _options, _target.Destination, RemoteCommand(command)], null, null, limit.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new RemoteResult(255, "", $"no answer within {timeout.TotalSeconds:0} s");
+        }
+    }
+
+    /// <summary>
+    /// Starts a command that keeps running while its standard input stays open, and returns once it
+    /// printed its first line: how a deploy holds a lock on the host for exactly as long as it lives.
+    /// </summary>
+    public RemoteProcess Start(string command, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("ssh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in (string[])[.. _options, _target.Destination, RemoteCommand(command)]) start.ArgumentList.Add(argument);
+        var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var firstLine = process.StandardOutput.ReadLineAsync(cancellationToken).AsTask();
+        try
+        {
+            firstLine.Wait(cancellationToken);
+        }
+        catch
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            process.Dispose();
+            throw;
+        }
+        return new RemoteProcess(process, firstLine.Result, errors);
+    }
+
+    string RemoteCommand(string command) => _target.NeedsSudo ? "sudo -n sh -c " + ShellQuoting.Quote(command) : command;
 
     /// <summary>Runs a command and stops with ANEMOS4003 when it fails.</summary>
     public string RunChecked(string command, CancellationToken cancellationToken = default)
@@ -135,7 +188,7 @@ public sealed class SshSession : IDisposable
         return sent;
     }
 
-    static string LastLine(string text) =>
+    internal static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(no message)";
 
     static RemoteResult Execute(string program, IEnumerable<string> arguments, Stream? input, Stream? output, CancellationToken cancellationToken)
@@ -189,5 +242,32 @@ public sealed class SshSession : IDisposable
         }
         catch (AnemosException) { }
         try { Directory.Delete(_socketDirectory, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>A remote command that runs until its standard input is closed (<see cref="SshSession.Start"/>).</summary>
+public sealed class RemoteProcess(Process process, string? firstLine, Task<string> errors) : IDisposable
+{
+    /// <summary>The first line the command printed, or null when it ended without one.</summary>
+    public string? FirstLine { get; } = firstLine;
+
+    /// <summary>Closes the command's input and waits for it to end; returns what it printed on stderr.</summary>
+    public string Errors()
+    {
+        Close();
+        return errors.Result;
+    }
+
+    void Close()
+    {
+        try { process.StandardInput.Close(); } catch (IOException) { }
+        if (!process.WaitForExit(TimeSpan.FromSeconds(3)))
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
+    public void Dispose()
+    {
+        Close();
+        process.Dispose();
     }
 }

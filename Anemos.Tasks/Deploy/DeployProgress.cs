@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Anemos.Tasks.Deploy;
+
+/// <summary>One finished phase of a deploy: its name, how long it took, the bytes it sent and what it did.</summary>
+public sealed record DeployPhase(string Name, double Seconds, long BytesSent, string Detail, bool Succeeded);
+
+/// <summary>
+/// Reports each deploy phase as it ends ("deploy x: upload 1.2 s, 20 KB sent: overlay, manifest"),
+/// keeps the list for the task's output and writes it as deploy.json for CI and the bench.
+/// </summary>
+public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
+{
+    readonly List<DeployPhase> _phases = [];
+    readonly Stopwatch _total = Stopwatch.StartNew();
+
+    public IReadOnlyList<DeployPhase> Phases => _phases;
+    public long BytesSent => _phases.Sum(p => p.BytesSent);
+    public double TotalSeconds => _total.Elapsed.TotalSeconds;
+
+    public Phase Begin(string name)
+    {
+        log.LogMessage(MessageImportance.Normal, $"  deploy {hostName}: {name} ...");
+        return new Phase(this, name);
+    }
+
+    void End(Phase phase, bool succeeded)
+    {
+        var entry = new DeployPhase(phase.Name, phase.Elapsed, phase.BytesSent, phase.Detail, succeeded);
+        _phases.Add(entry);
+        string bytes = entry.BytesSent > 0 ? $", {FormatBytes(entry.BytesSent)} sent" : "";
+        string detail = entry.Detail.Length > 0 ? ": " + entry.Detail : "";
+        log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
+            $"  deploy {hostName}: {entry.Name}{(succeeded ? "" : " FAILED")} {entry.Seconds:0.0} s{bytes}{detail}"));
+    }
+
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        < 10 * 1024 => $"{bytes} B",
+        < 10 * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB"),
+    };
+
+    public void WriteReport(string path, string outcome, bool dryRun)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Core.AtomicFile.Write(path, stream =>
+        {
+            using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            json.WriteStartObject();
+            json.WriteString("host", hostName);
+            json.WriteString("outcome", outcome);
+            json.WriteBoolean("dryRun", dryRun);
+            json.WriteNumber("bytesSent", BytesSent);
+            json.WriteNumber("seconds", Math.Round(TotalSeconds, 3));
+            json.WriteStartArray("phases");
+            foreach (var phase in _phases)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", phase.Name);
+                json.WriteNumber("seconds", Math.Round(phase.Seconds, 3));
+                json.WriteNumber("bytesSent", phase.BytesSent);
+                json.WriteString("detail", phase.Detail);
+                json.WriteBoolean("succeeded", phase.Succeeded);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        });
+    }
+
+    /// <summary>A running phase: Complete() it; disposing one that was not completed reports it as failed.</summary>
+    public sealed class Phase(DeployProgress progress, string name) : IDisposable
+    {
+        readonly Stopwatch _clock = Stopwatch.StartNew();
+        bool _ended;
+
+        public string Name { get; } = name;
+        public string Detail { get; set; } = "";
+        public long BytesSent { get; set; }
+        public double Elapsed => _clock.Elapsed.TotalSeconds;
+
+        public void Complete(string? detail = null)
+        {
+            if (detail is not null) Detail = detail;
+            _ended = true;
+            progress.End(this, succeeded: true);
+        }
+
+        public void Dispose()
+        {
+            if (_ended) return;
+            _ended = true;
+            progress.End(this, succeeded: false);
+        }
+    }
+}

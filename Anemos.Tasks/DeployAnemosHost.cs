@@ -1,0 +1,406 @@
+using System.Globalization;
+using System.Text.Json;
+using Anemos.Core.Hashing;
+using Anemos.Core.Manifest;
+using Anemos.Tasks.Deploy;
+using Anemos.Tasks.Ssh;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Anemos.Tasks;
+
+/// <summary>
+/// Deploys one host over SSH (docs/deploy.md): connect → facts (install the helper when missing or
+/// out of range) → plan → upload what the host lacks → secrets → stage → boot → wait for the host
+/// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
+/// `boot` starts only after `stage` proved every hash.
+/// </summary>
+public sealed class DeployAnemosHost : AnemosTask
+{
+    [Required] public string HostName { get; set; } = "";
+    public string? Address { get; set; }
+    public string? User { get; set; }
+    public string? Port { get; set; }
+    /// <summary>The host key fingerprint to insist on before anything is sent.</summary>
+    public string? HostKey { get; set; }
+    /// <summary>The host key the deployed system presents (defaults to HostKey).</summary>
+    public string? DeployedHostKey { get; set; }
+    public string? SshConfigFile { get; set; }
+    public string? SshIdentityFile { get; set; }
+
+    [Required] public string ManifestFile { get; set; } = "";
+    [Required] public string KernelFile { get; set; } = "";
+    [Required] public string BaseFile { get; set; } = "";
+    [Required] public string OverlayFile { get; set; } = "";
+    /// <summary>The helper this SDK carries (tools/helper/linux-x64/anemos-kexec) and its version.</summary>
+    [Required] public string HelperFile { get; set; } = "";
+    [Required] public string HelperVersion { get; set; } = "";
+    public string? HelperVersionRange { get; set; }
+    /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
+    public string RemoteStateDirectory { get; set; } = "/var/lib/anemos";
+
+    /// <summary>AnemosSecret items: Command, File or EnvironmentVariable, and TargetPath. Resolved here, never logged.</summary>
+    public ITaskItem[] Secrets { get; set; } = [];
+    [Required] public string ProjectDirectory { get; set; } = "";
+    /// <summary>Operator-side locks, one per host address and port.</summary>
+    [Required] public string LockDirectory { get; set; } = "";
+    /// <summary>Where to write the phases as JSON (deploy.json).</summary>
+    public string? ReportFile { get; set; }
+
+    public bool DryRun { get; set; }
+    /// <summary>Wait for the host to come back and verify it (false: stop after the handover).</summary>
+    public bool Wait { get; set; } = true;
+    public string? TimeoutSeconds { get; set; }
+    /// <summary>A command run on the new system once it is back; exit 0 means healthy.</summary>
+    public string? HealthCheck { get; set; }
+
+    [Output] public long BytesSent { get; set; }
+    [Output] public ITaskItem[] Phases { get; set; } = [];
+
+    const string PayloadReportPath = "/etc/anemos/payload.sha256";
+    static readonly TimeSpan LeaveLimit = TimeSpan.FromMinutes(10);
+
+    DeployProgress _progress = null!;
+    string _state = "";
+    string _helper = "";
+    SshTarget _target = null!;
+
+    protected override void ExecuteCore()
+    {
+        _progress = new DeployProgress(Log, HostName);
+        string outcome = "failed";
+        try
+        {
+            Deploy();
+            outcome = DryRun ? "dry-run" : Wait ? "deployed" : "handed-over";
+        }
+        finally
+        {
+            BytesSent = _progress.BytesSent;
+            Phases = _progress.Phases.Select(p =>
+            {
+                var item = new TaskItem(p.Name);
+                item.SetMetadata("Seconds", p.Seconds.ToString("0.000", CultureInfo.InvariantCulture));
+                item.SetMetadata("BytesSent", p.BytesSent.ToString(CultureInfo.InvariantCulture));
+                item.SetMetadata("Detail", p.Detail);
+                item.SetMetadata("Succeeded", p.Succeeded ? "true" : "false");
+                return (ITaskItem)item;
+            }).ToArray();
+            if (ReportFile is { Length: > 0 } report) _progress.WriteReport(report, outcome, DryRun);
+        }
+    }
+
+    void Deploy()
+    {
+        var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
+        _target = ResolveTarget();
+        int timeout = ParseTimeout();
+        var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
+        _state = RemoteStateDirectory.TrimEnd('/');
+        _helper = ShellQuoting.Quote(_state + "/bin/anemos-kexec");
+
+        // Every secret is resolved before the host is even contacted: one that fails changes nothing.
+        var secrets = DeploySecrets.Resolve(Secrets, ProjectDirectory, CancellationToken);
+        string owner = $"{Environment.UserName}@{Environment.MachineName}";
+
+        using var operatorLock = OperatorLock.Acquire(LockDirectory, _target.Address, _target.Port, owner);
+        SshSession session;
+        using (var phase = _progress.Begin("connect"))
+        {
+            session = SshSession.Open(_target, CancellationToken);
+            phase.Complete(_target.HostKey is null ? _target.Display : $"{_target.Display}, host key {_target.HostKey} pinned");
+        }
+
+        RemoteProcess? hold = null;
+        try
+        {
+            JsonElement facts;
+            using (var phase = _progress.Begin("facts"))
+            {
+                (facts, string how) = EnsureHelper(session, compatibility, phase);
+                hold = HoldHost(session, owner);
+                phase.Complete($"helper {Text(facts, "helperVersion")} ({how}), {Text(facts, "architecture")}, kernel {Text(facts, "kernelRelease")}, init {Text(facts, "initSystem")}");
+            }
+
+            var uploads = new List<(string Name, string LocalPath, FileDigest Digest)>();
+            using (var phase = _progress.Begin("plan"))
+            {
+                var cached = facts.TryGetProperty("cachedSha256", out var list) ? list.EnumerateArray().Select(e => e.GetString()).ToHashSet() : [];
+                bool hostFetches = facts.TryGetProperty("httpsAvailable", out var https) && https.GetBoolean();
+                var notes = new List<string>();
+                foreach (var (name, path, artifact) in new[] { ("kernel", KernelFile, manifest.Kernel), ("base", BaseFile, manifest.Base), ("overlay", OverlayFile, manifest.Overlay) })
+                {
+                    if (cached.Contains(artifact.Sha256)) notes.Add($"{name} cached");
+                    else if (artifact.Url is not null && hostFetches) notes.Add($"{name} fetched by the host from {artifact.Url}");
+                    else
+                    {
+                        uploads.Add((artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
+                        notes.Add($"{name} to upload ({DeployProgress.FormatBytes(artifact.Size)})");
+                    }
+                }
+                uploads.Add(("manifest.json", ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken)));
+                notes.Add("manifest to upload");
+                if (secrets.Count > 0) notes.Add($"{secrets.Count} secret(s)");
+                phase.Complete(string.Join(", ", notes));
+            }
+
+            using (var phase = _progress.Begin("upload"))
+            {
+                foreach (var (name, localPath, digest) in uploads)
+                    phase.BytesSent += session.Upload(localPath, $"{_state}/upload/{name}", digest, CancellationToken);
+                phase.Complete($"{uploads.Count} file(s) proven by sha256 on the host");
+            }
+
+            string secretsFile = $"{_state}/upload/secrets.cpio";
+            try
+            {
+                if (secrets.Count > 0)
+                {
+                    using var phase = _progress.Begin("secrets");
+                    byte[] segment = DeploySecrets.WriteSegment(secrets);
+                    // Streamed from memory into a file only root can read; it never touches the operator's disk.
+                    var sent = session.Run($"umask 077 && mkdir -p {ShellQuoting.Quote(_state + "/upload")} && cat > {ShellQuoting.Quote(secretsFile)}",
+                        new MemoryStream(segment), cancellationToken: CancellationToken);
+                    if (sent.ExitCode != 0)
+                        throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, "receive the secrets segment", sent.ExitCode, SshSession.LastLine(sent.Errors));
+                    phase.BytesSent = segment.Length;
+                    phase.Complete($"{secrets.Count} secret(s) as a separate segment, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}");
+                }
+
+                using (var phase = _progress.Begin("stage"))
+                {
+                    string command = $"stage --manifest {ShellQuoting.Quote(_state + "/upload/manifest.json")} --from {ShellQuoting.Quote(_state + "/upload")}"
+                        + (secrets.Count > 0 ? $" --segment {ShellQuoting.Quote(secretsFile)}" : "");
+                    var staged = RunHelper(session, command, "stage").GetProperty("staged");
+                    // The helper proved it; this checks that what it proved is what this build made.
+                    if (Text(staged, "provenSha256") != manifest.Initramfs.Sha256)
+                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {Text(staged, "provenSha256")}, the manifest names {manifest.Initramfs.Sha256}.");
+                    session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
+                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {Text(staged, "initramfsSize")} bytes with host segments");
+                }
+            }
+            finally
+            {
+                if (secrets.Count > 0) session.Run($"rm -f {ShellQuoting.Quote(secretsFile)}", cancellationToken: CancellationToken.None);
+            }
+
+            using (var phase = _progress.Begin("boot"))
+            {
+                RunHelper(session, "boot --dry-run", "boot");
+                if (DryRun)
+                {
+                    phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
+                    return;
+                }
+                // Detached: the handover ends this connection, and the helper must outlive it.
+                string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
+                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {_helper} --state {ShellQuoting.Quote(_state)} --json boot; else nohup {_helper} --state {ShellQuoting.Quote(_state)} --json boot; fi) > {result} 2> {log} < /dev/null &",
+                    CancellationToken);
+                phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
+            }
+
+            if (!Wait)
+            {
+                Log.LogMessage(MessageImportance.High, $"  deploy {HostName}: handed over; not waiting (AnemosDeployWait=false). {DeployProgress.FormatBytes(_progress.BytesSent)} sent.");
+                return;
+            }
+
+            IReadOnlyList<(string Type, string Blob, string Fingerprint)> keys;
+            using (var phase = _progress.Begin("wait"))
+            {
+                var deadline = DateTimeOffset.UtcNow.AddSeconds(timeout);
+                string wentAway = WaitUntilGone(session, deadline, ref hold);
+                session.Dispose();
+                keys = WaitUntilBack(deadline, timeout, wentAway);
+                phase.Complete($"went away {wentAway}, back after {phase.Elapsed:0.0} s");
+            }
+
+            using (var phase = _progress.Begin("verify"))
+                phase.Complete(Verify(manifest, keys));
+        }
+        finally
+        {
+            hold?.Dispose();
+            session.Dispose();
+        }
+        Log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
+            $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {DeployProgress.FormatBytes(_progress.BytesSent)} sent"));
+    }
+
+    SshTarget ResolveTarget()
+    {
+        string address = string.IsNullOrWhiteSpace(Address) ? HostName : Address.Trim(); // as the build: the name is the address by default
+        int port = 22;
+        if (!string.IsNullOrWhiteSpace(Port) && (!int.TryParse(Port, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
+            throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
+        foreach (var (name, key) in new[] { ("HostKey", HostKey), ("DeployedHostKey", DeployedHostKey) })
+            if (!string.IsNullOrWhiteSpace(key) && !key.Trim().StartsWith("SHA256:", StringComparison.Ordinal))
+                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"{name} of host '{HostName}'", key, "a fingerprint as ssh-keygen -lf prints it: SHA256:…");
+        return new SshTarget(address, string.IsNullOrWhiteSpace(User) ? "root" : User.Trim(), port)
+        {
+            HostKey = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim(),
+            ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
+            IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
+        };
+    }
+
+    int ParseTimeout()
+    {
+        if (string.IsNullOrWhiteSpace(TimeoutSeconds)) return 1800;
+        if (!int.TryParse(TimeoutSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds < 1)
+            throw new AnemosException(Diagnostics.DeploySettingInvalid, "AnemosDeployTimeout", TimeoutSeconds, "a whole number of seconds, such as 1800");
+        return seconds;
+    }
+
+    /// <summary>The host's facts from its helper; a missing helper or one out of range is replaced by the SDK's, proven by sha256.</summary>
+    (JsonElement Facts, string How) EnsureHelper(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase)
+    {
+        var first = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json facts", cancellationToken: CancellationToken);
+        var facts = ParseResult(first.Output);
+        string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
+        if (facts is { } existing && compatibility.Accepts(version))
+            return (existing.GetProperty("facts"), "already installed");
+
+        string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.PrettyPrint()}";
+        phase.BytesSent += session.Upload(HelperFile, _state + "/bin/anemos-kexec", FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
+        session.RunChecked($"chmod 0755 {_helper}", CancellationToken);
+        var second = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json facts", cancellationToken: CancellationToken);
+        if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
+        {
+            string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
+            throw new AnemosException(Diagnostics.HelperUnusable, _target.Display,
+                $"{SshSession.LastLine(second.Errors + "\n" + second.Output)} (exit {second.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
+        }
+        return (installedFacts, $"installed, was {reason}");
+    }
+
+    /// <summary>The deploy's lock on the host, held by a helper process for as long as this connection lives.</summary>
+    RemoteProcess HoldHost(SshSession session, string owner)
+    {
+        var hold = session.Start($"{_helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
+        if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
+        string errors = hold.Errors();
+        hold.Dispose();
+        string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
+        throw new AnemosException(Diagnostics.HostLockHeld, _target.Display, message);
+    }
+
+    /// <summary>Runs a helper command with --json; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
+    JsonElement RunHelper(SshSession session, string command, string name)
+    {
+        var result = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json {command}", cancellationToken: CancellationToken);
+        var parsed = ParseResult(result.Output);
+        if (parsed is not { } json)
+            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, $"exit {result.ExitCode}", SshSession.LastLine(result.Errors) + ".");
+        if (!json.GetProperty("ok").GetBoolean())
+            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, Text(json, "code"), Text(json, "message"));
+        return json;
+    }
+
+    static JsonElement? ParseResult(string output)
+    {
+        int start = output.IndexOf('{');
+        if (start < 0) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(output[start..]);
+            return document.RootElement.TryGetProperty("ok", out _) ? document.RootElement.Clone() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static string Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) ? value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : value.GetRawText() : "unknown";
+
+    /// <summary>
+    /// Watches the host until its ssh stops answering: the old system is gone. A refusal the
+    /// detached boot wrote in the meantime stops the deploy with the helper's reason.
+    /// </summary>
+    string WaitUntilGone(SshSession session, DateTimeOffset deadline, ref RemoteProcess? hold)
+    {
+        var leaveBy = DateTimeOffset.UtcNow + LeaveLimit < deadline ? DateTimeOffset.UtcNow + LeaveLimit : deadline;
+        bool connectionAlive = true;
+        string lastSeen = "answering ssh";
+        while (true)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            if (connectionAlive)
+            {
+                var log = session.Run($"cat {ShellQuoting.Quote(_state + "/boot.json")} 2>/dev/null", TimeSpan.FromSeconds(5), CancellationToken);
+                if (log.ExitCode == 0 && ParseResult(log.Output) is { } result)
+                {
+                    if (!result.GetProperty("ok").GetBoolean())
+                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "boot", Text(result, "code"), Text(result, "message"));
+                    lastSeen = "the helper handed over; the old system is shutting down";
+                }
+                else if (log.ExitCode == 255)
+                {
+                    connectionAlive = false; // closed by the shutdown, or silent after the kexec
+                    hold?.Dispose();
+                    hold = null;
+                }
+            }
+            var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
+            if (scan.Keys.Count == 0) return $"at {DateTimeOffset.UtcNow:HH:mm:ss}";
+            if (DateTimeOffset.UtcNow > leaveBy)
+                throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - (leaveBy - LeaveLimit)).TotalSeconds, lastSeen);
+            Thread.Sleep(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Polls the host's ssh port (keyscan, no login) until it offers keys again or the deadline passes.</summary>
+    IReadOnlyList<(string Type, string Blob, string Fingerprint)> WaitUntilBack(DateTimeOffset deadline, int timeout, string wentAway)
+    {
+        string lastSeen = "no answer";
+        while (true)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
+            if (scan.Keys.Count > 0) return scan.Keys;
+            string error = SshSession.LastLine(scan.Errors);
+            lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} {(error == "(no message)" ? "no ssh answer" : error)}";
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new AnemosException(Diagnostics.HostDidNotReturn, _target.Display, wentAway, timeout, lastSeen);
+            Thread.Sleep(TimeSpan.FromSeconds(2));
+        }
+    }
+
+    /// <summary>Logs in to the new system (host key rules as for the deploy), compares the payload it reports, runs the health check.</summary>
+    string Verify(AnemosManifest manifest, IReadOnlyList<(string Type, string Blob, string Fingerprint)> keys)
+    {
+        var target = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim() };
+        SshSession? session = null;
+        for (int attempt = 1; session is null; attempt++)
+        {
+            try
+            {
+                session = SshSession.Open(target, CancellationToken);
+            }
+            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed || e.Diagnostic == Diagnostics.HostKeyMismatch)
+            {
+                // A system that just started may answer keyscan before it accepts logins.
+                if (attempt >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, target.Display, string.Join(", ", keys.Select(k => k.Fingerprint).Distinct()), e.Message);
+                Thread.Sleep(TimeSpan.FromSeconds(3));
+            }
+        }
+        using (session)
+        {
+            string reported = session.Run($"cat {PayloadReportPath} 2>/dev/null", TimeSpan.FromSeconds(60), CancellationToken).Output.Trim();
+            if (reported.Length > 0 && reported != manifest.Payload.Sha256)
+                throw new AnemosException(Diagnostics.PayloadMismatch, target.Display, reported, manifest.Payload.Sha256);
+            string detail = reported.Length > 0 ? $"reports payload {reported[..Math.Min(12, reported.Length)]}" : $"reached (the new system does not report a payload in {PayloadReportPath})";
+
+            if (!string.IsNullOrWhiteSpace(HealthCheck))
+            {
+                var health = session.Run(HealthCheck, TimeSpan.FromMinutes(5), CancellationToken);
+                if (health.ExitCode != 0)
+                    throw new AnemosException(Diagnostics.HealthCheckFailed, target.Display, HealthCheck, health.ExitCode, SshSession.LastLine(health.Errors + "\n" + health.Output));
+                detail += ", healthy";
+            }
+            return detail;
+        }
+    }
+}

@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Anemos.Tests.Infrastructure;
+using Anemos.Tests.Ssh;
+
+namespace Anemos.Tests.Deploy;
+
+/// <summary>
+/// `dotnet publish -p:Host=x` against a real sshd on 127.0.0.1: the packed SDK, the packed helper
+/// (installed by the deploy into a state folder under the test's temp dir) and `boot --dry-run`,
+/// so everything but the kexec runs for real on this machine.
+/// </summary>
+public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer>
+{
+    readonly LoopbackSshServer _server;
+
+    public DeployOverSshTests(LoopbackSshServer server) => _server = server;
+
+    [GeneratedRegex(@"deploy (\S+): (connect|facts|plan|upload|secrets|stage|boot|wait|verify)( FAILED)? \d+\.\d s")]
+    private static partial Regex PhaseLine();
+
+    sealed class Deployment : IDisposable
+    {
+        public TestProject Project { get; }
+        public string State { get; }
+
+        public Deployment(LoopbackSshServer server, string hosts, string extra = "", string properties = "")
+        {
+            string work = TestProject.NewDirectory() + "-host";
+            State = Path.Combine(work, "state");
+            Project = TestProject.CreateDeployProject(hosts, $"""
+                <AnemosSshConfigFile>{server.ClientConfig}</AnemosSshConfigFile>
+                <AnemosSshIdentityFile>{server.ClientKey}</AnemosSshIdentityFile>
+                <AnemosHelperStateDirectory>{State}</AnemosHelperStateDirectory>
+                <AnemosDeployLockDirectory>{Path.Combine(work, "locks")}</AnemosDeployLockDirectory>
+                <AnemosDryRun>true</AnemosDryRun>
+                {properties}
+                """, extra);
+        }
+
+        public ProcessResult Publish(params string[] arguments) =>
+            Project.Dotnet(["publish", Project.ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", .. arguments]);
+
+        public JsonElement Report(string host) =>
+            JsonDocument.Parse(File.ReadAllText(Project.PathOf($"obj/anemos/hosts/{host}/deploy.json"))).RootElement;
+
+        public long PhaseBytes(string host, string phase) =>
+            Report(host).GetProperty("phases").EnumerateArray().Where(p => p.GetProperty("name").GetString() == phase).Sum(p => p.GetProperty("bytesSent").GetInt64());
+
+        public void Dispose()
+        {
+            Project.Dispose();
+            try { Directory.Delete(Path.GetDirectoryName(State)!, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    string Host(string name = "x", string extra = "") =>
+        $"""<AnemosHost Include="{name}" Address="127.0.0.1" Port="{_server.Port}" HostKey="{_server.HostKeyFingerprint}" {extra} />""";
+
+    static List<string> Phases(ProcessResult result, string host = "x") =>
+        PhaseLine().Matches(result.Output).Where(m => m.Groups[1].Value == host).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
+
+    [Fact]
+    public void ADeployRunsItsPhasesInOrderAndARedeploySendsOnlyTheOverlayAndManifest()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var first = deployment.Publish("-p:Host=x");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(first));
+        Assert.Contains("installed, was missing", first.Output);
+        Assert.Contains("dry run: staged and every check passed", first.Output);
+        Assert.Equal("dry-run", deployment.Report("x").GetProperty("outcome").GetString());
+        Assert.True(File.Exists(Path.Combine(deployment.State, "bin", "anemos-kexec")));
+        string hostManifest = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
+        var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+        Assert.Equal(Sha256(File.ReadAllBytes(deployment.Project.PathOf("bin/anemos/hosts/x/initramfs.img"))), staged.GetProperty("provenSha256").GetString());
+        Assert.Empty(Directory.EnumerateFiles(deployment.State, "*.part", SearchOption.AllDirectories));
+        Assert.False(Directory.Exists(Path.Combine(deployment.State, "upload")));
+
+        // A changed payload: a new overlay, the same kernel and base, the helper already installed.
+        deployment.Project.Write("files/etc/motd", "managed by Anemos, second edition\n");
+        var second = deployment.Publish("-p:Host=x");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("already installed", second.Output);
+        Assert.Contains("kernel cached, base cached, overlay to upload", second.Output);
+        long overlay = new FileInfo(deployment.Project.PathOf("bin/anemos/hosts/x/overlay.cpio")).Length;
+        long manifest = new FileInfo(hostManifest).Length;
+        Assert.Equal(0, deployment.PhaseBytes("x", "facts"));
+        Assert.Equal(overlay + manifest, deployment.PhaseBytes("x", "upload"));
+        Assert.Equal(overlay + manifest, deployment.Report("x").GetProperty("bytesSent").GetInt64());
+        Assert.Matches(@"deploy x: upload \d+\.\d s, [0-9.]+ (B|KiB) sent", second.Output);
+    }
+
+    [Fact]
+    public void APinnedHostKeyThatDoesNotMatchIsRefusedBeforeAnythingIsSent()
+    {
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="127.0.0.1" Port="{_server.Port}" HostKey="SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" />""");
+        int logins = _server.Logins;
+        var result = deployment.Publish("-p:Host=x");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4001", result.Output);
+        Assert.Equal(logins, _server.Logins);
+        Assert.False(Directory.Exists(deployment.State));
+    }
+
+    [Fact]
+    public void SecretsTravelOnlyInTheirSegmentAndNeverReachBinObjTheBinlogOrTheConsole()
+    {
+        string command = "SECRET-FROM-COMMAND-" + Guid.NewGuid().ToString("N");
+        string environment = "SECRET-FROM-ENVIRONMENT-" + Guid.NewGuid().ToString("N");
+        string fileValue = "SECRET-FROM-FILE-" + Guid.NewGuid().ToString("N");
+        string secretFile = Path.Combine(Path.GetTempPath(), "anemos-tests", "secret-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.GetDirectoryName(secretFile)!);
+        File.WriteAllText(secretFile, fileValue);
+        // Like `pass show dns/tsig`: the command names where the secret is, never the secret itself.
+        string vault = secretFile + ".vault";
+        File.WriteAllText(vault, command);
+        using var deployment = new Deployment(_server, Host(), $"""
+            <ItemGroup>
+              <AnemosSecret Include="tsig" Command="cat '{vault}'" TargetPath="dns/tsig.key" />
+              <AnemosSecret Include="token" EnvironmentVariable="ANEMOS_TEST_SECRET" TargetPath="secrets/token" />
+              <AnemosSecret Include="tls" File="{secretFile}" TargetPath="tls/key.pem" />
+            </ItemGroup>
+            """);
+        deployment.Project.Environment["ANEMOS_TEST_SECRET"] = environment;
+        string binlog = deployment.Project.PathOf("deploy.binlog");
+        var result = deployment.Publish("-p:Host=x", "-bl:" + binlog, "-v:diag");
+        File.Delete(secretFile);
+        File.Delete(vault);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "secrets", "stage", "boot"], Phases(result));
+        Assert.Contains("secrets/dns/tsig.key", result.Output);
+
+        string[] values = [command, environment, fileValue];
+        foreach (string value in values)
+        {
+            Assert.DoesNotContain(value, result.Output);
+            foreach (string file in Directory.EnumerateFiles(deployment.Project.PathOf("bin"), "*", SearchOption.AllDirectories)
+                         .Concat(Directory.EnumerateFiles(deployment.Project.PathOf("obj"), "*", SearchOption.AllDirectories)))
+                Assert.False(Contains(File.ReadAllBytes(file), value), $"{value} found in {file}");
+            Assert.False(Contains(Decompress(binlog), value), $"{value} found in the binlog");
+        }
+
+        // On the host: only in the staged initramfs (root's folder, mode 0600 entries), never left as a loose file.
+        byte[] staged = File.ReadAllBytes(Path.Combine(deployment.State, "staged", "initramfs.img"));
+        foreach (string value in values) Assert.True(Contains(staged, value), $"{value} missing from the staged initramfs");
+        Assert.False(File.Exists(Path.Combine(deployment.State, "upload", "secrets.cpio")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(deployment.State));
+        string segment = Encoding.Latin1.GetString(staged);
+        var entry = Regex.Match(segment, @"070701[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})[0-9A-Fa-f]{88}anemos/secrets/dns/tsig\.key");
+        Assert.True(entry.Success, "no secrets/dns/tsig.key entry in the staged initramfs");
+        Assert.Equal(0x8180, Convert.ToInt32(entry.Groups[1].Value, 16)); // regular file, 0600
+    }
+
+    [Fact]
+    public void ASecretThatCannotBeResolvedStopsTheDeployBeforeTheHostIsContacted()
+    {
+        using var deployment = new Deployment(_server, Host(), """
+            <ItemGroup>
+              <AnemosSecret Include="tsig" Command="echo vault is sealed >&amp;2; exit 3" TargetPath="tsig.key" />
+            </ItemGroup>
+            """);
+        int logins = _server.Logins;
+        var result = deployment.Publish("-p:Host=x");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4011", result.Output);
+        Assert.Contains("vault is sealed", result.Output);
+        Assert.Equal(logins, _server.Logins);
+        Assert.False(Directory.Exists(deployment.State));
+    }
+
+    [Theory]
+    [InlineData("""Command="true" File="x" TargetPath="a" """, "has Command and File")]
+    [InlineData("""TargetPath="a" """, "has none of Command")]
+    [InlineData("""Command="echo x" TargetPath="../etc/shadow" """, "TargetPath '../etc/shadow'")]
+    public void AMalformedSecretIsACodedError(string metadata, string expected)
+    {
+        using var deployment = new Deployment(_server, Host(), $"""<ItemGroup><AnemosSecret Include="bad" {metadata} /></ItemGroup>""");
+        var result = deployment.Publish("-p:Host=x");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4010", result.Output);
+        Assert.Contains(expected, result.Output);
+        Assert.DoesNotContain("MSB4018", result.Output);
+    }
+
+    [Fact]
+    public void ASecondDeployOfTheSameHostIsRefusedWithWhoHoldsIt()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var first = deployment.Publish("-p:Host=x");
+        Assert.True(first.ExitCode == 0, first.ToString());
+
+        // Another operator's deploy holds the host's lock through its helper.
+        var start = new ProcessStartInfo(Path.Combine(deployment.State, "bin", "anemos-kexec"))
+        { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in new[] { "--state", deployment.State, "hold", "--owner", "alice@laptop" }) start.ArgumentList.Add(argument);
+        using (var hold = Process.Start(start)!)
+        {
+            Assert.StartsWith("held", hold.StandardOutput.ReadLine());
+            var refused = deployment.Publish("-p:Host=x");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("error ANEMOS4013", refused.Output);
+            Assert.Contains("alice@laptop", refused.Output);
+            hold.StandardInput.Close();
+            hold.WaitForExit();
+        }
+
+        // And this machine's own lock: one deploy per host at a time.
+        using (Anemos.Tasks.Deploy.OperatorLock.Acquire(Path.Combine(Path.GetDirectoryName(deployment.State)!, "locks"), "127.0.0.1", _server.Port, "bob@ci"))
+        {
+            var refused = deployment.Publish("-p:Host=x");
+            Assert.Contains("error ANEMOS4012", refused.Output);
+            Assert.Contains("bob@ci", refused.Output);
+        }
+        var again = deployment.Publish("-p:Host=x");
+        Assert.True(again.ExitCode == 0, again.ToString());
+    }
+
+    [Fact]
+    public void KillingSshAtRandomPointsNeverStagesAPartialFileAndTheNextDeploySucceeds()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var random = new Random(7);
+        string manifestPath = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
+        int interrupted = 0;
+        for (int trial = 0; trial < 10; trial++)
+        {
+            // A new 4 MiB payload file each time: every deploy has a real upload to cut.
+            var bytes = new byte[4 << 20];
+            random.NextBytes(bytes);
+            File.WriteAllBytes(deployment.Project.PathOf("files/blob"), bytes);
+            var build = deployment.Project.Build("-p:Host=x");
+            Assert.True(build.ExitCode == 0, build.ToString());
+
+            ProcessResult? cut = null;
+            var publish = new Thread(() => cut = deployment.Publish("-p:Host=x"));
+            publish.Start();
+            Thread.Sleep(random.Next(1500, 6000));
+            // Only this test's client processes: their ControlPath is in a private anemos-ssh- folder and they name this port.
+            ProcessRunner.Run("pkill", "-KILL", "-f", $"ssh .*-p {_server.Port} .*ControlPath=/tmp/anemos-ssh-");
+            publish.Join();
+            if (cut!.ExitCode != 0) interrupted++;
+            AssertNothingPartialIsStaged(deployment.State, cut);
+
+            var next = deployment.Publish("-p:Host=x");
+            Assert.True(next.ExitCode == 0, $"trial {trial}: the deploy after the cut failed:\n{next}\n--- the cut one:\n{cut}");
+            AssertNothingPartialIsStaged(deployment.State, next);
+            var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+            var manifest = JsonDocument.Parse(File.ReadAllText(manifestPath)).RootElement;
+            Assert.Equal(manifest.GetProperty("initramfs").GetProperty("sha256").GetString(), staged.GetProperty("provenSha256").GetString());
+        }
+        Assert.True(interrupted >= 3, $"only {interrupted} of 10 deploys were cut; the kills missed");
+    }
+
+    /// <summary>Whatever a cut left behind, what counts as staged is whole and proven, and the cache holds only files named by their own sha256.</summary>
+    static void AssertNothingPartialIsStaged(string state, ProcessResult context)
+    {
+        string statePath = Path.Combine(state, "staged", "state.json");
+        if (File.Exists(statePath))
+        {
+            var staged = JsonDocument.Parse(File.ReadAllText(statePath)).RootElement;
+            string initramfs = staged.GetProperty("initramfsPath").GetString()!;
+            Assert.True(Sha256(File.ReadAllBytes(initramfs)) == staged.GetProperty("initramfsSha256").GetString(), "the staged initramfs is not what state.json proves\n" + context);
+        }
+        string cache = Path.Combine(state, "cache", "sha256");
+        if (Directory.Exists(cache))
+            foreach (string file in Directory.EnumerateFiles(cache))
+                Assert.True(Path.GetFileName(file) == Sha256(File.ReadAllBytes(file)), $"{file} is not what its name says\n{context}");
+    }
+
+    [Fact]
+    public void AGroupDeploysInOrderAndStopsAtTheFirstFailure()
+    {
+        using var deployment = new Deployment(_server, Host("a") + Host("b") + Host("c", "Group=\"other\""), """
+            <ItemGroup>
+              <AnemosHostGroup Include="pair" Hosts="b;a" />
+            </ItemGroup>
+            """);
+        var both = deployment.Publish("-p:Host=pair");
+        Assert.True(both.ExitCode == 0, both.ToString());
+        var order = PhaseLine().Matches(both.Output).Where(m => m.Groups[2].Value == "connect").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["b", "a"], order);
+
+        // b cannot be reached: the group stops there and a is never touched.
+        File.Delete(deployment.Project.PathOf("obj/anemos/hosts/a/deploy.json"));
+        string project = File.ReadAllText(deployment.Project.ProjectFile)
+            .Replace($"""Include="b" Address="127.0.0.1" Port="{_server.Port}" """, """Include="b" Address="127.0.0.1" Port="1" """);
+        File.WriteAllText(deployment.Project.ProjectFile, project);
+        var stopped = deployment.Publish("-p:Host=pair");
+        Assert.NotEqual(0, stopped.ExitCode);
+        Assert.True(stopped.Output.Contains("error ANEMOS4002"), stopped.ToString());
+        Assert.Contains("error ANEMOS4021", stopped.Output);
+        Assert.Contains("not deployed: b, a", stopped.Output);
+        Assert.False(File.Exists(deployment.Project.PathOf("obj/anemos/hosts/a/deploy.json")));
+        Assert.Empty(Phases(stopped, "a"));
+
+        var unknown = deployment.Publish("-p:Host=nobody");
+        Assert.Contains("error ANEMOS1009", unknown.Output);
+        var none = deployment.Publish();
+        Assert.Contains("error ANEMOS4006", none.Output);
+    }
+
+    [Fact]
+    public void APublishProfileAndItsUserFileSetTheHostsConnection()
+    {
+        // The project's host has a wrong port; the profile's .user file (personal settings) fixes it.
+        using var deployment = new Deployment(_server, """<AnemosHost Include="x" Address="192.0.2.1" Port="1" />""");
+        deployment.Project.Write("Properties/PublishProfiles/x.pubxml", $"""
+            <Project><PropertyGroup><AnemosDeployAddress>127.0.0.1</AnemosDeployAddress><AnemosDeployHostKey>{_server.HostKeyFingerprint}</AnemosDeployHostKey></PropertyGroup></Project>
+            """);
+        deployment.Project.Write("Properties/PublishProfiles/x.pubxml.user", $"""
+            <Project><PropertyGroup><AnemosDeployPort>{_server.Port}</AnemosDeployPort></PropertyGroup></Project>
+            """);
+        var result = deployment.Publish("-t:Deploy", "-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"deploy x: connect", result.Output);
+        Assert.Contains($"root@127.0.0.1:{_server.Port}, host key {_server.HostKeyFingerprint} pinned", result.Output);
+    }
+
+    [Theory]
+    [InlineData("-p:AnemosDeployTimeout=soon", "AnemosDeployTimeout is 'soon'")]
+    [InlineData("-p:AnemosHelperVersionRange=[nonsense", "AnemosHelperVersionRange is '[nonsense'")]
+    public void ABadDeploySettingIsACodedError(string setting, string expected)
+    {
+        using var deployment = new Deployment(_server, Host());
+        var result = deployment.Publish("-p:Host=x", setting);
+        Assert.Contains("error ANEMOS4008", result.Output);
+        Assert.Contains(expected, result.Output);
+        Assert.DoesNotContain("MSB4018", result.Output);
+    }
+
+    static string Sha256(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+
+    static bool Contains(byte[] haystack, string needle) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
+
+    /// <summary>A binlog is a gzip stream of records; strings sit in it uncompressed once it is inflated.</summary>
+    static byte[] Decompress(string binlog)
+    {
+        using var gzip = new GZipStream(File.OpenRead(binlog), CompressionMode.Decompress);
+        using var buffer = new MemoryStream();
+        gzip.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+}
