@@ -293,7 +293,7 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
         Assert.NotEqual(0, stopped.ExitCode);
         Assert.True(stopped.Output.Contains("error ANEMOS4002"), stopped.ToString());
         Assert.Contains("error ANEMOS4021", stopped.Output);
-        Assert.Contains("not deployed: b, a", stopped.Output);
+        Assert.Contains("failed or not started: b, a", stopped.Output);
         Assert.False(File.Exists(deployment.Project.PathOf("obj/anemos/hosts/a/deploy.json")));
         Assert.Empty(Phases(stopped, "a"));
 

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Vm;
+
+/// <summary>
+/// The product end to end: `dotnet publish -p:Host=vm` against stock host VMs (QEMU, TCG) reached
+/// through loopback port forwards. The deploy installs the helper, uploads, sends a secret,
+/// stages, kexecs; the deploy init runs a `deploy` payload that writes the payload sha256 and the
+/// secret's presence (never its value) to the disk and reboots; the same VM comes back and is
+/// verified. The verdict is the disk, the consoles and the reported phases.
+/// </summary>
+public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
+{
+    [GeneratedRegex(@"deploy (\S+): (connect|facts|plan|upload|secrets|stage|boot|wait|verify)( FAILED)? \d+\.\d s")]
+    private static partial Regex PhaseLine();
+
+    const string Payload = """
+        #!/bin/sh
+        # The test's payload: prove what arrived, then let the deploy init reboot into the "new system".
+        secret=absent
+        [ -f secrets/api/token ] && secret="present mode=$(stat -c %a secrets/api/token) bytes=$(wc -c < secrets/api/token)"
+        printf 'ANEMOS-DEPLOYED host=%s payload=%s healthy=%s secret=%s\n' "$ANEMOS_HOST" "$ANEMOS_PAYLOAD_SHA256" "$HEALTHY" "$secret" \
+            | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null
+        sync
+
+        """;
+
+    sealed record Keys(string Directory, string HostKey, string HostKeyFingerprint, string ClientKey, string ClientConfig);
+
+    static Keys CreateKeys(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (string key in new[] { "host_key", "client_key" })
+        {
+            var keygen = ProcessRunner.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(directory, key));
+            Assert.True(keygen.ExitCode == 0, keygen.ToString());
+        }
+        string config = Path.Combine(directory, "ssh_config");
+        File.WriteAllText(Path.Combine(directory, "known_hosts"), "");
+        File.WriteAllText(config, $"Host *\n  UserKnownHostsFile {Path.Combine(directory, "known_hosts")}\n  GlobalKnownHostsFile /dev/null\n");
+        string fingerprint = Anemos.Tasks.Ssh.HostKeyFingerprint.Of(File.ReadAllText(Path.Combine(directory, "host_key.pub")).Split(' ')[1]);
+        return new Keys(directory, Path.Combine(directory, "host_key"), fingerprint, Path.Combine(directory, "client_key"), config);
+    }
+
+    TestProject CreateProject(string name, Keys keys, string hosts)
+    {
+        var project = TestProject.Create($"""
+            <Project Sdk="Anemos.Sdk">
+              <PropertyGroup>
+                <AnemosSshConfigFile>{keys.ClientConfig}</AnemosSshConfigFile>
+                <AnemosSshIdentityFile>{keys.ClientKey}</AnemosSshIdentityFile>
+                <AnemosDeployLockDirectory>{Path.Combine(keys.Directory, "locks")}</AnemosDeployLockDirectory>
+                <AnemosDeployTimeout>300</AnemosDeployTimeout>
+                <AnemosHealthCheck>test -e /run/healthy</AnemosHealthCheck>
+              </PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="../base/base.proj" />
+                {hosts}
+                <AnemosSecret Include="api-token" EnvironmentVariable="ANEMOS_VM_TEST_TOKEN" TargetPath="api/token" />
+              </ItemGroup>
+            </Project>
+            """, "host.proj", Path.Combine(fixture.Root, name));
+        project.Environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
+        project.Environment["ANEMOS_VM_TEST_TOKEN"] = "vm-test-token-value";
+        project.Write("deploy", Payload, executable: true);
+        // The stock hosts boot the base image itself: build it first (the host project needs the VMs' ports).
+        var build = project.Dotnet(["build", Path.Combine(fixture.Root, "base", "base.proj"), "-nologo", "-nodeReuse:false"]);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        return project;
+    }
+
+    string BaseArtifacts => Path.Combine(fixture.Root, "base", "bin", "anemos");
+
+    static string Host(string name, StockHostVm vm, Keys keys, string healthy) =>
+        $"""<AnemosHost Include="{name}" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" Network="none" HEALTHY="{healthy}" Group="pair" />""";
+
+    static ProcessResult Publish(TestProject project, params string[] arguments) =>
+        ProcessRunner.Run("dotnet", ["publish", project.ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", .. arguments], project.Directory, project.Environment, TimeSpan.FromMinutes(10));
+
+    [Fact]
+    public void PublishDeploysAStockHostThroughKexecAndVerifiesTheNewSystem()
+    {
+        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-single"));
+        using var project = CreateProject("single", keys, "");
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-single"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<ProjectReference Include=\"../base/base.proj\" />",
+            "<ProjectReference Include=\"../base/base.proj\" />\n    " + Host("vm", vm, keys, "yes")));
+
+        var result = Publish(project, "-p:Host=vm");
+        string context = $"{result}\n--- VM console:\n{vm.Console}";
+        Assert.True(result.ExitCode == 0, context);
+
+        var phases = PhaseLine().Matches(result.Output).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
+        Assert.Equal(["connect", "facts", "plan", "upload", "secrets", "stage", "boot", "wait", "verify"], phases);
+        Assert.Contains("installed, was missing", result.Output);
+        string payloadSha = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/hosts/vm/manifest.json"))).RootElement
+            .GetProperty("payload").GetProperty("sha256").GetString()!;
+        Assert.Contains($"reports payload {payloadSha[..12]}, healthy", result.Output);
+
+        Assert.Equal($"ANEMOS-DEPLOYED host=vm payload={payloadSha} healthy=yes secret=present mode=600 bytes=19", vm.DiskRecord());
+        string console = vm.Console;
+        Assert.Contains("ANEMOS-RESULT ok host=vm", console);
+        Assert.DoesNotContain("vm-test-token-value", console);
+        Assert.DoesNotContain("vm-test-token-value", result.Output);
+        Assert.Contains("STOCK-HOST booted a deployed system", console);
+
+        var report = JsonDocument.Parse(File.ReadAllText(project.PathOf("obj/anemos/hosts/vm/deploy.json"))).RootElement;
+        Assert.Equal("deployed", report.GetProperty("outcome").GetString());
+        Assert.True(report.GetProperty("bytesSent").GetInt64() > new FileInfo(PackagedHelper.File).Length, context);
+    }
+
+    [Fact]
+    public void AGroupStopsAtTheFirstHostThatIsNotHealthyAndNeverTouchesTheNext()
+    {
+        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-group"));
+        using var project = CreateProject("group", keys, "");
+        using var first = StockHostVm.Start(Path.Combine(fixture.Root, "vm-group-1"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
+        using var second = StockHostVm.Start(Path.Combine(fixture.Root, "vm-group-2"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<ProjectReference Include=\"../base/base.proj\" />",
+            "<ProjectReference Include=\"../base/base.proj\" />\n    " + Host("vm1", first, keys, "no") + "\n    " + Host("vm2", second, keys, "yes")));
+
+        var result = Publish(project, "-p:Host=pair");
+        string context = $"{result}\n--- vm1 console:\n{first.Console}\n--- vm2 console:\n{second.Console}";
+        Assert.True(result.ExitCode != 0, context);
+        Assert.True(result.Output.Contains("error ANEMOS4020"), context);
+        Assert.Contains("failed or not started: vm1, vm2", result.Output);
+
+        // vm1 was deployed and came back, but unhealthy; vm2 never saw a login, and its disk is blank.
+        Assert.StartsWith("ANEMOS-DEPLOYED host=vm1 ", first.DiskRecord());
+        Assert.Contains("healthy=no", first.DiskRecord());
+        Assert.Equal("", second.DiskRecord());
+        Assert.DoesNotContain("Accepted publickey", second.Console);
+        Assert.DoesNotContain(PhaseLine().Matches(result.Output), m => m.Groups[1].Value == "vm2");
+    }
+}
