@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 . eng/prerequisites.sh
 
 anemos_require_dotnet
-anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils busybox:busybox-static strings:binutils qemu-system-x86_64:qemu-system-x86 sfdisk:fdisk debugfs:e2fsprogs /usr/bin/time:time ssh:openssh-client /usr/sbin/sshd:openssh-server
+anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils busybox:busybox-static strings:binutils qemu-system-x86_64:qemu-system-x86 sfdisk:fdisk debugfs:e2fsprogs /usr/bin/time:time ssh:openssh-client /usr/sbin/sshd:openssh-server sudo:sudo
 
 # Packs the SDK, fetches samples/base's Debian packages and builds both samples.
 ./build.sh

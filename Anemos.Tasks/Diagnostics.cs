@@ -86,7 +86,7 @@ public static class Diagnostics
     public static readonly Diagnostic SecretInvalid = new("ANEMOS4010", "AnemosSecret '{0}' {1}. Give each secret exactly one of Command, File or EnvironmentVariable, and a TargetPath inside secrets/. Nothing was sent to the host.");
     public static readonly Diagnostic SecretUnresolved = new("ANEMOS4011", "AnemosSecret '{0}' could not be resolved: {1}. Nothing was sent to the host; fix the secret's source and deploy again.");
     public static readonly Diagnostic OperatorLockHeld = new("ANEMOS4012", "{0} is being deployed from this machine by {1} (lock {2}). Wait for that deploy to end; the lock goes with its process.");
-    public static readonly Diagnostic HostLockHeld = new("ANEMOS4013", "{0} refused the deploy: {1}");
+    public static readonly Diagnostic HostLockHeld = new("ANEMOS4013", "{0} refused the deploy: {1} Wait for that deploy to end (the lock goes with its connection), then deploy again.");
     public static readonly Diagnostic HelperUnusable = new("ANEMOS4014", "The host helper does not run on {0}: {1}. anemos-kexec needs Linux on x86-64 with glibc; check the host's architecture (uname -m) and that {2} is on a file system that allows executing.");
     public static readonly Diagnostic HelperRefused = new("ANEMOS4015", "On {0}, anemos-kexec {1} refused with {2}: {3} Nothing was loaded; the host runs as before.");
     public static readonly Diagnostic HostDidNotLeave = new("ANEMOS4016", "{0} still runs its old system {1} s after the handover (last seen: {2}). The kexec did not happen: check the host's journal, then deploy again.");

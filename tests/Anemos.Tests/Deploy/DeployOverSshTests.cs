@@ -95,6 +95,29 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
     }
 
     [Fact]
+    public void AUserOtherThanRootDeploysThroughSudo()
+    {
+        // Like a stock cloud image's `debian` user: passwordless sudo, no root login needed.
+        const string user = "anemos-sudo-test";
+        if (ProcessRunner.Run("id", user).ExitCode != 0)
+        {
+            var add = ProcessRunner.Run("useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", user);
+            Assert.True(add.ExitCode == 0, add.ToString());
+        }
+        ProcessRunner.Run("usermod", "-p", "*", user); // no password, but not a locked account (sshd refuses those)
+        File.WriteAllText("/etc/sudoers.d/anemos-sudo-test", $"{user} ALL=(ALL) NOPASSWD: ALL\n");
+        File.SetUnixFileMode("/etc/sudoers.d/anemos-sudo-test", UnixFileMode.UserRead | UnixFileMode.GroupRead);
+
+        using var deployment = new Deployment(_server, Host("x", $"User=\"{user}\""));
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"{user}@127.0.0.1:{_server.Port}", result.Output);
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+        // Everything on the host was written as root, through sudo.
+        Assert.Equal("0", ProcessRunner.Run("stat", "-c", "%u", Path.Combine(deployment.State, "staged", "state.json")).StandardOutput.Trim());
+    }
+
+    [Fact]
     public void APinnedHostKeyThatDoesNotMatchIsRefusedBeforeAnythingIsSent()
     {
         using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="127.0.0.1" Port="{_server.Port}" HostKey="SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" />""");

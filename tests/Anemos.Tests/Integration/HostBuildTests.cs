@@ -183,11 +183,12 @@ public sealed class HostBuildTests : IDisposable
     }
 
     [Fact]
-    public void PublishSaysDeployingIsNotAvailableYet()
+    public void PublishNamesTheServerItReboots()
     {
-        var result = _project.Dotnet(["publish", _project.ProjectFile, "-nologo", "-p:Host=x"]);
+        var result = _project.Dotnet(["publish", _project.ProjectFile, "-nologo"]);
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains("ANEMOS4000", result.Output);
+        Assert.Contains("error ANEMOS4006", result.Output);
+        Assert.Contains("hosts: x, y", result.Output);
     }
 }
 

@@ -21,6 +21,7 @@ public sealed class PackageTests
             "Sdk/Sdk.props",
             "Sdk/Sdk.targets",
             "build/Anemos.BaseImage.targets",
+            "build/Anemos.Deploy.targets",
             "build/Anemos.Host.targets",
             "build/Anemos.Rehearse.targets",
             "build/Anemos.Sdk.Version.props",
@@ -32,6 +33,7 @@ public sealed class PackageTests
             "tools/helper/linux-x64/anemos-kexec",
             "tools/net10.0/Anemos.Core.dll",
             "tools/net10.0/Anemos.Tasks.dll",
+            "tools/net10.0/NuGet.Versioning.dll",
         ], files);
     }
 
