@@ -88,7 +88,8 @@ public static class DeploySecrets
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new AnemosException(Diagnostics.SecretUnresolved, name, $"its File {path} cannot be read ({e.GetType().Name})");
+            string why = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read ({e.GetType().Name})";
+            throw new AnemosException(Diagnostics.SecretUnresolved, name, $"its File {path} {why}");
         }
     }
 

@@ -125,6 +125,11 @@ public sealed class BaseImageProjectTests : IDisposable
         File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
         BadInput.AssertError(host, "ANEMOS3013");
         BadInput.AssertWarning(host, "ANEMOS3013", "-p:AnemosAllowMissingMakeimg=true");
+        // Inspection only: a deploy of it would leave the server in a deploy init that installs nothing.
+        var publish = host.Dotnet(["publish", host.ProjectFile, "-nologo", "-p:Host=x", "-p:AnemosAllowMissingMakeimg=true"]);
+        Assert.NotEqual(0, publish.ExitCode);
+        Assert.Contains("error ANEMOS4009", publish.Output);
+        Assert.DoesNotContain("deploy x: connect", publish.Output);
     }
 
     [Theory]
