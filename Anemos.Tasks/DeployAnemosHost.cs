@@ -123,6 +123,7 @@ public sealed class DeployAnemosHost : AnemosTask
             }
 
             var uploads = new List<(string Name, string LocalPath, FileDigest Digest)>();
+            string oldBootId = "";
             using (var phase = _progress.Begin("plan"))
             {
                 var cached = facts.TryGetProperty("cachedSha256", out var list) ? list.EnumerateArray().Select(e => e.GetString()).ToHashSet() : [];
@@ -187,6 +188,8 @@ public sealed class DeployAnemosHost : AnemosTask
             using (var phase = _progress.Begin("boot"))
             {
                 RunHelper(session, "boot --dry-run", "boot");
+                // The running system's boot id: the one way to tell it from the new system that answers later.
+                oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
                 if (DryRun)
                 {
                     phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
@@ -205,18 +208,17 @@ public sealed class DeployAnemosHost : AnemosTask
                 return;
             }
 
-            IReadOnlyList<(string Type, string Blob, string Fingerprint)> keys;
+            SshSession newSystem;
             using (var phase = _progress.Begin("wait"))
             {
                 var deadline = DateTimeOffset.UtcNow.AddSeconds(timeout);
-                string wentAway = WaitUntilGone(session, deadline, ref hold);
-                session.Dispose();
-                keys = WaitUntilBack(deadline, timeout, wentAway);
-                phase.Complete($"went away {wentAway}, back after {phase.Elapsed:0.0} s");
+                newSystem = WaitForNewSystem(session, oldBootId, deadline, timeout, ref hold, out string wentAway);
+                phase.Complete($"the old system went away {wentAway}; the new one answered after {phase.Elapsed:0.0} s");
             }
 
+            using (newSystem)
             using (var phase = _progress.Begin("verify"))
-                phase.Complete(Verify(manifest, keys));
+                phase.Complete(Verify(manifest, newSystem));
         }
         finally
         {
@@ -316,14 +318,21 @@ public sealed class DeployAnemosHost : AnemosTask
         element.TryGetProperty(property, out var value) ? value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : value.GetRawText() : "unknown";
 
     /// <summary>
-    /// Watches the host until its ssh stops answering: the old system is gone. A refusal the
-    /// detached boot wrote in the meantime stops the deploy with the helper's reason.
+    /// Waits, after the handover, for the new system: the old connection ends (closed by the
+    /// shutdown, or silent after the kexec), then a login succeeds with the deployed host key and
+    /// the host has another boot id. A refusal the detached boot wrote stops the deploy instead;
+    /// so does an old system that is still there after 10 minutes, or a host that is not back by
+    /// the deadline. Returns a session to the new system.
     /// </summary>
-    string WaitUntilGone(SshSession session, DateTimeOffset deadline, ref RemoteProcess? hold)
+    SshSession WaitForNewSystem(SshSession session, string oldBootId, DateTimeOffset deadline, int timeout, ref RemoteProcess? hold, out string wentAway)
     {
-        var leaveBy = DateTimeOffset.UtcNow + LeaveLimit < deadline ? DateTimeOffset.UtcNow + LeaveLimit : deadline;
-        bool connectionAlive = true;
+        var handedOver = DateTimeOffset.UtcNow;
+        var leaveBy = handedOver + LeaveLimit < deadline ? handedOver + LeaveLimit : deadline;
+        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim() };
+        bool connectionAlive = true, sawItDown = false;
         string lastSeen = "answering ssh";
+        string? left = null;
+        int loginFailures = 0;
         while (true)
         {
             CancellationToken.ThrowIfCancellationRequested();
@@ -336,71 +345,91 @@ public sealed class DeployAnemosHost : AnemosTask
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "boot", Text(result, "code"), Text(result, "message"));
                     lastSeen = "the helper handed over; the old system is shutting down";
                 }
-                else if (log.ExitCode == 255)
+                if (log.ExitCode == 255)
                 {
-                    connectionAlive = false; // closed by the shutdown, or silent after the kexec
+                    connectionAlive = false;
+                    left = $"at {DateTimeOffset.UtcNow:HH:mm:ss}";
                     hold?.Dispose();
                     hold = null;
+                    session.Dispose();
+                }
+                else
+                {
+                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(session, handedOver, lastSeen);
+                    Thread.Sleep(TimeSpan.FromSeconds(1));
+                    continue;
                 }
             }
-            var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
-            if (scan.Keys.Count == 0) return $"at {DateTimeOffset.UtcNow:HH:mm:ss}";
-            if (DateTimeOffset.UtcNow > leaveBy)
-                throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - (leaveBy - LeaveLimit)).TotalSeconds, lastSeen);
-            Thread.Sleep(TimeSpan.FromSeconds(1));
-        }
-    }
 
-    /// <summary>Polls the host's ssh port (keyscan, no login) until it offers keys again or the deadline passes.</summary>
-    IReadOnlyList<(string Type, string Blob, string Fingerprint)> WaitUntilBack(DateTimeOffset deadline, int timeout, string wentAway)
-    {
-        string lastSeen = "no answer";
-        while (true)
-        {
-            CancellationToken.ThrowIfCancellationRequested();
             var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
-            if (scan.Keys.Count > 0) return scan.Keys;
-            string error = SshSession.LastLine(scan.Errors);
-            lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} {(error == "(no message)" ? "no ssh answer" : error)}";
+            if (scan.Keys.Count == 0)
+            {
+                sawItDown = true;
+                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} {SshSession.DescribeScanFailure(scan.Errors)}";
+            }
+            else
+            {
+                string fingerprints = string.Join(", ", scan.Keys.Select(k => k.Fingerprint).Distinct());
+                SshSession? candidate = null;
+                try
+                {
+                    candidate = SshSession.Open(newTarget, CancellationToken);
+                    string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                    if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
+                    {
+                        wentAway = left ?? "";
+                        return candidate;
+                    }
+                    candidate.Dispose();
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
+                    if (DateTimeOffset.UtcNow > leaveBy) throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
+                }
+                catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+                {
+                    candidate?.Dispose();
+                    // The old system's key (a first install pins the stock image's): it is still shutting down.
+                    bool oldSystem = _target.HostKey is { } oldPin && scan.Keys.Any(k => HostKeyFingerprint.Matches(oldPin, k.Fingerprint));
+                    if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
+                    if (DateTimeOffset.UtcNow > leaveBy) throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
+                }
+                catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+                {
+                    // Just started: sshd may answer a keyscan before it takes logins. A few tries, then a clear error.
+                    candidate?.Dispose();
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers with {fingerprints}, but logging in failed: {e.Message}";
+                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
+                }
+            }
             if (DateTimeOffset.UtcNow > deadline)
-                throw new AnemosException(Diagnostics.HostDidNotReturn, _target.Display, wentAway, timeout, lastSeen);
+                throw new AnemosException(Diagnostics.HostDidNotReturn, _target.Display, left ?? "", timeout, lastSeen);
             Thread.Sleep(TimeSpan.FromSeconds(2));
         }
     }
 
-    /// <summary>Logs in to the new system (host key rules as for the deploy), compares the payload it reports, runs the health check.</summary>
-    string Verify(AnemosManifest manifest, IReadOnlyList<(string Type, string Blob, string Fingerprint)> keys)
+    AnemosException DidNotLeave(SshSession session, DateTimeOffset handedOver, string lastSeen)
     {
-        var target = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim() };
-        SshSession? session = null;
-        for (int attempt = 1; session is null; attempt++)
-        {
-            try
-            {
-                session = SshSession.Open(target, CancellationToken);
-            }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed || e.Diagnostic == Diagnostics.HostKeyMismatch)
-            {
-                // A system that just started may answer keyscan before it accepts logins.
-                if (attempt >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, target.Display, string.Join(", ", keys.Select(k => k.Fingerprint).Distinct()), e.Message);
-                Thread.Sleep(TimeSpan.FromSeconds(3));
-            }
-        }
-        using (session)
-        {
-            string reported = session.Run($"cat {PayloadReportPath} 2>/dev/null", TimeSpan.FromSeconds(60), CancellationToken).Output.Trim();
-            if (reported.Length > 0 && reported != manifest.Payload.Sha256)
-                throw new AnemosException(Diagnostics.PayloadMismatch, target.Display, reported, manifest.Payload.Sha256);
-            string detail = reported.Length > 0 ? $"reports payload {reported[..Math.Min(12, reported.Length)]}" : $"reached (the new system does not report a payload in {PayloadReportPath})";
-
-            if (!string.IsNullOrWhiteSpace(HealthCheck))
-            {
-                var health = session.Run(HealthCheck, TimeSpan.FromMinutes(5), CancellationToken);
-                if (health.ExitCode != 0)
-                    throw new AnemosException(Diagnostics.HealthCheckFailed, target.Display, HealthCheck, health.ExitCode, SshSession.LastLine(health.Errors + "\n" + health.Output));
-                detail += ", healthy";
-            }
-            return detail;
-        }
+        string log = session.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim();
+        if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + string.Join(" | ", log.Split('\n'));
+        return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
     }
+
+    /// <summary>Compares the payload the new system reports with the deployed one, then runs the health check.</summary>
+    string Verify(AnemosManifest manifest, SshSession session)
+    {
+        string reported = session.Run($"cat {PayloadReportPath} 2>/dev/null", TimeSpan.FromSeconds(60), CancellationToken).Output.Trim();
+        if (reported.Length > 0 && reported != manifest.Payload.Sha256)
+            throw new AnemosException(Diagnostics.PayloadMismatch, _target.Display, reported, manifest.Payload.Sha256);
+        string detail = reported.Length > 0 ? $"reports payload {reported[..Math.Min(12, reported.Length)]}" : $"reached (the new system does not report a payload in {PayloadReportPath})";
+
+        if (!string.IsNullOrWhiteSpace(HealthCheck))
+        {
+            var health = session.Run(HealthCheck, TimeSpan.FromMinutes(5), CancellationToken);
+            if (health.ExitCode != 0)
+                throw new AnemosException(Diagnostics.HealthCheckFailed, _target.Display, HealthCheck, health.ExitCode, SshSession.LastLine(health.Errors + "\n" + health.Output));
+            detail += ", healthy";
+        }
+        return detail;
+    }
+
 }

@@ -24,6 +24,8 @@ need gzip gzip
 need cat coreutils
 need sha256sum coreutils
 need qemu-system-x86_64 qemu-system-x86
+need ssh openssh-client
+need ssh-keygen openssh-client
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing; install time (it measures peak memory)" >&2; exit 1; }
 [ -f "artifacts/feed/Anemos.Sdk.$(sed -n 's:.*<AnemosVersion>\(.*\)</AnemosVersion>.*:\1:p' Directory.Build.props).nupkg" ] \
     || { echo "bench: the SDK is not packed; run ./build.sh first" >&2; exit 1; }
@@ -111,10 +113,6 @@ rss_mib=$(( $(cat "$work/stage.rss") / 1024 ))
 r=$(ratio "$OURS" "$BASE")
 add_row "helper stage ${stage_mib} MiB" "${OURS} ms" "${BASE} ms" "$r" "$(verdict "$rss_mib" 64)" "peak RSS ${rss_mib} MiB (goal <= 64); baseline cat|sha256sum"
 
-# 5.-6. Rows of features that are not built yet.
-add_row "bytes shipped" "n/a" "n/a" "n/a" "n/a" "the SSH deploy is not built yet"
-add_row "deploy end to end" "n/a" "—" "—" "n/a" "the SSH deploy is not built yet"
-
 # 7. Rehearsal: seconds from QEMU start to the deploy init's result line (samples/base, a tiny deploy payload),
 #    and the smallest memory that still passes.
 accel=tcg
@@ -162,6 +160,66 @@ for memory in 192 128 112 96 80 64; do
     smallest=$memory
 done
 add_row "rehearsal smallest -m" "${smallest} MiB" "—" "—" "—" "largest of 192,128,112,96,80,64 that fails is below this"
+
+# 8. Deploy (dotnet publish) into a stock host VM reached through a loopback forward, as the
+#    end-to-end test does: a dry run first (the helper, kernel and base travel), then a real
+#    deploy after a payload change (only the overlay and manifest should travel), with its phases.
+#    One run each: a VM deploy is long and its figures are counts and phase times, not ratios.
+d="$work/deploy"
+mkdir -p "$d/proj"
+ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$d/client_key"
+fingerprint=$(ssh-keygen -lf "$d/host_key.pub" | awk '{ print $2 }')
+: >"$d/known_hosts"
+printf 'Host *\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' "$d/known_hosts" >"$d/ssh_config"
+port=$(harness free-port)
+harness stock-image "$d/stock.img" samples/base/bin/anemos/base.img "$work/helper/anemos-kexec" "$d/host_key" "$d/client_key.pub"
+truncate -s 16M "$d/disk.img"
+cp samples/global.json "$work/vm/nuget.config" "$d/proj/"
+cat >"$d/proj/deploy.proj" <<PROJECT
+<Project Sdk="Anemos.Sdk">
+  <PropertyGroup>
+    <AnemosSshConfigFile>$d/ssh_config</AnemosSshConfigFile>
+    <AnemosSshIdentityFile>$d/client_key</AnemosSshIdentityFile>
+    <AnemosDeployLockDirectory>$d/locks</AnemosDeployLockDirectory>
+    <AnemosDeployTimeout>300</AnemosDeployTimeout>
+  </PropertyGroup>
+  <ItemGroup>
+    <ProjectReference Include="$repo/samples/base/base.proj" />
+    <AnemosHost Include="vm" Address="127.0.0.1" Port="$port" HostKey="$fingerprint" Network="none" />
+  </ItemGroup>
+</Project>
+PROJECT
+printf '#!/bin/sh\nprintf "ANEMOS-DEPLOYED payload=%%s healthy=yes\\n" "$ANEMOS_PAYLOAD_SHA256" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null\n' >"$d/proj/deploy"
+chmod +x "$d/proj/deploy"
+timeout 900 qemu-system-x86_64 -accel "$accel" -m 512 -display none -nodefaults -monitor none -serial "file:$d/console.log" \
+    -kernel samples/base/bin/anemos/vmlinuz -initrd "$d/stock.img" -append "console=ttyS0 panic=-1" \
+    -drive "file=$d/disk.img,format=raw,if=virtio" \
+    -netdev "user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n </dev/null >/dev/null 2>&1 &
+vm_pid=$!
+trap 'kill "$vm_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 240); do
+    ssh-keyscan -T 5 -t ed25519 -p "$port" 127.0.0.1 2>/dev/null | grep -q ssh-ed25519 && break
+    kill -0 "$vm_pid" 2>/dev/null || break
+    sleep 0.5
+done
+publish() { # log-name, extra arguments
+    local log="$d/$1.log"; shift
+    NUGET_PACKAGES="$work/packages" dotnet publish "$d/proj/deploy.proj" -nologo -v:n -p:Host=vm "$@" >"$log" 2>&1 \
+        || { echo "bench: the deploy into the stock host VM failed:" >&2; tail -30 "$log" >&2; echo "--- VM console:" >&2; tail -30 "$d/console.log" >&2; exit 1; }
+}
+publish first -p:AnemosDryRun=true
+read -r first_bytes _ _ _ < <(harness deploy-report "$d/proj/obj/anemos/hosts/vm/deploy.json")
+echo "# a payload change: a new overlay" >>"$d/proj/deploy"
+publish redeploy
+read -r redeploy_bytes total_ms wait_ms phases < <(harness deploy-report "$d/proj/obj/anemos/hosts/vm/deploy.json")
+grep -aq "ANEMOS-DEPLOYED payload=" "$d/disk.img" || { echo "bench: the deploy reported success but the VM's disk has no record" >&2; exit 1; }
+kill "$vm_pid" 2>/dev/null || true
+shipped=$(( $(stat -c %s "$d/proj/bin/anemos/hosts/vm/overlay.cpio") + $(stat -c %s "$d/proj/bin/anemos/hosts/vm/manifest.json") ))
+add_row "bytes sent, first deploy" "$first_bytes B" "—" "—" "—" "helper $(stat -c %s "$work/helper/anemos-kexec") B + kernel + base + overlay + manifest (dry run)"
+r=$(ratio "$redeploy_bytes" "$shipped")
+add_row "bytes sent, redeploy" "$redeploy_bytes B" "$shipped B" "$r" "$(verdict "$r" 1.0)" "baseline: overlay + manifest sizes (goal: nothing more; ssh framing not counted)"
+add_row "deploy into VM, redeploy" "$total_ms ms" "—" "—" "—" "QEMU $accel; ours (all but wait) $((total_ms - wait_ms)) ms; $phases"
 
 echo
 echo "Anemos.Sdk bench ($([ "$quick" = 1 ] && echo quick || echo full)): $(nproc) cores, QEMU accelerator $accel, median of $runs runs, $(date -u +%Y-%m-%dT%H:%MZ)"

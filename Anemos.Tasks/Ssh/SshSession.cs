@@ -57,9 +57,10 @@ public sealed class SshSession : IDisposable
         if (_target.HostKey is { Length: > 0 } pinned)
         {
             // Ask the server for its keys first and compare: a host that is not the pinned one gets nothing, not even our name.
-            var (keys, scanErrors) = ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(20), cancellationToken);
+            var (keys, scanErrors) = ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(20), cancellationToken,
+                found => found.Any(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint)));
             if (keys.Count == 0)
-                throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, $"no ssh server answered on port {_target.Port} ({LastLine(scanErrors)})");
+                throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, $"no host key from port {_target.Port}: {DescribeScanFailure(scanErrors)}");
             var match = keys.FirstOrDefault(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint));
             if (match.Blob is null)
                 throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, string.Join(", ", keys.Select(k => k.Fingerprint)), pinned);
@@ -78,12 +79,36 @@ public sealed class SshSession : IDisposable
             throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
     }
 
-    /// <summary>The host keys a server offers (ssh-keyscan), without logging in: also how a deploy sees a host go and come back.</summary>
-    public static (IReadOnlyList<(string Type, string Blob, string Fingerprint)> Keys, string Errors) ScanHostKeys(string address, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Key types asked for, one connection at a time: ssh-keyscan's parallel connections per type get dropped by slow servers and some forwarders.</summary>
+    static readonly string[] KeyTypes = ["ed25519", "ecdsa", "rsa"];
+
+    /// <summary>
+    /// The host keys a server offers (ssh-keyscan), without logging in: also how a deploy sees a
+    /// host go and come back. Stops at the first type that gives a key, or once <paramref name="enough"/> says so.
+    /// </summary>
+    public static (IReadOnlyList<(string Type, string Blob, string Fingerprint)> Keys, string Errors) ScanHostKeys(string address, int port, TimeSpan timeout,
+        CancellationToken cancellationToken, Func<IReadOnlyList<(string Type, string Blob, string Fingerprint)>, bool>? enough = null)
     {
-        var scan = Execute("ssh-keyscan", ["-T", ((int)Math.Max(1, timeout.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), address], null, null, cancellationToken);
-        return (HostKeyFingerprint.FromKeyscan(scan.Output).ToList(), scan.Errors);
+        var keys = new List<(string Type, string Blob, string Fingerprint)>();
+        var errors = new StringBuilder();
+        foreach (string type in KeyTypes)
+        {
+            var scan = Execute("ssh-keyscan", ["-T", ((int)Math.Max(1, timeout.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "-t", type, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), address], null, null, cancellationToken);
+            keys.AddRange(HostKeyFingerprint.FromKeyscan(scan.Output));
+            errors.Append(scan.Errors);
+            if (enough is null ? keys.Count > 0 : enough(keys)) break;
+        }
+        return (keys, errors.ToString());
+    }
+
+    /// <summary>Why a keyscan gave no key, in words: its last error, or whether a server answered at all.</summary>
+    public static string DescribeScanFailure(string errors)
+    {
+        var lines = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var problems = lines.Where(l => !l.StartsWith('#')).ToList();
+        if (problems.Count > 0) return problems[^1].TrimEnd('.');
+        return lines.Any(l => l.Contains("SSH-", StringComparison.Ordinal)) ? "an ssh server answered but sent no host key in time" : "no ssh server answered";
     }
 
     /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>

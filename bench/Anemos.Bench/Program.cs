@@ -31,12 +31,36 @@ switch (args.FirstOrDefault())
         File.WriteAllText(args[4], manifest.ToJson());
         return 0;
 
+    case "stock-image" when args.Length == 6:
+        // stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY: the end-to-end test's stock host initramfs.
+        Anemos.Tests.Vm.StockHostImage.Write(args[1], args[2], args[3], args[4], args[5]);
+        return 0;
+
+    case "free-port" when args.Length == 1:
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        Console.WriteLine(((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
+        listener.Stop();
+        return 0;
+
+    case "deploy-report" when args.Length == 2:
+        // deploy-report deploy.json: "BYTES TOTAL_MS WAIT_MS phase=ms,…" for bench/run.sh.
+        using (var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(args[1])))
+        {
+            var root = report.RootElement;
+            var phases = root.GetProperty("phases").EnumerateArray()
+                .Select(p => (Name: p.GetProperty("name").GetString(), Ms: (long)(p.GetProperty("seconds").GetDouble() * 1000))).ToList();
+            long wait = phases.Where(p => p.Name == "wait").Sum(p => p.Ms);
+            Console.WriteLine($"{root.GetProperty("bytesSent").GetInt64()} {(long)(root.GetProperty("seconds").GetDouble() * 1000)} {wait} {string.Join(',', phases.Select(p => $"{p.Name}={p.Ms}"))}");
+        }
+        return 0;
+
     case "tree" when args.Length == 5:
         WriteTree(args[1], int.Parse(args[2]), long.Parse(args[3]), int.Parse(args[4]));
         return 0;
 
     default:
-        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT");
+        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT | stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY | free-port | deploy-report FILE");
         return 2;
 }
 
