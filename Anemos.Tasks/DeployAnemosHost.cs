@@ -263,7 +263,7 @@ public sealed class DeployAnemosHost : AnemosTask
         if (facts is { } existing && compatibility.Accepts(version))
             return (existing.GetProperty("facts"), "already installed");
 
-        string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.PrettyPrint()}";
+        string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
         phase.BytesSent += session.Upload(HelperFile, _state + "/bin/anemos-kexec", FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
         session.RunChecked($"chmod 0755 {_helper}", CancellationToken);
         var second = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json facts", cancellationToken: CancellationToken);

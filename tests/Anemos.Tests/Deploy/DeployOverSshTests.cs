@@ -92,6 +92,11 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
         Assert.Equal(overlay + manifest, deployment.PhaseBytes("x", "upload"));
         Assert.Equal(overlay + manifest, deployment.Report("x").GetProperty("bytesSent").GetInt64());
         Assert.Matches(@"deploy x: upload \d+\.\d s, [0-9.]+ (B|KiB) sent", second.Output);
+
+        // A helper outside the range this SDK supports is replaced by the one it carries.
+        var third = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
+        Assert.True(third.ExitCode == 0, third.ToString());
+        Assert.Contains("installed, was 0.1.0 is outside [9.0.0, 10.0.0)", third.Output);
     }
 
     [Fact]

@@ -112,6 +112,27 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void AHostThatDoesNotComeBackIsACodedErrorWithWhatWasLastSeen()
+    {
+        // The payload fails and the deploy init powers the machine off: nothing answers any more.
+        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-down"));
+        using var project = CreateProject("down", keys, "");
+        project.Write("deploy", "#!/bin/sh\necho 'the install failed' >&2\nexit 7\n", executable: true);
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-down"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile)
+            .Replace("<AnemosDeployTimeout>300</AnemosDeployTimeout>", "<AnemosDeployTimeout>60</AnemosDeployTimeout><AnemosOnFailure>poweroff</AnemosOnFailure>")
+            .Replace("<ProjectReference Include=\"../base/base.proj\" />", "<ProjectReference Include=\"../base/base.proj\" />\n    " + Host("vm", vm, keys, "yes")));
+
+        var result = Publish(project, "-p:Host=vm");
+        string context = $"{result}\n--- VM console:\n{vm.Console}";
+        Assert.True(result.ExitCode != 0, context);
+        Assert.True(result.Output.Contains("error ANEMOS4017"), context);
+        Assert.Contains("within AnemosDeployTimeout (60 s); last seen:", result.Output);
+        Assert.Contains("ANEMOS-RESULT fail host=vm", vm.Console);
+        Assert.Contains("deploy vm: wait FAILED", result.Output);
+    }
+
+    [Fact]
     public void AGroupStopsAtTheFirstHostThatIsNotHealthyAndNeverTouchesTheNext()
     {
         var keys = CreateKeys(Path.Combine(fixture.Root, "keys-group"));
