@@ -133,6 +133,39 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void TheVerifyRefusesAnotherPayloadAndAnUnexpectedHostKey()
+    {
+        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-verify"));
+        var next = CreateKeys(Path.Combine(fixture.Root, "keys-verify-next"));
+        using var project = CreateProject("verify", keys, "");
+        // The payload reports what the host variables say: another payload, or a new host key after the reboot.
+        project.Write("deploy", """
+            #!/bin/sh
+            payload=$REPORT_PAYLOAD
+            [ "$payload" = actual ] && payload=$ANEMOS_PAYLOAD_SHA256
+            printf 'ANEMOS-DEPLOYED host=%s payload=%s healthy=yes newkey=%s\n' "$ANEMOS_HOST" "$payload" "$NEWKEY" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null
+            sync
+
+            """, executable: true);
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-verify"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub", next.HostKey);
+        string template = File.ReadAllText(project.ProjectFile);
+        string WithHost(string variables) => template.Replace("<ProjectReference Include=\"../base/base.proj\" />",
+            "<ProjectReference Include=\"../base/base.proj\" />\n    " + Host("vm", vm, keys, "yes").Replace(" />", " " + variables + " />"));
+
+        // The old system (or any other) answering with another payload: ANEMOS4019.
+        File.WriteAllText(project.ProjectFile, WithHost("REPORT_PAYLOAD=\"" + new string('0', 64) + "\" NEWKEY=\"no\""));
+        var other = Publish(project, "-p:Host=vm");
+        Assert.True(other.Output.Contains("error ANEMOS4019"), $"{other}\n--- VM console:\n{vm.Console}");
+        Assert.Contains("reporting payload " + new string('0', 64), other.Output);
+
+        // A new system with a host key nobody pinned: refused, never trusted silently (ANEMOS4018).
+        File.WriteAllText(project.ProjectFile, WithHost("REPORT_PAYLOAD=\"actual\" NEWKEY=\"yes\""));
+        var newKey = Publish(project, "-p:Host=vm");
+        Assert.True(newKey.Output.Contains("error ANEMOS4018"), $"{newKey}\n--- VM console:\n{vm.Console}");
+        Assert.Contains(next.HostKeyFingerprint, newKey.Output);
+    }
+
+    [Fact]
     public void AGroupStopsAtTheFirstHostThatIsNotHealthyAndNeverTouchesTheNext()
     {
         var keys = CreateKeys(Path.Combine(fixture.Root, "keys-group"));

@@ -17,10 +17,11 @@ public static class StockHostImage
 {
     public const string ReadyLine = "STOCK-HOST ready";
 
-    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey)
+    /// <param name="nextHostKey">The host key the "new system" presents when the disk record says newkey=yes (default: the same key).</param>
+    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey, string? nextHostKey = null)
     {
         string segment = image + ".segment";
-        WriteSegment(segment, helper, hostKey, authorizedKey);
+        WriteSegment(segment, helper, hostKey, nextHostKey ?? hostKey, authorizedKey);
         InitramfsLayout.AssembleFile(baseImage, [segment], image);
         File.Delete(segment);
     }
@@ -36,7 +37,7 @@ public static class StockHostImage
         return output.Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct().ToList();
     }
 
-    static void WriteSegment(string path, string helper, string hostKey, string authorizedKey)
+    static void WriteSegment(string path, string helper, string hostKey, string nextHostKey, string authorizedKey)
     {
         var libraries = new SortedSet<string>(StringComparer.Ordinal);
         foreach (string program in new[] { "/usr/sbin/sshd", helper })
@@ -49,10 +50,10 @@ public static class StockHostImage
             ("etc/group", Encoding.ASCII.GetBytes("root:x:0:\nnogroup:x:65534:\n"), null, 0x1A4),
             ("etc/shadow", Encoding.ASCII.GetBytes("root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n"), null, 0x180),
             ("etc/ssh/host_key", null, hostKey, 0x180),
+            ("etc/ssh/host_key_next", null, nextHostKey, 0x180),
             ("etc/ssh/authorized_keys", null, authorizedKey, 0x1A4),
             ("etc/ssh/sshd_config", Encoding.ASCII.GetBytes("""
                 Port 22
-                HostKey /etc/ssh/host_key
                 AuthorizedKeysFile /etc/ssh/authorized_keys
                 PermitRootLogin prohibit-password
                 PasswordAuthentication no
@@ -113,10 +114,11 @@ public static class StockHostImage
                     case "$field" in
                         payload=*) echo "${field#payload=}" >/etc/anemos/payload.sha256 ;;
                         healthy=yes) touch /run/healthy ;;
+                        newkey=yes) host_key=/etc/ssh/host_key_next ;;
                     esac
                 done ;;
         esac
-        /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config >/dev/console 2>&1 &
+        /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config -h "${host_key:-/etc/ssh/host_key}" >/dev/console 2>&1 &
         sleep 0.5
         echo "STOCK-HOST ready"
         while true; do sleep 3600; done

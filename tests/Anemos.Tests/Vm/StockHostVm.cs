@@ -43,11 +43,11 @@ public sealed class StockHostVm : IDisposable
     }
 
     /// <summary>Boots a stock host from the built base image and waits for its sshd.</summary>
-    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey)
+    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey, string? nextHostKey = null)
     {
         Directory.CreateDirectory(directory);
         string image = Path.Combine(directory, "stock.img");
-        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey);
+        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey, nextHostKey);
         var vm = new StockHostVm(directory, Path.Combine(artifacts, "vmlinuz"), image);
         vm.WaitForConsole(StockHostImage.ReadyLine, TimeSpan.FromSeconds(120));
         vm.WaitForSsh(TimeSpan.FromSeconds(120));
