@@ -236,6 +236,14 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
             hold.WaitForExit();
         }
 
+        // A helper that refuses (here: its state folder is locked by a stage in progress) stops the deploy with its own code.
+        using (Anemos.Kexec.StateLock.Acquire(deployment.State))
+        {
+            var refused = deployment.Publish("-p:Host=x");
+            Assert.Contains("error ANEMOS4015", refused.Output);
+            Assert.Contains("anemos-kexec stage refused with ANEMOS5003", refused.Output);
+        }
+
         // And this machine's own lock: one deploy per host at a time.
         using (Anemos.Tasks.Deploy.OperatorLock.Acquire(Path.Combine(Path.GetDirectoryName(deployment.State)!, "locks"), "127.0.0.1", _server.Port, "bob@ci"))
         {
@@ -346,6 +354,20 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains($"deploy x: connect", result.Output);
         Assert.Contains($"root@127.0.0.1:{_server.Port}, host key {_server.HostKeyFingerprint} pinned", result.Output);
+    }
+
+    [Fact]
+    public void AHelperThatCannotRunOnTheHostIsACodedError()
+    {
+        // What an arm64 host would make of the x86-64 helper: a file it cannot execute.
+        using var deployment = new Deployment(_server, Host());
+        string foreign = deployment.Project.PathOf("foreign-helper");
+        File.WriteAllBytes(foreign, [0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0xde, 0xad, 0xbe, 0xef]);
+        var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperPath=" + foreign);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4014", result.Output);
+        Assert.Contains("machine x86_64", result.Output);
+        Assert.False(File.Exists(Path.Combine(deployment.State, "staged", "state.json")));
     }
 
     [Theory]

@@ -28,6 +28,16 @@ public sealed class BadInventoryTests
         _ = name;
     }
 
+    [Theory]
+    [InlineData("""<AnemosHost Include="x" /><AnemosHost Include="y" Group="x" />""", "x", "ANEMOS1014")]
+    [InlineData("""<AnemosHost Include="x" /><AnemosHostGroup Include="dns" Hosts="x;nobody" />""", "dns", "ANEMOS1015")]
+    [InlineData("""<AnemosHost Include="x" /><AnemosHostGroup Include="dns" Hosts="" />""", "dns", "ANEMOS1015")]
+    public void ABadGroupIsRefused(string hosts, string selected, string code)
+    {
+        using var project = TestProject.CreateDeployProject(hosts);
+        BadInput.AssertError(project, code, "-p:Host=" + selected);
+    }
+
     [Fact]
     public void ABrokenHostIsReportedEvenWhenAnotherIsSelected()
     {
