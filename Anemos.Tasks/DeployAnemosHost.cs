@@ -63,6 +63,9 @@ public sealed class DeployAnemosHost : AnemosTask
     DeployProgress _progress = null!;
     string _state = "";
     string _helper = "";
+
+    /// <summary>The installed helper with its state folder and the given arguments, as a shell command.</summary>
+    string Helper(string arguments) => $"{_helper} --state {ShellQuoting.Quote(_state)} {arguments}";
     SshTarget _target = null!;
 
     protected override void ExecuteCore()
@@ -197,7 +200,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 }
                 // Detached: the handover ends this connection, and the helper must outlive it.
                 string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
-                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {_helper} --state {ShellQuoting.Quote(_state)} --json boot; else nohup {_helper} --state {ShellQuoting.Quote(_state)} --json boot; fi) > {result} 2> {log} < /dev/null &",
+                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {Helper("--json boot")}; else nohup {Helper("--json boot")}; fi) > {result} 2> {log} < /dev/null &",
                     CancellationToken);
                 phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
             }
@@ -257,7 +260,7 @@ public sealed class DeployAnemosHost : AnemosTask
     /// <summary>The host's facts from its helper; a missing helper or one out of range is replaced by the SDK's, proven by sha256.</summary>
     (JsonElement Facts, string How) EnsureHelper(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase)
     {
-        var first = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json facts", cancellationToken: CancellationToken);
+        var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         var facts = ParseResult(first.Output);
         string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
         if (facts is { } existing && compatibility.Accepts(version))
@@ -266,7 +269,7 @@ public sealed class DeployAnemosHost : AnemosTask
         string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
         phase.BytesSent += session.Upload(HelperFile, _state + "/bin/anemos-kexec", FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
         session.RunChecked($"chmod 0755 {_helper}", CancellationToken);
-        var second = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json facts", cancellationToken: CancellationToken);
+        var second = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
         {
             string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
@@ -279,7 +282,7 @@ public sealed class DeployAnemosHost : AnemosTask
     /// <summary>The deploy's lock on the host, held by a helper process for as long as this connection lives.</summary>
     RemoteProcess HoldHost(SshSession session, string owner)
     {
-        var hold = session.Start($"{_helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
+        var hold = session.Start(Helper($"hold --owner {ShellQuoting.Quote(owner)}"), CancellationToken);
         if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
         string errors = hold.Errors();
         hold.Dispose();
@@ -290,7 +293,7 @@ public sealed class DeployAnemosHost : AnemosTask
     /// <summary>Runs a helper command with --json; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
     JsonElement RunHelper(SshSession session, string command, string name)
     {
-        var result = session.Run($"{_helper} --state {ShellQuoting.Quote(_state)} --json {command}", cancellationToken: CancellationToken);
+        var result = session.Run(Helper("--json " + command), cancellationToken: CancellationToken);
         var parsed = ParseResult(result.Output);
         if (parsed is not { } json)
             throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, $"exit {result.ExitCode}", SshSession.LastLine(result.Errors) + ".");
@@ -355,7 +358,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 }
                 else
                 {
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(session, handedOver, lastSeen);
+                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, session);
                     Thread.Sleep(TimeSpan.FromSeconds(1));
                     continue;
                 }
@@ -382,7 +385,7 @@ public sealed class DeployAnemosHost : AnemosTask
                     }
                     candidate.Dispose();
                     lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
+                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
                 }
                 catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
                 {
@@ -391,7 +394,7 @@ public sealed class DeployAnemosHost : AnemosTask
                     bool oldSystem = _target.HostKey is { } oldPin && scan.Keys.Any(k => HostKeyFingerprint.Matches(oldPin, k.Fingerprint));
                     if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
                     lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
+                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
                 }
                 catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
                 {
@@ -407,9 +410,10 @@ public sealed class DeployAnemosHost : AnemosTask
         }
     }
 
-    AnemosException DidNotLeave(SshSession session, DateTimeOffset handedOver, string lastSeen)
+    /// <summary>ANEMOS4016, with the end of the helper's boot.log while the old connection still works.</summary>
+    AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, SshSession? session = null)
     {
-        string log = session.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim();
+        string log = session?.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim() ?? "";
         if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + string.Join(" | ", log.Split('\n'));
         return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
     }

@@ -136,15 +136,7 @@ public sealed class SshSession : IDisposable
     /// </summary>
     public RemoteProcess Start(string command, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("ssh")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in (string[])[.. _options, _target.Destination, RemoteCommand(command)]) start.ArgumentList.Add(argument);
-        var process = Process.Start(start)!;
+        var process = StartProcess("ssh", [.. _options, _target.Destination, RemoteCommand(command)]);
         var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var firstLine = process.StandardOutput.ReadLineAsync(cancellationToken).AsTask();
         try
@@ -216,7 +208,8 @@ public sealed class SshSession : IDisposable
     internal static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault()?.TrimEnd('.') ?? "(no message)";
 
-    static RemoteResult Execute(string program, IEnumerable<string> arguments, Stream? input, Stream? output, CancellationToken cancellationToken)
+    /// <summary>An OpenSSH client program with all three streams redirected; ANEMOS4005 when it is not installed.</summary>
+    static Process StartProcess(string program, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -226,15 +219,19 @@ public sealed class SshSession : IDisposable
             UseShellExecute = false,
         };
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        Process process;
         try
         {
-            process = Process.Start(start)!;
+            return Process.Start(start)!;
         }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new AnemosException(Diagnostics.SshClientMissing, program, e.Message);
         }
+    }
+
+    static RemoteResult Execute(string program, IEnumerable<string> arguments, Stream? input, Stream? output, CancellationToken cancellationToken)
+    {
+        var process = StartProcess(program, arguments);
         using (process)
         using (cancellationToken.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
         {

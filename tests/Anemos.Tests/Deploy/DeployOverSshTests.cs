@@ -13,14 +13,11 @@ namespace Anemos.Tests.Deploy;
 /// (installed by the deploy into a state folder under the test's temp dir) and `boot --dry-run`,
 /// so everything but the kexec runs for real on this machine.
 /// </summary>
-public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer>
+public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
 {
     readonly LoopbackSshServer _server;
 
     public DeployOverSshTests(LoopbackSshServer server) => _server = server;
-
-    [GeneratedRegex(@"deploy (\S+): (connect|facts|plan|upload|secrets|stage|boot|wait|verify)( FAILED)? \d+\.\d s")]
-    private static partial Regex PhaseLine();
 
     sealed class Deployment : IDisposable
     {
@@ -61,7 +58,7 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
         $"""<AnemosHost Include="{name}" Address="127.0.0.1" Port="{_server.Port}" HostKey="{_server.HostKeyFingerprint}" {extra} />""";
 
     static List<string> Phases(ProcessResult result, string host = "x") =>
-        PhaseLine().Matches(result.Output).Where(m => m.Groups[1].Value == host).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
+        DeployOutput.PhaseLine().Matches(result.Output).Where(m => m.Groups[1].Value == host).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
 
     [Fact]
     public void ADeployRunsItsPhasesInOrderAndARedeploySendsOnlyTheOverlayAndManifest()
@@ -317,7 +314,7 @@ public sealed partial class DeployOverSshTests : IClassFixture<LoopbackSshServer
             """);
         var both = deployment.Publish("-p:Host=pair");
         Assert.True(both.ExitCode == 0, both.ToString());
-        var order = PhaseLine().Matches(both.Output).Where(m => m.Groups[2].Value == "connect").Select(m => m.Groups[1].Value).ToList();
+        var order = DeployOutput.PhaseLine().Matches(both.Output).Where(m => m.Groups[2].Value == "connect").Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(["b", "a"], order);
 
         // b cannot be reached: the group stops there and a is never touched.

@@ -12,27 +12,19 @@ public sealed class LoopbackSshServer : IDisposable
 {
     public string Directory { get; } = TestProject.NewDirectory();
     public int Port { get; }
-    public string ClientKey => Path.Combine(Directory, "client_key");
-    public string ClientConfig => Path.Combine(Directory, "ssh_config");
-    public string KnownHosts => Path.Combine(Directory, "known_hosts");
+    readonly SshTestKeys _keys;
+    public string ClientKey => _keys.ClientKey;
+    public string ClientConfig => _keys.ClientConfig;
+    public string KnownHosts => _keys.KnownHosts;
     public string Log => Path.Combine(Directory, "sshd.log");
-    public string HostKeyFingerprint { get; }
+    public string HostKeyFingerprint => _keys.HostKeyFingerprint;
     readonly string _pidFile;
 
     public LoopbackSshServer()
     {
-        System.IO.Directory.CreateDirectory(Directory);
         System.IO.Directory.CreateDirectory("/run/sshd"); // privilege separation folder sshd insists on
-        foreach (string key in new[] { "host_key", "client_key" })
-        {
-            var keygen = ProcessRunner.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(Directory, key));
-            Assert.True(keygen.ExitCode == 0, keygen.ToString());
-        }
+        _keys = SshTestKeys.Create(Directory);
         File.Copy(ClientKey + ".pub", Path.Combine(Directory, "authorized_keys"));
-        HostKeyFingerprint = Anemos.Tasks.Ssh.HostKeyFingerprint.Of(File.ReadAllText(Path.Combine(Directory, "host_key.pub")).Split(' ')[1]);
-        File.WriteAllText(KnownHosts, "");
-        // The client's config: nothing from the machine's ~/.ssh, an empty known_hosts.
-        File.WriteAllText(ClientConfig, $"Host *\n  UserKnownHostsFile {KnownHosts}\n  GlobalKnownHostsFile /dev/null\n");
 
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

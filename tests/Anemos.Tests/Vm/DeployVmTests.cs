@@ -1,6 +1,7 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using Anemos.Tests.Deploy;
 using Anemos.Tests.Infrastructure;
+using Anemos.Tests.Ssh;
 
 namespace Anemos.Tests.Vm;
 
@@ -11,11 +12,8 @@ namespace Anemos.Tests.Vm;
 /// secret's presence (never its value) to the disk and reboots; the same VM comes back and is
 /// verified. The verdict is the disk, the consoles and the reported phases.
 /// </summary>
-public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
+public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
-    [GeneratedRegex(@"deploy (\S+): (connect|facts|plan|upload|secrets|stage|boot|wait|verify)( FAILED)? \d+\.\d s")]
-    private static partial Regex PhaseLine();
-
     const string Payload = """
         #!/bin/sh
         # The test's payload: prove what arrived, then let the deploy init reboot into the "new system".
@@ -27,24 +25,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
 
         """;
 
-    sealed record Keys(string Directory, string HostKey, string HostKeyFingerprint, string ClientKey, string ClientConfig);
-
-    static Keys CreateKeys(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        foreach (string key in new[] { "host_key", "client_key" })
-        {
-            var keygen = ProcessRunner.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", Path.Combine(directory, key));
-            Assert.True(keygen.ExitCode == 0, keygen.ToString());
-        }
-        string config = Path.Combine(directory, "ssh_config");
-        File.WriteAllText(Path.Combine(directory, "known_hosts"), "");
-        File.WriteAllText(config, $"Host *\n  UserKnownHostsFile {Path.Combine(directory, "known_hosts")}\n  GlobalKnownHostsFile /dev/null\n");
-        string fingerprint = Anemos.Tasks.Ssh.HostKeyFingerprint.Of(File.ReadAllText(Path.Combine(directory, "host_key.pub")).Split(' ')[1]);
-        return new Keys(directory, Path.Combine(directory, "host_key"), fingerprint, Path.Combine(directory, "client_key"), config);
-    }
-
-    TestProject CreateProject(string name, Keys keys, string hosts)
+    TestProject CreateProject(string name, SshTestKeys keys, string hosts)
     {
         var project = TestProject.Create($"""
             <Project Sdk="Anemos.Sdk">
@@ -73,7 +54,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
 
     string BaseArtifacts => Path.Combine(fixture.Root, "base", "bin", "anemos");
 
-    static string Host(string name, StockHostVm vm, Keys keys, string healthy) =>
+    static string Host(string name, StockHostVm vm, SshTestKeys keys, string healthy) =>
         $"""<AnemosHost Include="{name}" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" Network="none" HEALTHY="{healthy}" Group="pair" />""";
 
     static ProcessResult Publish(TestProject project, params string[] arguments) =>
@@ -82,7 +63,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     [Fact]
     public void PublishDeploysAStockHostThroughKexecAndVerifiesTheNewSystem()
     {
-        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-single"));
+        var keys = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-single"));
         using var project = CreateProject("single", keys, "");
         using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-single"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
         File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<ProjectReference Include=\"../base/base.proj\" />",
@@ -92,7 +73,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
         string context = $"{result}\n--- VM console:\n{vm.Console}";
         Assert.True(result.ExitCode == 0, context);
 
-        var phases = PhaseLine().Matches(result.Output).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
+        var phases = DeployOutput.PhaseLine().Matches(result.Output).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
         Assert.Equal(["connect", "facts", "plan", "upload", "secrets", "stage", "boot", "wait", "verify"], phases);
         Assert.Contains("installed, was missing", result.Output);
         string payloadSha = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/hosts/vm/manifest.json"))).RootElement
@@ -115,7 +96,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     public void AHostThatDoesNotComeBackIsACodedErrorWithWhatWasLastSeen()
     {
         // The payload fails and the deploy init powers the machine off: nothing answers any more.
-        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-down"));
+        var keys = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-down"));
         using var project = CreateProject("down", keys, "");
         project.Write("deploy", "#!/bin/sh\necho 'the install failed' >&2\nexit 7\n", executable: true);
         using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-down"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
@@ -135,8 +116,8 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     [Fact]
     public void TheVerifyRefusesAnotherPayloadAndAnUnexpectedHostKey()
     {
-        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-verify"));
-        var next = CreateKeys(Path.Combine(fixture.Root, "keys-verify-next"));
+        var keys = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-verify"));
+        var next = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-verify-next"));
         using var project = CreateProject("verify", keys, "");
         // The payload reports what the host variables say: another payload, or a new host key after the reboot.
         project.Write("deploy", """
@@ -168,7 +149,7 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
     [Fact]
     public void AGroupStopsAtTheFirstHostThatIsNotHealthyAndNeverTouchesTheNext()
     {
-        var keys = CreateKeys(Path.Combine(fixture.Root, "keys-group"));
+        var keys = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-group"));
         using var project = CreateProject("group", keys, "");
         using var first = StockHostVm.Start(Path.Combine(fixture.Root, "vm-group-1"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
         using var second = StockHostVm.Start(Path.Combine(fixture.Root, "vm-group-2"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub");
@@ -186,6 +167,6 @@ public sealed partial class DeployVmTests(SampleBaseFixture fixture) : IClassFix
         Assert.Contains("healthy=no", first.DiskRecord());
         Assert.Equal("", second.DiskRecord());
         Assert.DoesNotContain("Accepted publickey", second.Console);
-        Assert.DoesNotContain(PhaseLine().Matches(result.Output), m => m.Groups[1].Value == "vm2");
+        Assert.DoesNotContain(DeployOutput.PhaseLine().Matches(result.Output), m => m.Groups[1].Value == "vm2");
     }
 }

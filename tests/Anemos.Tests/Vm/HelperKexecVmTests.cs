@@ -67,9 +67,7 @@ public sealed class HelperKexecVmTests(SampleBaseFixture fixture) : IClassFixtur
             ("m/base.img", Path.Combine(artifacts, "base.img"), 0x1A4),
             ("m/overlay.cpio", Path.Combine(artifacts, "hosts", "vm", "overlay.cpio"), 0x1A4),
         };
-        var ldd = ProcessRunner.Run("ldd", PackagedHelper.File);
-        Assert.True(ldd.ExitCode == 0, ldd.ToString());
-        foreach (string library in ldd.StandardOutput.Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct())
+        foreach (string library in StockHostImage.SharedLibraries(PackagedHelper.File))
             files.Add((library.TrimStart('/'), library, 0x1ED));
         foreach (var (name, _, _) in files)
             for (string? parent = Path.GetDirectoryName(name); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))

@@ -26,7 +26,8 @@ public static class StockHostImage
         File.Delete(segment);
     }
 
-    static IEnumerable<string> SharedLibraries(string program)
+    /// <summary>The shared libraries (and the loader) ldd lists for a program, to copy into a guest.</summary>
+    public static IReadOnlyList<string> SharedLibraries(string program)
     {
         var start = new ProcessStartInfo("ldd") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(program);
