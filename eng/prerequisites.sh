@@ -26,8 +26,13 @@ anemos_require_packages() {
         # Install without starting services: the tests start their own sshd on 127.0.0.1, never the system's.
         guard=
         if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1; fi
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
-        [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+        status=0
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null || status=$?
+        if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi
+        if [ "$status" != 0 ]; then
+            echo "error ANEMOS0105: apt-get install$missing failed (exit $status); see apt's messages above, fix them, then run this again." >&2
+            exit 1
+        fi
     else
         echo "error ANEMOS0104: missing packages:$missing. Install them (sudo apt-get install$missing), then run this again." >&2
         exit 1
