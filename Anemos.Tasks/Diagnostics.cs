@@ -40,7 +40,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildBadFileSystem = new("ANEMOS2009", "IMGBUILD format file system '{0}' is not known; use one of ext2, ext3, ext4, btrfs, xfs, vfat, f2fs.");
     public static readonly Diagnostic ImgbuildBadTarCompression = new("ANEMOS2010", "IMGBUILD format 'tar {0}': the compression is not known; use none, gzip, bzip2, xz or zstd.");
     public static readonly Diagnostic ImgbuildCustomNeedsFunctions = new("ANEMOS2011", "IMGBUILD format is 'custom' but it does not define {0}(). A custom format needs both setup() and cleanup().");
-    public static readonly Diagnostic ImgbuildBadHostconfEntry = new("ANEMOS2012", "IMGBUILD hostconf entry '{0}' is not KEY=VALUE with a known key; known keys: hostname, timezone, locale, keymap.");
+    public static readonly Diagnostic ImgbuildBadHostconfEntry = new("ANEMOS2012", "IMGBUILD hostconf entry '{0}' is neither 'keyring' nor KEY=VALUE with a known key; known keys: hostname, timezone, locale, keymap.");
     public static readonly Diagnostic ImgbuildBadHostconfValue = new("ANEMOS2013", "IMGBUILD hostconf {0}='{1}' is not valid: {2}.");
     public static readonly Diagnostic ImgbuildNoPackages = new("ANEMOS2014", "IMGBUILD does not list any packages. Set packages=\"...\" to the packages to install (at least one).");
     public static readonly Diagnostic ImgbuildRuntimeValue = new("ANEMOS2015", "IMGBUILD sets '{0}' from a value computed at run time ({1}); it was not checked at build time. Use a literal value to have it checked.", IsWarning: true);
@@ -54,6 +54,7 @@ public static class Diagnostics
     public static readonly Diagnostic FileOutsideProject = new("ANEMOS2107", "Payload file '{0}' is outside the project folder. The payload holds only files under {1}.");
     public static readonly Diagnostic PayloadFileMissing = new("ANEMOS2108", "Payload file '{0}' does not exist. Remove it from the AnemosPayloadFile items or create it.");
     public static readonly Diagnostic UncarriableName = new("ANEMOS2109", "'{0}' cannot be carried in the payload: {1}. Rename it.");
+    public static readonly Diagnostic TemplateUndefinedVariable = new("ANEMOS2111", "The template names ${{{0}}}, which host '{1}' does not define: makeimg would stop here. Define {0} as metadata of that AnemosHost, or write $${{{0}}} for a literal ${{{0}}}.");
     public static readonly Diagnostic SecretInPayload = new("ANEMOS2110", "'{0}' is in the secrets/ folder, which never enters the payload. Secrets travel only at deploy time; declare it as an AnemosSecret instead.");
 
     // 3xxx: base image and initramfs

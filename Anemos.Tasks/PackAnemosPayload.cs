@@ -8,7 +8,8 @@ namespace Anemos.Tasks;
 /// Checks every payload input and packs them into payload.tar.gz, byte-identical for the same
 /// inputs on any machine, checkout path or mtime: entries sorted by name, owner root (0/0),
 /// modes as on disk, one timestamp, GNU long names (no per-process PAX header names) and a
-/// gzip header without name or time. Symlinks are packed as links and never followed.
+/// gzip header without name or time. Symlinks are packed as links and never followed. What kind
+/// of payload it is, ResolveAnemosPayload decides before.
 /// </summary>
 public sealed class PackAnemosPayload : AnemosTask
 {
@@ -18,7 +19,6 @@ public sealed class PackAnemosPayload : AnemosTask
     /// <summary>Seconds since 1970 for every entry's mtime; see docs/payload.md for how the targets choose it.</summary>
     public string? SourceDateEpoch { get; set; }
 
-    [Output] public string? PayloadKind { get; set; }
     [Output] public string? Sha256 { get; set; }
     [Output] public long Size { get; set; }
 
@@ -52,9 +52,6 @@ public sealed class PackAnemosPayload : AnemosTask
             }
             AddWithAncestors(root, relative, entries, reportedLinks);
         }
-        if (Log.HasLoggedErrors) return;
-
-        PayloadKind = DeterminePayloadKind(root, entries);
         if (Log.HasLoggedErrors) return;
 
         var digest = PayloadArchive.Write(entries.Values, OutputFile, mtime, CancellationToken);
@@ -134,25 +131,6 @@ public sealed class PackAnemosPayload : AnemosTask
         var info = new DirectoryInfo(directory);
         string? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(true)?.FullName;
         return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
-    }
-
-    string? DeterminePayloadKind(string root, SortedDictionary<string, PayloadEntry> entries)
-    {
-        bool imgbuild = entries.TryGetValue("IMGBUILD", out var i) && i.Type == TarEntryType.RegularFile;
-        bool deploy = entries.TryGetValue("deploy", out var d) && d.Type == TarEntryType.RegularFile;
-        if (imgbuild && deploy) { LogDiagnostic(Diagnostics.AmbiguousPayload, root, 0); return null; }
-        if (imgbuild) return "imgbuild";
-        if (!deploy) { LogDiagnostic(Diagnostics.NoPayload, root, 0); return null; }
-
-        if ((d!.Mode & UnixFileMode.UserExecute) == 0)
-            LogDiagnostic(Diagnostics.DeployNotExecutable, d.FullPath, 0);
-        Span<byte> start = stackalloc byte[4];
-        int read;
-        using (var stream = File.OpenRead(d.FullPath)) read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
-        bool shebang = read >= 2 && start[0] == '#' && start[1] == '!';
-        bool elf = read == 4 && start[0] == 0x7F && start[1] == 'E' && start[2] == 'L' && start[3] == 'F';
-        if (!shebang && !elf) LogDiagnostic(Diagnostics.DeployNotProgram, d.FullPath, 1);
-        return "deploy";
     }
 
     /// <summary>Permission bits as on disk; Windows has none, so there directories get 0755 and files 0644.</summary>

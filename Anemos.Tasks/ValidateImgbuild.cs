@@ -148,6 +148,7 @@ public sealed partial class ValidateImgbuild : AnemosTask
     {
         foreach (string entry in hostconf.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
+            if (entry == ImgbuildRules.HostconfKeyring) continue;
             int equals = entry.IndexOf('=');
             string key = equals > 0 ? entry[..equals] : "";
             if (!ImgbuildRules.HostconfKeys.Contains(key))

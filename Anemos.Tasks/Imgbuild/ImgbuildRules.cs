@@ -10,6 +10,8 @@ public static partial class ImgbuildRules
     public static readonly string[] FileSystems = ["ext2", "ext3", "ext4", "btrfs", "xfs", "vfat", "f2fs"];
     public static readonly string[] TarCompressions = ["none", "gzip", "bzip2", "xz", "zstd"];
     public static readonly string[] HostconfKeys = ["hostname", "timezone", "locale", "keymap"];
+    /// <summary>A bare hostconf word: install the base's pacman keyring or apk keys into the image.</summary>
+    public const string HostconfKeyring = "keyring";
 
     /// <summary>A size GNU truncate takes as an absolute size: digits, then K M G T P E Z Y with optional B or iB.</summary>
     [GeneratedRegex("^[0-9]+([KMGTPEZY](iB|B)?)?$")]

@@ -56,6 +56,36 @@ public sealed class BadImgbuildTests
     }
 
     [Fact]
+    public void ATemplateVariableTheHostLacksIsRefusedAtItsLinePerHost()
+    {
+        using var project = TestProject.Create(TestProject.HostProject("""
+            <AnemosHost Include="x" ZONE="example.org" />
+            <AnemosHost Include="y" />
+            """));
+        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
+        project.Write("IMGBUILD", Good);
+        // Line 1: the SDK's own names and a literal; line 3: the host variable only x defines.
+        project.Write("files/etc/zone.makeimg.template", "# ${ANEMOS_HOST} $${NOT_A_VARIABLE} ${not closed\n\nzone: ${ZONE}\n");
+
+        var y = BadInput.AssertError(project, "ANEMOS2111", "-p:Host=y");
+        Assert.Matches(@"zone\.makeimg\.template\(3[,)]: error ANEMOS2111: The template names \$\{ZONE\}, which host 'y' does not define", y.Output);
+        Assert.DoesNotContain("NOT_A_VARIABLE}, which", y.Output);
+        Assert.DoesNotContain("ANEMOS_HOST}, which", y.Output);
+
+        var x = project.Build("-p:Host=x");
+        Assert.True(x.ExitCode == 0, x.ToString());
+    }
+
+    [Fact]
+    public void KeyringIsAHostconfWord()
+    {
+        using var project = ImgbuildProject(Good + "hostconf=\"keyring timezone=UTC\"\n");
+        var result = project.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("ANEMOS2012", result.Output);
+    }
+
+    [Fact]
     public void AValidImgbuildWithFunctionsAndTemplatesBuilds()
     {
         using var project = ImgbuildProject("""
