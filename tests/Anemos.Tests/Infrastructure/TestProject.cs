@@ -11,12 +11,40 @@ public sealed class TestProject : IDisposable
 {
     public string Directory { get; }
     public string ProjectFile { get; }
-    public Dictionary<string, string?> Environment { get; } = SdkFeed.DotnetEnvironment(SdkFeed.PackagesDirectory);
+    public Dictionary<string, string?> Environment { get; }
+    readonly bool _fromSources;
 
-    TestProject(string directory, string projectFileName)
+    TestProject(string directory, string projectFileName, bool fromSources = false)
     {
         Directory = directory;
         ProjectFile = Path.Combine(directory, projectFileName);
+        _fromSources = fromSources;
+        Environment = SdkFeed.DotnetEnvironment(fromSources ? null : SdkFeed.PackagesDirectory);
+    }
+
+    /// <summary>
+    /// The target tier: a project that imports the SDK's Sdk.props/Sdk.targets straight from the
+    /// repository, with the task assembly this test run was built with (AnemosTasksAssembly), so
+    /// nothing is packed or restored and a build takes about a second. <paramref name="body"/> is
+    /// what goes between the two imports.
+    /// </summary>
+    public static TestProject CreateFromSources(string body, string projectFileName = "host.proj")
+    {
+        string directory = NewDirectory();
+        System.IO.Directory.CreateDirectory(directory);
+        var project = new TestProject(directory, projectFileName, fromSources: true);
+        project.Write(projectFileName, $"""
+            <Project>
+              <PropertyGroup>
+                <AnemosTasksAssembly>{typeof(Anemos.Tasks.AnemosTask).Assembly.Location}</AnemosTasksAssembly>
+                <AnemosSdkVersion>{Repository.Version}</AnemosSdkVersion>
+              </PropertyGroup>
+              <Import Project="{Repository.PathOf("Anemos.Sdk", "Sdk", "Sdk.props")}" />
+            {body}
+              <Import Project="{Repository.PathOf("Anemos.Sdk", "Sdk", "Sdk.targets")}" />
+            </Project>
+            """);
+        return project;
     }
 
     public static TestProject Create(string projectXml, string projectFileName = "host.proj", string? directory = null)
@@ -52,7 +80,8 @@ public sealed class TestProject : IDisposable
         return this;
     }
 
-    public ProcessResult Build(params string[] arguments) => Dotnet(["build", ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", .. arguments]);
+    public ProcessResult Build(params string[] arguments) =>
+        Dotnet(["build", ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", .. (_fromSources ? ["--no-restore"] : Array.Empty<string>()), .. arguments]);
 
     public ProcessResult Dotnet(IEnumerable<string> arguments) =>
         ProcessRunner.Run("dotnet", arguments, Directory, Environment, TimeSpan.FromMinutes(5));

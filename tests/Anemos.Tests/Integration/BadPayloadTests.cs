@@ -22,23 +22,6 @@ public sealed class BadPayloadTests
     }
 
     [Fact]
-    public void PayloadKindComesFromWhatThePayloadHolds()
-    {
-        // ANEMOS2102's own advice: an IMGBUILD left in the folder but removed from the payload.
-        using var project = TestProject.CreateDeployProject(extra: """<ItemGroup><AnemosPayloadFile Remove="IMGBUILD" /></ItemGroup>""");
-        project.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
-        var result = project.Build("-p:Host=x");
-        Assert.True(result.ExitCode == 0, result.ToString());
-        string extracted = project.PathOf("extracted");
-        Directory.CreateDirectory(extracted);
-        Assert.Equal(0, ProcessRunner.Shell($"cpio -id --quiet < '{project.PathOf("bin/anemos/hosts/x/overlay.cpio")}'", extracted).ExitCode);
-        Assert.Contains("ANEMOS_PAYLOAD_KIND='deploy'\n", File.ReadAllText(Path.Combine(extracted, "anemos/host.env")));
-        string listing = ProcessRunner.Shell($"tar -tzf '{project.PathOf("bin/anemos/payload.tar.gz")}'").Output;
-        Assert.Contains("deploy", listing.Split('\n'));
-        Assert.DoesNotContain("IMGBUILD", listing);
-    }
-
-    [Fact]
     public void DeployNotExecutable()
     {
         using var project = TestProject.CreateDeployProject();

@@ -1,0 +1,65 @@
+using Anemos.Tests.Infrastructure;
+using Anemos.Tests.Integration;
+
+namespace Anemos.Tests.Targets;
+
+/// <summary>
+/// The target tier: the SDK's .targets straight from the repository with this run's task
+/// assembly (TestProject.CreateFromSources), about a second a build, no packing.
+/// </summary>
+public sealed class PayloadTargetTests
+{
+    static TestProject DeployProject(string extra = "")
+    {
+        var project = TestProject.CreateFromSources($"""
+              <PropertyGroup>
+                <AnemosKernel>image/kernel.bin</AnemosKernel>
+                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
+              </PropertyGroup>
+              <ItemGroup>
+                <AnemosHost Include="x" ZONE="example.org" />
+                <AnemosPayloadFile Remove="image/**" />
+              </ItemGroup>
+              {extra}
+            """);
+        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
+        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
+        return project;
+    }
+
+    [Fact]
+    public void ThePayloadKindComesFromWhatThePayloadHolds()
+    {
+        // ANEMOS2102's own advice: an IMGBUILD left in the folder but removed from the payload.
+        using var project = DeployProject("""<ItemGroup><AnemosPayloadFile Remove="IMGBUILD" /></ItemGroup>""");
+        project.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
+        var result = project.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string extracted = project.PathOf("extracted");
+        Directory.CreateDirectory(extracted);
+        Assert.Equal(0, ProcessRunner.Shell($"cpio -id --quiet < '{project.PathOf("bin/anemos/hosts/x/overlay.cpio")}'", extracted).ExitCode);
+        Assert.Contains("ANEMOS_PAYLOAD_KIND='deploy'\n", File.ReadAllText(Path.Combine(extracted, "anemos/host.env")));
+        string listing = ProcessRunner.Shell($"tar -tzf '{project.PathOf("bin/anemos/payload.tar.gz")}'").Output;
+        Assert.Contains("deploy", listing.Split('\n'));
+        Assert.DoesNotContain("IMGBUILD", listing);
+    }
+
+    [Fact]
+    public void BothKindsInThePayloadAreRefused()
+    {
+        using var project = DeployProject();
+        project.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
+        BadInput.AssertError(project, "ANEMOS2102");
+    }
+
+    [Fact]
+    public void TheSentinelAndTheOutputPathsAnswerWithoutBuilding()
+    {
+        using var project = DeployProject();
+        var result = project.Dotnet(["build", project.ProjectFile, "--no-restore", "-nologo", "-p:Host=x", "-getProperty:UsingAnemosSdk", "-getProperty:AnemosInitramfsPath"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("\"UsingAnemosSdk\": \"true\"", result.Output);
+        Assert.Contains("hosts/x/initramfs.img", result.Output);
+        Assert.False(Directory.Exists(project.PathOf("bin/anemos")));
+    }
+}
