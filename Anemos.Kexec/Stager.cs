@@ -68,7 +68,7 @@ public sealed class Stager(string stateDirectory, Action<string> report)
         }
         foreach (string extra in extraSegments)
         {
-            if (!File.Exists(extra) || !InitramfsSegment.IsNewc(extra))
+            if (!File.Exists(extra) || !Anemos.Core.FileMagic.IsNewc(extra))
                 throw new HelperException(HelperCodes.SegmentInvalid, $"The segment {extra} is not a newc cpio archive. Pass a file that starts with 070701.");
             segments.Add(extra);
             segmentNames.Add(Path.GetFileName(extra));
@@ -220,15 +220,5 @@ public sealed class Stager(string stateDirectory, Action<string> report)
         {
             throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: {e.Message}. The bytes so far are kept; stage again to resume, or upload the file.");
         }
-    }
-}
-
-public static class InitramfsSegment
-{
-    public static bool IsNewc(string path)
-    {
-        Span<byte> magic = stackalloc byte[6];
-        using var stream = File.OpenRead(path);
-        return stream.ReadAtLeast(magic, 6, throwOnEndOfStream: false) == 6 && magic.SequenceEqual("070701"u8);
     }
 }

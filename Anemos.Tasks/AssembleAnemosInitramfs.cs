@@ -51,16 +51,10 @@ public sealed class AssembleAnemosInitramfs : AnemosTask
         AtomicFile.WriteIfDifferent(ManifestFile, System.Text.Encoding.UTF8.GetBytes(manifest.ToJson()));
 
         string summary = string.Create(CultureInfo.InvariantCulture,
-            $"{HostName}: payload {Size(payload.Size)}, initramfs {Size(initramfs.Size)}, sha256 {initramfs.ShortSha256}");
+            $"{HostName}: payload {ByteSize.Format(payload.Size)}, initramfs {ByteSize.Format(initramfs.Size)}, sha256 {initramfs.ShortSha256}");
         AtomicFile.WriteIfDifferent(SummaryFile, System.Text.Encoding.UTF8.GetBytes(summary + "\n"));
     }
 
     static string? NullIfEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
-    static string Size(long bytes) => bytes switch
-    {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB"),
-    };
 }

@@ -40,8 +40,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
 
     protected override void ExecuteCore()
     {
-        if (!File.Exists(DeployInit)) throw new AnemosException(Diagnostics.DeployInitMissing, DeployInit);
-        long mtime = long.TryParse(SourceDateEpoch, out long epoch) && epoch >= 0 && epoch <= uint.MaxValue ? epoch : 0;
+        long mtime = Tasks.SourceDateEpoch.Parse(SourceDateEpoch);
 
         foreach (string directory in new[] { "bin", "dev", "etc", "etc/anemos", "lib", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var" })
             _tree[directory] = new DirectoryNode(directory == "tmp" ? 0x3FFu : 0x1EDu);

@@ -37,7 +37,7 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string HelperVersion { get; set; } = "";
     public string? HelperVersionRange { get; set; }
     /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
-    public string RemoteStateDirectory { get; set; } = "/var/lib/anemos";
+    [Required] public string RemoteStateDirectory { get; set; } = "";
 
     /// <summary>AnemosSecret items: Command, File or EnvironmentVariable, and TargetPath. Resolved here, never logged.</summary>
     public ITaskItem[] Secrets { get; set; } = [];
@@ -50,7 +50,7 @@ public sealed class DeployAnemosHost : AnemosTask
     public bool DryRun { get; set; }
     /// <summary>Wait for the host to come back and verify it (false: stop after the handover).</summary>
     public bool Wait { get; set; } = true;
-    public string? TimeoutSeconds { get; set; }
+    [Required] public string TimeoutSeconds { get; set; } = "";
     /// <summary>A command run on the new system once it is back; exit 0 means healthy.</summary>
     public string? HealthCheck { get; set; }
 
@@ -139,7 +139,7 @@ public sealed class DeployAnemosHost : AnemosTask
                     else
                     {
                         uploads.Add((artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
-                        notes.Add($"{name} to upload ({DeployProgress.FormatBytes(artifact.Size)})");
+                        notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)})");
                     }
                 }
                 uploads.Add(("manifest.json", ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken)));
@@ -207,7 +207,7 @@ public sealed class DeployAnemosHost : AnemosTask
 
             if (!Wait)
             {
-                Log.LogMessage(MessageImportance.High, $"  deploy {HostName}: handed over; not waiting (AnemosDeployWait=false). {DeployProgress.FormatBytes(_progress.BytesSent)} sent.");
+                Log.LogMessage(MessageImportance.High, $"  deploy {HostName}: handed over; not waiting (AnemosDeployWait=false). {ByteSize.Format(_progress.BytesSent)} sent.");
                 return;
             }
 
@@ -229,7 +229,7 @@ public sealed class DeployAnemosHost : AnemosTask
             session.Dispose();
         }
         Log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
-            $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {DeployProgress.FormatBytes(_progress.BytesSent)} sent"));
+            $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {ByteSize.Format(_progress.BytesSent)} sent"));
     }
 
     SshTarget ResolveTarget()
@@ -251,7 +251,6 @@ public sealed class DeployAnemosHost : AnemosTask
 
     int ParseTimeout()
     {
-        if (string.IsNullOrWhiteSpace(TimeoutSeconds)) return 1800;
         if (!int.TryParse(TimeoutSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds < 1)
             throw new AnemosException(Diagnostics.DeploySettingInvalid, "AnemosDeployTimeout", TimeoutSeconds, "a whole number of seconds, such as 1800");
         return seconds;

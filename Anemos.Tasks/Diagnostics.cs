@@ -11,8 +11,6 @@ public static class Diagnostics
     // 0xxx: SDK and environment
     public static readonly Diagnostic InternalError = new("ANEMOS0001", "{0} failed unexpectedly: {1}. Nothing was written. This is a bug in Anemos.Sdk: please report it with the build log (-bl).");
     public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "Overlay compression 'zstd' needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression to gzip or none.");
-    public static readonly Diagnostic InvalidCompression = new("ANEMOS0004", "AnemosOverlayCompression is '{0}'; use none, gzip or zstd.");
-    public static readonly Diagnostic InvalidOnSuccess = new("ANEMOS0005", "AnemosOnSuccess is '{0}'; use reboot or poweroff.");
 
     // 1xxx: project and inventory
     public static readonly Diagnostic InvalidHostName = new("ANEMOS1002", "Host name '{0}' is not valid: use 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit.");
@@ -26,7 +24,6 @@ public static class Diagnostics
     public static readonly Diagnostic InvalidNetwork = new("ANEMOS1011", "Host '{0}' has Network '{1}' (or AnemosNetwork is that); use auto, dhcp, static or none.");
     public static readonly Diagnostic InvalidTargetDisk = new("ANEMOS1012", "Host '{0}' has TargetDisk '{1}'; use a device path such as /dev/sda or /dev/disk/by-id/NAME, without spaces or quotes.");
     public static readonly Diagnostic AuthorizedKeysMissing = new("ANEMOS1013", "Host '{0}' has AuthorizedKeys '{1}', which does not exist. Point it at an authorized_keys file (public keys only).");
-    public static readonly Diagnostic UnknownHost = new("ANEMOS1009", "There is no host '{0}' in this project. Known hosts: {1}. Pass one of them with -p:Host=NAME.");
 
     // 2xxx: payload and IMGBUILD
     public static readonly Diagnostic ImgbuildSyntax = new("ANEMOS2001", "IMGBUILD is not valid POSIX shell: {0}. Fix the syntax; makeimg would fail to read it.");
@@ -96,5 +93,4 @@ public static class Diagnostics
     public static readonly Diagnostic PayloadMismatch = new("ANEMOS4019", "{0} came back reporting payload {1}, not the deployed {2}: it runs another system (did the deploy fail and the old one boot?). Check the host's console for the ANEMOS-RESULT line.");
     public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
-    public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

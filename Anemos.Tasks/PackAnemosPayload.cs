@@ -25,7 +25,7 @@ public sealed class PackAnemosPayload : AnemosTask
     protected override void ExecuteCore()
     {
         string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(ProjectDirectory)) + Path.DirectorySeparatorChar;
-        DateTimeOffset mtime = ParseEpoch();
+        DateTimeOffset mtime = DateTimeOffset.FromUnixTimeSeconds(Tasks.SourceDateEpoch.Parse(SourceDateEpoch));
         var entries = new SortedDictionary<string, PayloadEntry>(StringComparer.Ordinal);
         var reportedLinks = new HashSet<string>(StringComparer.Ordinal);
 
@@ -138,14 +138,5 @@ public sealed class PackAnemosPayload : AnemosTask
     {
         if (!OperatingSystem.IsWindows()) return File.GetUnixFileMode(path);
         return directory ? (UnixFileMode)0x1ED : (UnixFileMode)0x1A4;
-    }
-
-    DateTimeOffset ParseEpoch()
-    {
-        string text = (SourceDateEpoch ?? "").Trim();
-        if (text.Length == 0) return DateTimeOffset.UnixEpoch;
-        if (!long.TryParse(text, System.Globalization.NumberStyles.None, null, out long seconds) || seconds > 8589934591)
-            throw new ArgumentException($"SourceDateEpoch '{text}' is not a number of seconds; the targets validate it (ANEMOS0006).");
-        return DateTimeOffset.FromUnixTimeSeconds(seconds);
     }
 }

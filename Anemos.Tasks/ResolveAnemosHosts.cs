@@ -34,13 +34,12 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     private static partial Regex UserPattern();
 
     [Required] public ITaskItem[] Hosts { get; set; } = [];
-    public string? SelectedHost { get; set; }
     [Required] public string HostsIntermediateDirectory { get; set; } = "";
     public string? ProjectFile { get; set; }
     /// <summary>AnemosOnFailure: what the deploy init does after a failed run, unless a host says otherwise.</summary>
-    public string? DefaultOnFailure { get; set; }
+    [Required] public string DefaultOnFailure { get; set; } = "";
     /// <summary>AnemosNetwork: how the deploy init brings up the network, unless a host says otherwise.</summary>
-    public string? DefaultNetwork { get; set; }
+    [Required] public string DefaultNetwork { get; set; } = "";
 
     [Output] public ITaskItem[] ResolvedHosts { get; set; } = [];
 
@@ -64,12 +63,6 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
             if (ValidateHost(host)) valid.Add(host);
         }
 
-        string selected = (SelectedHost ?? "").Trim();
-        if (selected.Length > 0 && !seen.ContainsKey(selected))
-        {
-            string known = seen.Count == 0 ? "(none)" : string.Join(", ", seen.Keys.OrderBy(k => k, StringComparer.Ordinal));
-            LogDiagnostic(Diagnostics.UnknownHost, ProjectFile, 0, selected, known);
-        }
         if (Log.HasLoggedErrors) return;
 
         // Every valid host's files are written, selected or not, so a later build of all hosts finds them.
@@ -99,24 +92,22 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     /// <summary>The deploy init's settings for this host, in host.env before its variables.</summary>
     IEnumerable<KeyValuePair<string, string>> DeploySettings(ITaskItem host)
     {
-        yield return new("ANEMOS_ON_FAILURE", Metadata(host, "OnFailure") ?? Default(DefaultOnFailure, "shell"));
-        yield return new("ANEMOS_NETWORK", Metadata(host, "Network") ?? Default(DefaultNetwork, "auto"));
+        yield return new("ANEMOS_ON_FAILURE", Metadata(host, "OnFailure") ?? DefaultOnFailure.Trim());
+        yield return new("ANEMOS_NETWORK", Metadata(host, "Network") ?? DefaultNetwork.Trim());
         if (Metadata(host, "TargetDisk") is { } disk) yield return new("ANEMOS_TARGET_DISK", disk);
     }
-
-    static string Default(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value.Trim();
 
     bool ValidateHost(ITaskItem host)
     {
         string name = host.ItemSpec;
         bool ok = true;
-        string onFailure = Metadata(host, "OnFailure") ?? Default(DefaultOnFailure, "shell");
+        string onFailure = Metadata(host, "OnFailure") ?? DefaultOnFailure.Trim();
         if (!OnFailureValues.Contains(onFailure))
         {
             LogDiagnostic(Diagnostics.InvalidOnFailure, ProjectFile, 0, name, onFailure);
             ok = false;
         }
-        string network = Metadata(host, "Network") ?? Default(DefaultNetwork, "auto");
+        string network = Metadata(host, "Network") ?? DefaultNetwork.Trim();
         if (!NetworkValues.Contains(network))
         {
             LogDiagnostic(Diagnostics.InvalidNetwork, ProjectFile, 0, name, network);

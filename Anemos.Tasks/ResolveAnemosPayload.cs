@@ -43,20 +43,9 @@ public sealed class ResolveAnemosPayload : AnemosTask
 
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(deploy) & UnixFileMode.UserExecute) == 0)
             LogDiagnostic(Diagnostics.DeployNotExecutable, deploy, 0);
-        if (!IsProgram(deploy)) LogDiagnostic(Diagnostics.DeployNotProgram, deploy, 1);
+        if (!Anemos.Core.FileMagic.IsProgram(deploy)) LogDiagnostic(Diagnostics.DeployNotProgram, deploy, 1);
         (Kind, EntryFile) = ("deploy", deploy);
     }
 
     static bool IsRegularFile(string path) => File.Exists(path) && new FileInfo(path).LinkTarget is null;
-
-    /// <summary>A script with a shebang, or an ELF executable.</summary>
-    static bool IsProgram(string path)
-    {
-        Span<byte> start = stackalloc byte[4];
-        int read;
-        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
-        bool shebang = read >= 2 && start[0] == '#' && start[1] == '!';
-        bool elf = read == 4 && start[0] == 0x7F && start[1] == 'E' && start[2] == 'L' && start[3] == 'F';
-        return shebang || elf;
-    }
 }

@@ -40,7 +40,7 @@ public sealed class StageAnemosInput : AnemosTask
 
         if (!File.Exists(localPath))
             throw new AnemosException(IsInitramfs ? Diagnostics.BaseNotFound : Diagnostics.KernelNotFound, localPath);
-        if (IsInitramfs && !InitramfsMagic.LooksLikeInitramfs(localPath))
+        if (IsInitramfs && !Anemos.Core.FileMagic.LooksLikeInitramfs(localPath))
             LogDiagnostic(Diagnostics.BaseNotInitramfs, localPath);
 
         var digest = AtomicFile.Write(Destination, output =>

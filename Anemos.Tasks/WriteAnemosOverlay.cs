@@ -20,20 +20,21 @@ public sealed class WriteAnemosOverlay : AnemosTask
     [Required] public string PayloadKind { get; set; } = "";
     [Required] public string SdkVersion { get; set; } = "";
     [Required] public string OutputFile { get; set; } = "";
-    public string? Compression { get; set; }
-    public string? OnSuccess { get; set; }
+    [Required] public string Compression { get; set; } = "";
+    [Required] public string OnSuccess { get; set; } = "";
     public string? SourceDateEpoch { get; set; }
 
     [Output] public string? Sha256 { get; set; }
 
     protected override void ExecuteCore()
     {
+        // The targets default and validate both settings before anything is built (ANEMOS0004, ANEMOS0005).
         if (!OverlayCompressionNames.TryParse(Compression, out var compression))
-            throw new AnemosException(Diagnostics.InvalidCompression, Compression);
-        string onSuccess = string.IsNullOrWhiteSpace(OnSuccess) ? "reboot" : OnSuccess.Trim();
+            throw new ArgumentException($"AnemosOverlayCompression '{Compression}' reached the task although the targets validate it (ANEMOS0004).");
+        string onSuccess = OnSuccess.Trim();
         if (onSuccess is not ("reboot" or "poweroff"))
-            throw new AnemosException(Diagnostics.InvalidOnSuccess, OnSuccess);
-        long mtime = long.TryParse(SourceDateEpoch, out long epoch) && epoch >= 0 && epoch <= uint.MaxValue ? epoch : 0;
+            throw new ArgumentException($"AnemosOnSuccess '{OnSuccess}' reached the task although the targets validate it (ANEMOS0005).");
+        long mtime = Tasks.SourceDateEpoch.Parse(SourceDateEpoch);
 
         var payload = DigestSidecar.Read(PayloadFile, CancellationToken);
         if (payload.Size > uint.MaxValue) throw new AnemosException(Diagnostics.OverlayTooLarge, payload.Size);

@@ -32,18 +32,12 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
     {
         var entry = new DeployPhase(phase.Name, phase.Elapsed, phase.BytesSent, phase.Detail, succeeded);
         _phases.Add(entry);
-        string bytes = entry.BytesSent > 0 ? $", {FormatBytes(entry.BytesSent)} sent" : "";
+        string bytes = entry.BytesSent > 0 ? $", {ByteSize.Format(entry.BytesSent)} sent" : "";
         string detail = entry.Detail.Length > 0 ? ": " + entry.Detail : "";
         log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
             $"  deploy {hostName}: {entry.Name}{(succeeded ? "" : " FAILED")} {entry.Seconds:0.0} s{bytes}{detail}"));
     }
 
-    public static string FormatBytes(long bytes) => bytes switch
-    {
-        < 10 * 1024 => $"{bytes} B",
-        < 10 * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB"),
-    };
 
     public void WriteReport(string path, string outcome, bool dryRun)
     {
