@@ -91,6 +91,8 @@ public static class Diagnostics
     public static readonly Diagnostic HostDidNotReturn = new("ANEMOS4017", "{0} went away {1} but did not come back within AnemosDeployTimeout ({2} s); last seen: {3}. Check its console: the deploy init prints ANEMOS-RESULT with the step that failed. Raise AnemosDeployTimeout if the install needs longer.");
     public static readonly Diagnostic VerifyLoginFailed = new("ANEMOS4018", "{0} came back (host key {1}), but logging in failed: {2}. A new system has new host keys: pin them with DeployedHostKey, carry them as AnemosSecret items (samples/bitfehler-net), or update known_hosts.");
     public static readonly Diagnostic PayloadMismatch = new("ANEMOS4019", "{0} came back reporting payload {1}, not the deployed {2}: it runs another system (did the deploy fail and the old one boot?). Check the host's console for the ANEMOS-RESULT line.");
+    public static readonly Diagnostic ArtifactsMissing = new("ANEMOS4022", "AnemosNoBuild is set, but host '{0}' has no artifact at {1}. Build it first (dotnet build -p:Host={0}), or put the build's artifacts (dotnet build -getItem:AnemosArtifact) back at the paths they were built to.");
+    public static readonly Diagnostic ArtifactTampered = new("ANEMOS4023", "Host '{0}': the {1} {2} is not the one its build made: {3}. Nothing was sent; download the artifacts of one build again, or rebuild.");
     public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
 }

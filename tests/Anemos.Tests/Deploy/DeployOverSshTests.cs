@@ -61,6 +61,25 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         DeployOutput.PhaseLine().Matches(result.Output).Where(m => m.Groups[1].Value == host).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
 
     [Fact]
+    public void ADeployFromArtifactsProvesThemAndRebuildsNothing()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var build = deployment.Project.Build("-p:Host=x");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        string initramfs = deployment.Project.PathOf("bin/anemos/hosts/x/initramfs.img");
+        var builtAt = File.GetLastWriteTimeUtc(initramfs);
+        // What a CI deploy job does with the build job's downloads: the .NET verb's --no-build.
+        var publish = deployment.Publish("-p:Host=x", "--no-build");
+        Assert.True(publish.ExitCode == 0, publish.ToString());
+        Assert.Contains("deploy x: artifacts proven against manifest.json (kernel, base, overlay); nothing was rebuilt", publish.Output);
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(publish));
+        Assert.DoesNotContain("AnemosPackPayload:", publish.Output);
+        Assert.Equal(builtAt, File.GetLastWriteTimeUtc(initramfs));
+        var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+        Assert.Equal(Sha256(File.ReadAllBytes(initramfs)), staged.GetProperty("provenSha256").GetString());
+    }
+
+    [Fact]
     public void ADeployRunsItsPhasesInOrderAndARedeploySendsOnlyTheOverlayAndManifest()
     {
         using var deployment = new Deployment(_server, Host());
