@@ -1,0 +1,56 @@
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Targets;
+
+/// <summary>A project's own targets run around the build and the deploy when named in the hook properties.</summary>
+public sealed class HookTargetTests
+{
+    static TestProject Project() 
+    {
+        var project = TestProject.CreateFromSources("""
+              <PropertyGroup>
+                <AnemosKernel>image/kernel.bin</AnemosKernel>
+                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
+                <BeforeAnemosBuildDependsOn>Announce</BeforeAnemosBuildDependsOn>
+                <AfterAnemosBuildDependsOn>Archive</AfterAnemosBuildDependsOn>
+                <BeforeAnemosDeployDependsOn>CheckWindow</BeforeAnemosDeployDependsOn>
+                <AfterAnemosDeployDependsOn>Notify</AfterAnemosDeployDependsOn>
+              </PropertyGroup>
+              <ItemGroup>
+                <AnemosHost Include="x" Address="127.0.0.1" Port="1" />
+                <AnemosPayloadFile Remove="image/**" />
+              </ItemGroup>
+              <Target Name="Announce"><Message Importance="high" Text="HOOK before-build" /></Target>
+              <Target Name="Archive"><Message Importance="high" Text="HOOK after-build @(AnemosArtifact->Count()) artifacts" /></Target>
+              <Target Name="CheckWindow"><Message Importance="high" Text="HOOK before-deploy $(Host)" /></Target>
+              <Target Name="Notify"><Message Importance="high" Text="HOOK after-deploy" /></Target>
+            """);
+        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
+        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
+        return project;
+    }
+
+    [Fact]
+    public void BuildHooksRunAroundTheBuild()
+    {
+        using var project = Project();
+        var result = project.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        int before = result.Output.IndexOf("HOOK before-build", StringComparison.Ordinal);
+        int summary = result.Output.IndexOf("anemos x: payload", StringComparison.Ordinal);
+        int after = result.Output.IndexOf("HOOK after-build 6 artifacts", StringComparison.Ordinal);
+        Assert.True(before >= 0 && before < summary && summary < after, result.ToString());
+    }
+
+    [Fact]
+    public void DeployHooksRunBeforeTheDeployAndAfterOnlyOnSuccess()
+    {
+        using var project = Project();
+        // Port 1 on loopback: the deploy fails at connect, after the before-hook.
+        var result = project.Dotnet(["publish", project.ProjectFile, "--no-restore", "-nologo", "-nodeReuse:false", "-v:n", "-p:Host=x"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("HOOK before-deploy x", result.Output);
+        Assert.True(result.Output.IndexOf("HOOK before-deploy x", StringComparison.Ordinal) < result.Output.IndexOf("error ANEMOS", StringComparison.Ordinal), result.ToString());
+        Assert.DoesNotContain("HOOK after-deploy", result.Output);
+    }
+}
