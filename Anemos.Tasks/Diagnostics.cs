@@ -42,8 +42,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildNoPackages = new("ANEMOS2014", "IMGBUILD does not list any packages. Set packages=\"...\" to the packages to install (at least one).");
     public static readonly Diagnostic ImgbuildRuntimeValue = new("ANEMOS2015", "IMGBUILD sets '{0}' from a value computed at run time ({1}); it was not checked at build time. Use a literal value to have it checked.", IsWarning: true);
     public static readonly Diagnostic ImgbuildDuplicateSetting = new("ANEMOS2016", "IMGBUILD sets '{0}' more than once (first on line {1}); only the last value counts. Remove the extra assignment.", IsWarning: true);
-    public static readonly Diagnostic NoPayload = new("ANEMOS2101", "The project has no payload: add an IMGBUILD (makeimg) or an executable 'deploy' program next to the project file.");
-    public static readonly Diagnostic AmbiguousPayload = new("ANEMOS2102", "The project has both an IMGBUILD and a 'deploy' program; keep one of them (or remove one from the payload with <AnemosPayloadFile Remove=\"...\" />).");
+    public static readonly Diagnostic PayloadEntryNotFile = new("ANEMOS2112", "'{0}' is not a regular file (a symlink or a folder); makeimg and the deploy init run it from the payload. Replace it with the file itself.");
     public static readonly Diagnostic DeployNotExecutable = new("ANEMOS2103", "'deploy' is not executable. Run: chmod +x deploy (and commit the mode).");
     public static readonly Diagnostic DeployNotProgram = new("ANEMOS2104", "'deploy' is neither a script starting with '#!' nor an ELF program. Add a shebang line such as #!/bin/sh.");
     public static readonly Diagnostic UnsupportedFileKind = new("ANEMOS2105", "'{0}' is a {1}; the payload holds only regular files, directories and symlinks. Remove it from the project folder or the payload.");

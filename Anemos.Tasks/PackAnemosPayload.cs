@@ -16,6 +16,8 @@ public sealed class PackAnemosPayload : AnemosTask
     [Required] public string ProjectDirectory { get; set; } = "";
     [Required] public ITaskItem[] Files { get; set; } = [];
     [Required] public string OutputFile { get; set; } = "";
+    /// <summary><c>imgbuild</c> or <c>deploy</c>, as the target AnemosResolvePayload decided; this task checks that entry.</summary>
+    [Required] public string PayloadKind { get; set; } = "";
     /// <summary>Seconds since 1970 for every entry's mtime; see docs/payload.md for how the targets choose it.</summary>
     public string? SourceDateEpoch { get; set; }
 
@@ -52,6 +54,8 @@ public sealed class PackAnemosPayload : AnemosTask
             }
             AddWithAncestors(root, relative, entries, reportedLinks);
         }
+        if (Log.HasLoggedErrors) return;
+        CheckEntry(entries);
         if (Log.HasLoggedErrors) return;
 
         var digest = PayloadArchive.Write(entries.Values, OutputFile, mtime, CancellationToken);
@@ -131,6 +135,20 @@ public sealed class PackAnemosPayload : AnemosTask
         var info = new DirectoryInfo(directory);
         string? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(true)?.FullName;
         return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
+    }
+
+    /// <summary>The payload's entry point: a regular file; a deploy program must be executable and a script or ELF program.</summary>
+    void CheckEntry(SortedDictionary<string, PayloadEntry> entries)
+    {
+        string name = PayloadKind == "imgbuild" ? "IMGBUILD" : "deploy";
+        if (!entries.TryGetValue(name, out var entry) || entry.Type != TarEntryType.RegularFile)
+        {
+            LogDiagnostic(Diagnostics.PayloadEntryNotFile, ProjectDirectory, 0, name);
+            return;
+        }
+        if (PayloadKind != "deploy") return;
+        if ((entry.Mode & UnixFileMode.UserExecute) == 0) LogDiagnostic(Diagnostics.DeployNotExecutable, entry.FullPath, 0);
+        if (!Anemos.Core.FileMagic.IsProgram(entry.FullPath)) LogDiagnostic(Diagnostics.DeployNotProgram, entry.FullPath, 1);
     }
 
     /// <summary>Permission bits as on disk; Windows has none, so there directories get 0755 and files 0644.</summary>

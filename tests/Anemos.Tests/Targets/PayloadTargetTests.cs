@@ -53,6 +53,27 @@ public sealed class PayloadTargetTests
     }
 
     [Fact]
+    public void APayloadWithoutItsEntryIsRefused()
+    {
+        using var project = DeployProject("""<ItemGroup><AnemosPayloadFile Remove="deploy" /></ItemGroup>""");
+        project.Write("files/IMGBUILD", "target=arch\nformat=dir\npackages=base\n"); // not at the root: not an entry
+        BadInput.AssertError(project, "ANEMOS2101");
+    }
+
+    [Fact]
+    public void ASecondBuildRunsNoAnemosTask()
+    {
+        using var project = DeployProject();
+        Assert.Equal(0, project.Build().ExitCode);
+        var second = project.Build("-v:d");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        var anemosTasks = typeof(Anemos.Tasks.AnemosTask).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(Anemos.Tasks.AnemosTask))).Select(t => t.Name).ToList();
+        Assert.NotEmpty(anemosTasks);
+        var ran = anemosTasks.Where(name => second.Output.Contains($"Task \"{name}\"", StringComparison.Ordinal)).ToList();
+        Assert.Empty(ran);
+    }
+
+    [Fact]
     public void TheSentinelAndTheOutputPathsAnswerWithoutBuilding()
     {
         using var project = DeployProject();

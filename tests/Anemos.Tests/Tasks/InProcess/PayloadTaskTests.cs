@@ -9,39 +9,28 @@ public sealed class PayloadTaskTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    ResolveAnemosPayload Resolve(params string[] files) => new() { ProjectDirectory = _folder.Path, Files = _folder.Items(files) };
-
-    [Fact]
-    public void TheKindComesFromThePayloadFilesNotTheFolder()
-    {
-        _folder.Write("IMGBUILD", "target=arch\n");
-        _folder.Write("deploy", "#!/bin/sh\n", executable: true);
-        var task = Resolve("deploy", "files/x");
-        var (success, engine) = RecordingBuildEngine.Run(task);
-        Assert.True(success, string.Join('\n', engine.Errors.Select(e => e.Message)));
-        Assert.Equal("deploy", task.Kind);
-        Assert.Equal(Path.Combine(_folder.Path, "deploy"), task.EntryFile);
-    }
+    PackAnemosPayload Pack(string kind, params string[] files) =>
+        new() { ProjectDirectory = _folder.Path, Files = _folder.Items(files), PayloadKind = kind, OutputFile = Path.Combine(_folder.Path, "out", "payload.tar.gz") };
 
     [Theory]
-    [InlineData("both", "ANEMOS2102")]
-    [InlineData("none", "ANEMOS2101")]
     [InlineData("not-executable", "ANEMOS2103")]
     [InlineData("not-a-program", "ANEMOS2104")]
-    [InlineData("imgbuild-below-the-root", "ANEMOS2101")]
-    public void RefusesWhatIsNoPayload(string shape, string code)
+    [InlineData("a-link", "ANEMOS2112")]
+    public void ThePackerChecksTheEntryItWasGiven(string shape, string code)
     {
-        string[] files = shape switch
+        switch (shape)
         {
-            "both" => [_folder.Write("IMGBUILD", "target=arch\n"), _folder.Write("deploy", "#!/bin/sh\n", executable: true)],
-            "none" => [_folder.Write("files/etc/motd", "hi\n")],
-            "not-executable" => [_folder.Write("deploy", "#!/bin/sh\n")],
-            "not-a-program" => [_folder.Write("deploy", "echo hi\n", executable: true)],
-            _ => [_folder.Write("files/IMGBUILD", "target=arch\n")],
-        };
-        var (success, engine) = RecordingBuildEngine.Run(Resolve(files.Select(f => Path.GetRelativePath(_folder.Path, f)).ToArray()));
+            case "not-executable": _folder.Write("deploy", "#!/bin/sh\n"); break;
+            case "not-a-program": _folder.Write("deploy", "echo hi\n", executable: true); break;
+            default:
+                _folder.Write("real-deploy", "#!/bin/sh\n", executable: true);
+                File.CreateSymbolicLink(Path.Combine(_folder.Path, "deploy"), "real-deploy");
+                break;
+        }
+        var (success, engine) = RecordingBuildEngine.Run(Pack("deploy", "deploy"));
         Assert.False(success);
         Assert.Contains(engine.Errors, e => e.Code == code);
+        Assert.False(File.Exists(Path.Combine(_folder.Path, "out", "payload.tar.gz")));
     }
 
     [Fact]
