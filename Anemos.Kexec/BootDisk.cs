@@ -58,7 +58,7 @@ public static class BootDiskReader
     /// <summary>The identity of one whole disk by its kernel name.</summary>
     public static BootDiskFact Describe(SystemFiles files, string disk)
     {
-        string? serial = Attribute(files, disk, "serial");
+        string? serial = Attribute(files, disk, "serial") ?? UnitSerial(files.ReadHead($"/sys/block/{disk}/device/vpd_pg80", 260));
         string? wwid = Attribute(files, disk, "wwid");
         long? sectors = long.TryParse(files.Read($"/sys/block/{disk}/size")?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
         int sectorSize = int.TryParse(files.Read($"/sys/block/{disk}/queue/logical_block_size")?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b >= 512 ? b : 512;
@@ -141,6 +141,14 @@ public static class BootDiskReader
             return (disks[0], string.Join(' ', path));
         }
         return (null, null);
+    }
+
+    /// <summary>A SCSI or SATA disk's serial: the Unit Serial Number VPD page (0x80), text from byte 4.</summary>
+    public static string? UnitSerial(byte[]? page)
+    {
+        if (page is not { Length: > 4 } || page[1] != 0x80) return null;
+        string value = Encoding.ASCII.GetString(page, 4, page.Length - 4).Replace("\0", "").Trim();
+        return value.Length == 0 ? null : value;
     }
 
     static string? Attribute(SystemFiles files, string disk, string name)

@@ -268,5 +268,13 @@ public sealed class FactsTests : IDisposable
         Assert.Equal("sda", disk?.Device);
         Assert.Null(disk?.Via);
         Assert.False(disk?.Identifiable);
+
+        // A SATA disk shows its serial only in the Unit Serial Number VPD page.
+        string page = Path.Combine(_root, "sys/block/sda/device/vpd_pg80");
+        Directory.CreateDirectory(Path.GetDirectoryName(page)!);
+        File.WriteAllBytes(page, [0x00, 0x80, 0x00, 0x14, .. System.Text.Encoding.ASCII.GetBytes("     S3Z9NB0K123456A")]);
+        disk = BootDiskReader.Find(new SystemFiles(_root));
+        Assert.Equal("S3Z9NB0K123456A", disk?.Serial);
+        Assert.True(disk?.Identifiable);
     }
 }
