@@ -261,6 +261,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     [Theory]
     [InlineData("""<ItemGroup><AnemosRehearseDisk Include="disk0" Size="lots" /></ItemGroup>""", "", "ANEMOS3106")]
     [InlineData("", "-p:AnemosRehearseNetworkConfig=missing.conf", "ANEMOS3107")]
+    [InlineData("", "-p:AnemosRehearseBootDisk=missing-boot-disk", "ANEMOS3108")]
     public void BadRehearsalSettingsAreRefused(string extra, string argument, string code)
     {
         using var project = HostProject("bad-" + code, "#!/bin/sh\n", extra);
