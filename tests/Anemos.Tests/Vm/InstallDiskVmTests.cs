@@ -92,6 +92,27 @@ public sealed class InstallDiskVmTests(SampleBaseFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void ADeployProgramRunsWithAnEmptyInstallDiskWhenNothingDecides()
+    {
+        string directory = Path.Combine(fixture.Root, "deploy-undecided");
+        using var project = HostProject(directory, "", """
+            <AnemosRehearseDisk Include="disk0" Size="8M" />
+            <AnemosRehearseDisk Include="disk1" Size="8M" />
+            """, """
+            #!/bin/sh
+            # A deploy program that knows its own disk.
+            set -eu
+            { echo "install=[$ANEMOS_INSTALL_DISK] target=[$ANEMOS_TARGET_DISK]"; echo end; } >/tmp/record
+            dd if=/tmp/record of=/dev/vdb conv=notrunc 2>/dev/null
+            sync
+            """);
+        var result = Rehearse(project, "-p:AnemosRehearseBootDisk=none");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("install disk: undecided, ANEMOS_INSTALL_DISK is empty and ./deploy chooses (ANEMOS3121: several disks", result.Output);
+        Assert.Equal("install=[] target=[]\n", DiskImage.ReadRecord(Disk(project, "disk1")));
+    }
+
+    [Fact]
     public void AnImgbuildWithTwoDisksAndNothingToGoByIsRefusedBeforeAnythingIsWritten()
     {
         string root = Path.Combine(fixture.Root, "imgbuild-root");
