@@ -44,6 +44,12 @@ public static class BootDiskReader
     /// <summary>The whole disk under /, or null when it cannot be told (a root in RAM, a RAID over several disks, …).</summary>
     public static BootDiskFact? Find(SystemFiles files)
     {
+        try { return FindOrThrow(files); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; } // facts say "unknown" rather than fail
+    }
+
+    static BootDiskFact? FindOrThrow(SystemFiles files)
+    {
         var root = RootMount(files.Read("/proc/self/mountinfo") ?? "");
         if (root is null) return null;
         string? block = BlockByNumber(files, root.Value.MajorMinor);
