@@ -50,9 +50,10 @@ public static class BootDiskReader
 
     static BootDiskFact? FindOrThrow(SystemFiles files)
     {
+        // / → its MAJ:MIN → /sys/dev/block/MAJ:MIN (or a scan of /sys/block) → the whole disk.
         var root = RootMount(files.Read("/proc/self/mountinfo") ?? "");
         if (root is null) return null;
-        string? block = BlockByNumber(files, root.Value.MajorMinor);
+        string? block = BlockBySysDev(files, root.Value.MajorMinor) ?? BlockByNumber(files, root.Value.MajorMinor);
         if (block is null && root.Value.Source.StartsWith("/dev/", StringComparison.Ordinal))
             block = BlockByName(files, root.Value.Source["/dev/".Length..]); // btrfs and others report an anonymous 0:N
         if (block is null) return null;
@@ -96,7 +97,18 @@ public static class BootDiskReader
         return found;
     }
 
-    /// <summary>The block device (disk or partition) whose dev file holds MAJ:MIN.</summary>
+    /// <summary>The block device /sys/dev/block/MAJ:MIN links to (…/block/sda/sda2 → sda2).</summary>
+    static string? BlockBySysDev(SystemFiles files, string majorMinor)
+    {
+        if (majorMinor.StartsWith("0:", StringComparison.Ordinal)) return null;
+        var link = new DirectoryInfo(files.PathOf($"/sys/dev/block/{majorMinor}"));
+        if (!link.Exists) return null;
+        string target = link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? link.FullName;
+        string name = Path.GetFileName(target.TrimEnd('/'));
+        return name.Length > 0 && name != majorMinor ? name : null;
+    }
+
+    /// <summary>The block device (disk or partition) whose dev file holds MAJ:MIN: a scan of /sys/block.</summary>
     static string? BlockByNumber(SystemFiles files, string majorMinor)
     {
         if (majorMinor.StartsWith("0:", StringComparison.Ordinal)) return null;

@@ -202,10 +202,17 @@ public sealed class FactsTests : IDisposable
         Write("/sys/block/nvme0n1/device/serial", "S4EWNX0R123456      \n");
         string image = PartitionedImage("nvme0n1", "label: gpt\nlabel-id: 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0\n,2M\n,,\n");
 
+        // As in sysfs: /sys/dev/block/MAJ:MIN links to the device's folder.
+        Directory.CreateDirectory(Path.Combine(_root, "sys/devices/pci0000:00/nvme/nvme0/nvme0n1/nvme0n1p2"));
+        Directory.CreateDirectory(Path.Combine(_root, "sys/dev/block"));
+        File.CreateSymbolicLink(Path.Combine(_root, "sys/dev/block/259:2"), "../../devices/pci0000:00/nvme/nvme0/nvme0n1/nvme0n1p2");
+        Write("/sys/block/nvme0n1/nvme0n1p2/dev", "259:99\n"); // only the link can lead to it
+
         var disk = BootDiskReader.Find(new SystemFiles(_root));
 
         Assert.NotNull(disk);
         Assert.Equal("nvme0n1", disk!.Device);
+        Assert.Equal("nvme0n1p2", disk.Via);
         Assert.Equal("gpt", disk.PtType);
         Assert.Equal("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", disk.PtUuid);
         Assert.Equal(BlkidPtUuid(image), disk.PtUuid);
