@@ -25,6 +25,8 @@ public sealed record Facts
     /// <summary>The helper can fetch https URLs itself (the host has libssl).</summary>
     public bool HttpsAvailable { get; init; }
     public required NetworkSnapshot Network { get; init; }
+    /// <summary>The disk holding /, with its stable identity; null when it cannot be told.</summary>
+    public BootDiskFact? BootDisk { get; init; }
 }
 
 public sealed record KexecFacts
@@ -73,6 +75,7 @@ public static class FactsReader
                 : [],
             HttpsAvailable = OpenSsl.Available,
             Network = network,
+            BootDisk = BootDiskReader.Find(files),
         };
     }
 

@@ -24,7 +24,7 @@ try
         "status" => Status(),
         "gc" => CollectGarbage(),
         "hold" => Hold(arguments),
-        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version."),
+        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version."),
     };
     return ExitCodes.Success;
 }
@@ -44,6 +44,7 @@ HelperResult Stage(List<string> options)
     string manifest = Value(options, "--manifest") ?? throw new HelperException(HelperCodes.Usage, "stage needs --manifest FILE.");
     string? from = Value(options, "--from");
     string network = Value(options, "--network") ?? "auto";
+    string bootDiskOption = Value(options, "--boot-disk") ?? "auto";
     var segments = new List<string>();
     while (Value(options, "--segment") is { } segment) segments.Add(segment);
     bool keepConsole = !Take(options, "--no-console");
@@ -57,8 +58,16 @@ HelperResult Stage(List<string> options)
         "auto" => Network(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null,
         _ => throw new HelperException(HelperCodes.Usage, $"--network is '{network}'; use auto or none."),
     };
+    string? bootDisk = bootDiskOption switch
+    {
+        "none" => null,
+        // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
+        "auto" => BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null,
+        _ => throw new HelperException(HelperCodes.Usage, $"--boot-disk is '{bootDiskOption}'; use auto or none."),
+    };
+    if (bootDisk is null && bootDiskOption == "auto") report("boot disk: not identifiable; the deploy init decides without it");
     string[] console = keepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
-    var staged = new Stager(state, report).Stage(manifest, from, networkConf, segments, console);
+    var staged = new Stager(state, report).Stage(manifest, from, networkConf, segments, console, bootDisk);
     return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
 }
 

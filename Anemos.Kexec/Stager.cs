@@ -10,7 +10,7 @@ namespace Anemos.Kexec;
 /// `stage`: takes every artifact a manifest names from the cache, a folder or its https URL,
 /// proves each sha256 and size, assembles the initramfs with the build's own code and proves its
 /// sha256 before it counts as staged; then appends the host-side segments (network snapshot,
-/// extra segments such as secrets). Nothing half-written is ever taken as staged: state.json is
+/// boot disk, extra segments such as secrets). Nothing half-written is ever taken as staged: state.json is
 /// removed first and written last.
 /// </summary>
 public sealed class Stager(string stateDirectory, Action<string> report)
@@ -29,7 +29,7 @@ public sealed class Stager(string stateDirectory, Action<string> report)
         ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
     };
 
-    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments)
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null)
     {
         if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
         byte[] manifestBytes = File.ReadAllBytes(manifestPath);
@@ -65,6 +65,13 @@ public sealed class Stager(string stateDirectory, Action<string> report)
             HostSegments.WriteNetworkConf(segment, System.Text.Encoding.UTF8.GetBytes(networkConf));
             segments.Add(segment);
             segmentNames.Add("network");
+        }
+        if (bootDisk is not null)
+        {
+            string segment = Path.Combine(StagedDirectory, "boot-disk.cpio");
+            HostSegments.WriteBootDisk(segment, System.Text.Encoding.UTF8.GetBytes(bootDisk));
+            segments.Add(segment);
+            segmentNames.Add("boot-disk");
         }
         foreach (string extra in extraSegments)
         {

@@ -37,6 +37,22 @@ public sealed class SystemFiles(string root = "/")
         }
     }
 
+    /// <summary>The first bytes of a file or block device (a disk's partition table), never the whole of it.</summary>
+    public byte[]? ReadHead(string absolute, int count)
+    {
+        try
+        {
+            using var stream = new FileStream(PathOf(absolute), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+            byte[] buffer = new byte[count];
+            int read = stream.ReadAtLeast(buffer, count, throwOnEndOfStream: false);
+            return buffer[..read];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
     public bool Exists(string absolute) => File.Exists(PathOf(absolute)) || Directory.Exists(PathOf(absolute));
 
     public IEnumerable<string> List(string absoluteDirectory)

@@ -72,6 +72,7 @@ public static class Diagnostics
     public static readonly Diagnostic RehearsalTimedOut = new("ANEMOS3103", "The rehearsal of host '{0}' gave no result within {1} seconds and was stopped. Raise AnemosRehearseTimeout if the payload needs longer; the console is in {2}. Last line: {3}");
     public static readonly Diagnostic RehearsalNoResult = new("ANEMOS3104", "The rehearsal VM of host '{0}' stopped without a result line (a kernel panic, or an init that is not the Anemos deploy init). Check the kernel and base image; the console is in {1}. Last line: {2}");
     public static readonly Diagnostic InvalidRehearseDisk = new("ANEMOS3106", "AnemosRehearseDisk '{0}' has Size '{1}'; use a positive size such as 8G, 512M or 2T, and a Source image that exists.");
+    public static readonly Diagnostic RehearseBootDiskMissing = new("ANEMOS3108", "AnemosRehearseBootDisk '{0}' does not exist. Point it at a boot disk file (docs/overlay.md), 'none' for no boot disk, or leave it empty for the first rehearsal disk.");
     public static readonly Diagnostic RehearseNetworkConfigMissing = new("ANEMOS3107", "AnemosRehearseNetworkConfig '{0}' does not exist. Point it at a network snapshot (docs/overlay.md) or leave it empty for DHCP.");
     // 4xxx: deploy and SSH
     public static readonly Diagnostic HostKeyMismatch = new("ANEMOS4001", "{0} presents {1}, but HostKey pins {2}; nothing was sent. If the server was reinstalled on purpose, update HostKey (ssh-keyscan shows the new key); otherwise do not deploy to it.");

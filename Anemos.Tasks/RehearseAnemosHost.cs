@@ -32,6 +32,14 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     /// appends the real host's: rehearses a static configuration. Empty: the VM gets DHCP.
     /// </summary>
     public string? NetworkConfig { get; set; }
+    /// <summary>The host's TargetDisk metadata: with one, the deploy init needs no boot disk.</summary>
+    public string? TargetDisk { get; set; }
+    /// <summary>
+    /// A boot disk file (docs/overlay.md) to append as /anemos/boot-disk, as the helper appends the
+    /// disk the host booted from; `none` for no boot disk. Empty: without a TargetDisk, the first
+    /// rehearsal disk (serial anemos-disk0) is the boot disk, as on a server that booted from it.
+    /// </summary>
+    public string? BootDisk { get; set; }
 
     [Output] public string? ConsoleLog { get; set; }
     [Output] public string? Result { get; set; }
@@ -52,9 +60,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         var disks = CreateDisks();
         if (Log.HasLoggedErrors) return;
 
-        string initramfs = InitramfsFile;
-        if (!string.IsNullOrEmpty(NetworkConfig))
-            initramfs = WithNetworkConfig(NetworkConfig);
+        string initramfs = WithHostSegments();
 
         ConsoleLog = Path.Combine(WorkDirectory, "console.log");
         string accelerator = ChooseAccelerator();
@@ -147,22 +153,55 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             "-netdev", "user,id=net0,restrict=on", "-device", "virtio-net-pci,netdev=net0",
         ];
         foreach (string argument in fixedArguments) yield return argument;
-        foreach (string disk in disks)
+        // Each disk has a serial, as a server's disks do: anemos-disk0, anemos-disk1, … in order
+        // (/dev/disk/by-id/virtio-anemos-diskN where udev runs).
+        for (int i = 0; i < disks.Count; i++)
         {
             yield return "-drive";
-            yield return $"file={disk},format=raw,if=virtio";
+            yield return $"file={disks[i]},format=raw,if=none,id=disk{i}";
+            yield return "-device";
+            yield return $"virtio-blk-pci,drive=disk{i},serial={SerialOf(i)}";
         }
     }
 
-    /// <summary>The host's initramfs untouched, then a segment with /anemos/network.conf: what the helper does on the host.</summary>
-    string WithNetworkConfig(string networkConfig)
+    public static string SerialOf(int index) => "anemos-disk" + index.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The host's initramfs untouched, then the segments the helper appends on the host: the network
+    /// snapshot (/anemos/network.conf) and the boot disk (/anemos/boot-disk).
+    /// </summary>
+    string WithHostSegments()
     {
-        networkConfig = Path.GetFullPath(networkConfig, ProjectDirectory ?? Directory.GetCurrentDirectory());
-        if (!File.Exists(networkConfig)) throw new AnemosException(Diagnostics.RehearseNetworkConfigMissing, networkConfig);
-        string segment = Path.Combine(WorkDirectory, "network.cpio");
-        Anemos.Core.Initramfs.HostSegments.WriteNetworkConf(segment, File.ReadAllBytes(networkConfig));
+        var segments = new List<string>();
+        string project = ProjectDirectory ?? Directory.GetCurrentDirectory();
+        if (!string.IsNullOrEmpty(NetworkConfig))
+        {
+            string networkConfig = Path.GetFullPath(NetworkConfig, project);
+            if (!File.Exists(networkConfig)) throw new AnemosException(Diagnostics.RehearseNetworkConfigMissing, networkConfig);
+            string segment = Path.Combine(WorkDirectory, "network.cpio");
+            Anemos.Core.Initramfs.HostSegments.WriteNetworkConf(segment, File.ReadAllBytes(networkConfig));
+            segments.Add(segment);
+        }
+        byte[]? bootDisk = null;
+        if (BootDisk is { Length: > 0 } && BootDisk != "none")
+        {
+            string file = Path.GetFullPath(BootDisk, project);
+            if (!File.Exists(file)) throw new AnemosException(Diagnostics.RehearseBootDiskMissing, file);
+            bootDisk = File.ReadAllBytes(file);
+        }
+        else if (string.IsNullOrEmpty(BootDisk) && string.IsNullOrEmpty(TargetDisk))
+        {
+            bootDisk = System.Text.Encoding.UTF8.GetBytes($"# Anemos boot disk, format 1\nserial {SerialOf(0)}\n");
+        }
+        if (bootDisk is not null)
+        {
+            string segment = Path.Combine(WorkDirectory, "boot-disk.cpio");
+            Anemos.Core.Initramfs.HostSegments.WriteBootDisk(segment, bootDisk);
+            segments.Add(segment);
+        }
+        if (segments.Count == 0) return InitramfsFile;
         string initramfs = Path.Combine(WorkDirectory, "initramfs.img");
-        Anemos.Core.Initramfs.InitramfsLayout.AssembleFile(InitramfsFile, [segment], initramfs, CancellationToken);
+        Anemos.Core.Initramfs.InitramfsLayout.AssembleFile(InitramfsFile, segments, initramfs, CancellationToken);
         return initramfs;
     }
 

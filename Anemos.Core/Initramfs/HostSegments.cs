@@ -9,14 +9,20 @@ namespace Anemos.Core.Initramfs;
 public static class HostSegments
 {
     public const string NetworkConfPath = "anemos/network.conf";
+    public const string BootDiskPath = "anemos/boot-disk";
 
     /// <summary>A newc cpio holding /anemos/network.conf, written atomically.</summary>
-    public static void WriteNetworkConf(string segmentPath, byte[] networkConf) =>
+    public static void WriteNetworkConf(string segmentPath, byte[] networkConf) => WriteOne(segmentPath, NetworkConfPath, networkConf);
+
+    /// <summary>A newc cpio holding /anemos/boot-disk (the disk the running system booted from), written atomically.</summary>
+    public static void WriteBootDisk(string segmentPath, byte[] bootDisk) => WriteOne(segmentPath, BootDiskPath, bootDisk);
+
+    static void WriteOne(string segmentPath, string path, byte[] content) =>
         AtomicFile.Write(segmentPath, stream =>
         {
             using var cpio = new NewcWriter(stream, leaveOpen: true);
             cpio.AddDirectory("anemos");
-            cpio.AddFile(NetworkConfPath, networkConf);
+            cpio.AddFile(path, content);
             cpio.Finish();
         });
 }

@@ -117,4 +117,171 @@ public sealed class FactsTests : IDisposable
         Write("/not-a-kernel", new string('x', 4096));
         Assert.Null(KernelImage.InitSize(Path.Combine(_root, "not-a-kernel")));
     }
+
+    // ---- the boot disk: / → its block device → the whole disk → a stable identity ----
+
+    /// <summary>A small disk image with a real partition table written by sfdisk, and what blkid says its PTUUID is.</summary>
+    string PartitionedImage(string name, string script)
+    {
+        string image = Path.Combine(_root, "dev", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(image)!);
+        using (var file = File.Create(image)) file.SetLength(8L * 1024 * 1024);
+        var sfdisk = ProcessRunner.Run("sfdisk", ["--quiet", image], standardInput: System.Text.Encoding.UTF8.GetBytes(script));
+        Assert.True(sfdisk.ExitCode == 0, sfdisk.ToString());
+        return image;
+    }
+
+    static string BlkidPtUuid(string image)
+    {
+        var blkid = ProcessRunner.Run("blkid", "-p", "-o", "value", "-s", "PTUUID", image);
+        Assert.True(blkid.ExitCode == 0, blkid.ToString());
+        return blkid.StandardOutput.Trim();
+    }
+
+    /// <summary>/sys/block/DISK with dev, size and partitions PART (each with dev and partition).</summary>
+    void FakeDisk(string disk, int major, int minor, long sectors, params string[] partitions)
+    {
+        Write($"/sys/block/{disk}/dev", $"{major}:{minor}\n");
+        Write($"/sys/block/{disk}/size", $"{sectors}\n");
+        Write($"/sys/block/{disk}/queue/logical_block_size", "512\n");
+        for (int i = 0; i < partitions.Length; i++)
+        {
+            Write($"/sys/block/{disk}/{partitions[i]}/dev", $"{major}:{minor + i + 1}\n");
+            Write($"/sys/block/{disk}/{partitions[i]}/partition", $"{i + 1}\n");
+        }
+    }
+
+    static string MountInfo(string rootMajorMinor, string type, string source) => $"""
+        22 28 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+        28 1 {rootMajorMinor} / / rw,relatime shared:1 - {type} {source} rw,errors=remount-ro
+        29 28 8:17 / /home rw,relatime shared:2 - ext4 /dev/sdb1 rw
+        24 22 0:6 / /sys/kernel/security rw,nosuid,nodev,noexec,relatime shared:8 - securityfs securityfs rw
+
+        """;
+
+    [Fact]
+    public void FindsTheBootDiskOfARootPartitionWithItsSerialWwidAndMsdosId()
+    {
+        Write("/proc/self/mountinfo", MountInfo("8:2", "ext4", "/dev/sda2"));
+        FakeDisk("sda", 8, 0, 16384, "sda1", "sda2");
+        FakeDisk("sdb", 8, 16, 16384, "sdb1");
+        Write("/sys/block/sda/device/serial", "S3Z9NB0K123456A     \n");
+        Write("/sys/block/sda/device/wwid", "naa.5002538e40a1b2c3\n");
+        Write("/sys/block/sdb/device/serial", "OTHER\n");
+        string image = PartitionedImage("sda", "label: dos\nlabel-id: 0x5a5b1c2d\n,4M,L\n,,L\n");
+        PartitionedImage("sdb", "label: dos\nlabel-id: 0x01020304\n,,L\n");
+
+        var disk = BootDiskReader.Find(new SystemFiles(_root));
+
+        Assert.NotNull(disk);
+        Assert.Equal("sda", disk!.Device);
+        Assert.Equal("sda2", disk.Via);
+        Assert.Equal("S3Z9NB0K123456A", disk.Serial);
+        Assert.Equal("naa.5002538e40a1b2c3", disk.Wwid);
+        Assert.Equal("msdos", disk.PtType);
+        Assert.Equal("5a5b1c2d", disk.PtUuid);
+        Assert.Equal(BlkidPtUuid(image), disk.PtUuid);
+        Assert.Equal(16384L * 512, disk.Size);
+        Assert.Equal("""
+            # Anemos boot disk, format 1
+            device sda
+            serial S3Z9NB0K123456A
+            wwid naa.5002538e40a1b2c3
+            ptuuid 5a5b1c2d
+            size 8388608
+
+            """, disk.ToBootDiskFile());
+    }
+
+    [Fact]
+    public void ReadsTheGptDiskGuidAsBlkidPrintsIt()
+    {
+        Write("/proc/self/mountinfo", MountInfo("259:2", "ext4", "/dev/nvme0n1p2"));
+        FakeDisk("nvme0n1", 259, 0, 16384, "nvme0n1p1", "nvme0n1p2");
+        Write("/sys/block/nvme0n1/wwid", "eui.0025388b91b0a0ee\n");
+        Write("/sys/block/nvme0n1/device/serial", "S4EWNX0R123456      \n");
+        string image = PartitionedImage("nvme0n1", "label: gpt\nlabel-id: 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0\n,2M\n,,\n");
+
+        // As in sysfs: /sys/dev/block/MAJ:MIN links to the device's folder.
+        Directory.CreateDirectory(Path.Combine(_root, "sys/devices/pci0000:00/nvme/nvme0/nvme0n1/nvme0n1p2"));
+        Directory.CreateDirectory(Path.Combine(_root, "sys/dev/block"));
+        File.CreateSymbolicLink(Path.Combine(_root, "sys/dev/block/259:2"), "../../devices/pci0000:00/nvme/nvme0/nvme0n1/nvme0n1p2");
+        Write("/sys/block/nvme0n1/nvme0n1p2/dev", "259:99\n"); // only the link can lead to it
+
+        var disk = BootDiskReader.Find(new SystemFiles(_root));
+
+        Assert.NotNull(disk);
+        Assert.Equal("nvme0n1", disk!.Device);
+        Assert.Equal("nvme0n1p2", disk.Via);
+        Assert.Equal("gpt", disk.PtType);
+        Assert.Equal("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", disk.PtUuid);
+        Assert.Equal(BlkidPtUuid(image), disk.PtUuid);
+        Assert.Equal("eui.0025388b91b0a0ee", disk.Wwid);
+        Assert.Equal("S4EWNX0R123456", disk.Serial);
+    }
+
+    [Fact]
+    public void FollowsDeviceMapperDownToTheDiskAndStopsAtARaidOverTwoDisks()
+    {
+        // LVM on LUKS on a partition: dm-1 → dm-0 → vda3.
+        Write("/proc/self/mountinfo", MountInfo("254:1", "ext4", "/dev/mapper/vg-root"));
+        FakeDisk("vda", 252, 0, 20480, "vda1", "vda2", "vda3");
+        FakeDisk("dm-0", 254, 0, 20000);
+        FakeDisk("dm-1", 254, 1, 19000);
+        Directory.CreateDirectory(Path.Combine(_root, "sys/block/dm-0/slaves/vda3"));
+        Directory.CreateDirectory(Path.Combine(_root, "sys/block/dm-1/slaves/dm-0"));
+        Write("/sys/block/vda/serial", "anemos-disk0\n");
+        var disk = BootDiskReader.Find(new SystemFiles(_root));
+        Assert.Equal("vda", disk?.Device);
+        Assert.Equal("anemos-disk0", disk?.Serial);
+        Assert.Null(disk?.PtUuid); // no image at /dev/vda: no partition table to read
+        Assert.True(disk?.Identifiable);
+
+        // md RAID1 over two disks: there is no one boot disk.
+        Write("/proc/self/mountinfo", MountInfo("9:127", "ext4", "/dev/md127"));
+        FakeDisk("vdb", 252, 16, 20480, "vdb1");
+        FakeDisk("md127", 9, 127, 20000);
+        Directory.CreateDirectory(Path.Combine(_root, "sys/block/md127/slaves/vda1"));
+        Directory.CreateDirectory(Path.Combine(_root, "sys/block/md127/slaves/vdb1"));
+        Assert.Null(BootDiskReader.Find(new SystemFiles(_root)));
+    }
+
+    [Fact]
+    public void TakesTheSourceWhenTheRootHasAnAnonymousDeviceAndNothingInRam()
+    {
+        // btrfs reports 0:N in mountinfo; its source names the partition.
+        Write("/proc/self/mountinfo", MountInfo("0:31", "btrfs", "/dev/vda2"));
+        FakeDisk("vda", 252, 0, 20480, "vda1", "vda2");
+        Write("/sys/block/vda/serial", "abc\n");
+        Assert.Equal("vda", BootDiskReader.Find(new SystemFiles(_root))?.Device);
+
+        // An initramfs or live system: / is in RAM.
+        Write("/proc/self/mountinfo", MountInfo("0:1", "rootfs", "rootfs"));
+        Assert.Null(BootDiskReader.Find(new SystemFiles(_root)));
+        Write("/proc/self/mountinfo", "");
+        Assert.Null(BootDiskReader.Find(new SystemFiles(_root)));
+        Assert.Null(FactsReader.Collect(new SystemFiles(_root), Path.Combine(_root, "state"), NetworkSnapshot.Empty).BootDisk);
+    }
+
+    [Fact]
+    public void ADiskWithoutATableOrIdentityIsNotIdentifiable()
+    {
+        Assert.Null(BootDiskReader.PartitionTable(new byte[8192]));
+        Assert.Null(BootDiskReader.PartitionTable(null));
+        Write("/proc/self/mountinfo", MountInfo("8:0", "ext4", "/dev/sda"));
+        FakeDisk("sda", 8, 0, 16384);
+        Write("/dev/sda", new string('\0', 8192));
+        var disk = BootDiskReader.Find(new SystemFiles(_root));
+        Assert.Equal("sda", disk?.Device);
+        Assert.Null(disk?.Via);
+        Assert.False(disk?.Identifiable);
+
+        // A SATA disk shows its serial only in the Unit Serial Number VPD page.
+        string page = Path.Combine(_root, "sys/block/sda/device/vpd_pg80");
+        Directory.CreateDirectory(Path.GetDirectoryName(page)!);
+        File.WriteAllBytes(page, [0x00, 0x80, 0x00, 0x14, .. System.Text.Encoding.ASCII.GetBytes("     S3Z9NB0K123456A")]);
+        disk = BootDiskReader.Find(new SystemFiles(_root));
+        Assert.Equal("S3Z9NB0K123456A", disk?.Serial);
+        Assert.True(disk?.Identifiable);
+    }
 }

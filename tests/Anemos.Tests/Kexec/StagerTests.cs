@@ -97,6 +97,21 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void AppendsTheBootDiskAfterTheNetworkSnapshot()
+    {
+        string bootDisk = "# Anemos boot disk, format 1\ndevice vda\nserial anemos-disk0\nsize 8388608\n";
+        var state = new Stager(_state, _reports.Add).Stage(ManifestPath, _upload, "# Anemos network snapshot, format 1\n", [], [], bootDisk);
+        Assert.Equal(["network", "boot-disk"], state.Segments);
+        Assert.Equal(_manifest.Initramfs.Sha256, state.ProvenSha256);
+        // The last segment of the staged initramfs is the boot disk's cpio; GNU cpio reads it back.
+        string segment = Path.Combine(_state, "staged", "boot-disk.cpio");
+        byte[] segmentBytes = File.ReadAllBytes(segment);
+        Assert.True(File.ReadAllBytes(state.InitramfsPath).AsSpan().EndsWith(segmentBytes));
+        var content = ProcessRunner.Run("sh", "-c", $"cpio -i --quiet --to-stdout anemos/boot-disk <'{segment}'");
+        Assert.Equal(bootDisk, content.StandardOutput);
+    }
+
+    [Fact]
     public void ARefusedManifestStopsEverything()
     {
         File.WriteAllText(ManifestPath, "{ \"schemaVersion\": 7 }");

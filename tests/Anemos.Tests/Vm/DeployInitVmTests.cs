@@ -116,46 +116,85 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
         Assert.True(homeBytes.AsSpan().SequenceEqual(after), "the second partition changed");
     }
 
+    /// <summary>
+    /// A stand-in makeimg that keeps the engine's contract: it records how it was called, writes its
+    /// steps into the step file, and either writes the record onto the --disk device or, when the
+    /// IMGBUILD says so, fails at bootstrap with the engine's error line. The engine has its own tests.
+    /// </summary>
+    const string StandInMakeimg = """
+        #!/bin/sh
+        [ "$1" = --disk ] && [ "$3" = --step-file ] || { echo "makeimg: read: ANEMOS2200: unexpected arguments: $*" >&2; exit 2; }
+        disk=$2 steps=$4
+        echo read >"$steps"
+        {
+            echo "cwd=$(pwd)"
+            echo "args=$*"
+            echo "host=$ANEMOS_HOST role=$ROLE kind=$ANEMOS_PAYLOAD_KIND"
+            echo "work=$ANEMOS_WORK secrets=$ANEMOS_SECRETS log=$ANEMOS_LOG"
+            echo "install=$ANEMOS_INSTALL_DISK target=$ANEMOS_TARGET_DISK"
+            echo "imgbuild=$(head -n 1 IMGBUILD)"
+            echo "end"
+        } >/tmp/record
+        echo setup >"$steps"
+        echo bootstrap >"$steps"
+        if grep -q '^# fail at bootstrap' IMGBUILD; then
+            echo "debootstrap: cannot reach the mirror"
+            echo "makeimg: bootstrap: ANEMOS2299: debootstrap failed with status 1" >&2
+            exit 1
+        fi
+        echo finish >"$steps"
+        dd if=/tmp/record of="$disk" conv=notrunc 2>/dev/null
+        sync
+        """;
+
+    (string Root, string Makeimg) ImgbuildRoot()
+    {
+        string root = Path.Combine(fixture.Root, "makeimg-root");
+        if (!Directory.Exists(root)) SampleBaseFixture.CopyImgbuildBase(root);
+        string makeimg = Path.Combine(root, "makeimg");
+        File.WriteAllText(makeimg, StandInMakeimg);
+        File.SetUnixFileMode(makeimg, (UnixFileMode)0x1ED);
+        return (root, makeimg);
+    }
+
     [Fact]
     public void AnImgbuildPayloadRunsMakeimgAsDocumented()
     {
-        string root = Path.Combine(fixture.Root, "makeimg-root");
-        Directory.CreateDirectory(root);
-        SampleBaseFixture.CopyBase(Path.Combine(root, "base"));
-        TestProject.WriteSdkConfiguration(root);
-        // A stand-in makeimg that records how it was called onto the target disk.
-        string makeimg = Path.Combine(root, "makeimg");
-        File.WriteAllText(makeimg, """
-            #!/bin/sh
-            {
-                echo "cwd=$(pwd)"
-                echo "args=$*"
-                echo "host=$ANEMOS_HOST role=$ROLE kind=$ANEMOS_PAYLOAD_KIND"
-                echo "work=$ANEMOS_WORK secrets=$ANEMOS_SECRETS log=$ANEMOS_LOG"
-                echo "imgbuild=$(head -n 1 IMGBUILD)"
-                echo "end"
-            } >/tmp/record
-            dd if=/tmp/record of="$2" conv=notrunc 2>/dev/null
-            sync
-            """);
-        File.SetUnixFileMode(makeimg, (UnixFileMode)0x1ED);
-
-        using var project = HostProject("imgbuild", "#!/bin/sh\n", root: root);
+        var (root, makeimg) = ImgbuildRoot();
+        using var project = HostProject("imgbuild", "#!/bin/sh\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>""", root: root);
         File.Delete(project.PathOf("deploy"));
-        project.Write("IMGBUILD", "target=alpine\nformat=\"raw 1G msdos ext4\"\npackages=\"alpine-base\"\n");
+        project.Write("IMGBUILD", "target=debian\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
         var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("ANEMOS3013", result.Output);
+        Assert.Contains("install disk: /dev/vda (boot disk, serial anemos-disk0)", result.Output);
 
         string record = DiskImage.ReadRecord(Disk(project));
         Assert.Equal("""
             cwd=/run/anemos/payload
-            args=IMGBUILD /dev/vda
+            args=--disk /dev/vda --step-file /run/anemos/engine-step
             host=vm role=test kind=imgbuild
             work=/run/anemos/payload secrets=/anemos/secrets log=/run/anemos/deploy.log
-            imgbuild=target=alpine
+            install=/dev/vda target=/dev/vda
+            imgbuild=target=debian
 
             """, record);
+    }
+
+    [Fact]
+    public void AFailingMakeimgIsReportedWithItsStepAndItsErrorLine()
+    {
+        var (root, makeimg) = ImgbuildRoot();
+        using var project = HostProject("imgbuild-fails", "#!/bin/sh\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="8M" /></ItemGroup>""", root: root);
+        File.Delete(project.PathOf("deploy"));
+        project.Write("IMGBUILD", "# fail at bootstrap\ntarget=debian\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
+        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains("ANEMOS-RESULT fail host=vm", result.Output);
+        Assert.Matches(@"ANEMOS-RESULT fail host=vm payload=[0-9a-f]{64} step=makeimg:bootstrap", result.Output);
+        Assert.Contains("failed: makeimg exited with status 1: makeimg: bootstrap: ANEMOS2299: debootstrap failed with status 1", result.Output);
+        Assert.Contains("error ANEMOS3102", result.Output);
+        Assert.Contains("at the deploy init's step 'makeimg:bootstrap'", result.Output);
     }
 
     const string NetworkReport = """
@@ -222,6 +261,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     [Theory]
     [InlineData("""<ItemGroup><AnemosRehearseDisk Include="disk0" Size="lots" /></ItemGroup>""", "", "ANEMOS3106")]
     [InlineData("", "-p:AnemosRehearseNetworkConfig=missing.conf", "ANEMOS3107")]
+    [InlineData("", "-p:AnemosRehearseBootDisk=missing-boot-disk", "ANEMOS3108")]
     public void BadRehearsalSettingsAreRefused(string extra, string argument, string code)
     {
         using var project = HostProject("bad-" + code, "#!/bin/sh\n", extra);

@@ -24,6 +24,30 @@ public sealed class SampleBaseFixture : IDisposable
             File.Copy(Repository.PathOf("samples", "base", file), Path.Combine(destination, file));
     }
 
+    /// <summary>
+    /// A private copy of samples/base that an IMGBUILD host accepts: the stand-in makeimg at
+    /// /usr/bin/makeimg (through MakeimgPath at build time) and a stand-in /usr/sbin/debootstrap, so the
+    /// base counts as able to bootstrap debian (the build derives a base's bootstrappers from
+    /// usr/sbin/debootstrap in its tree). The debootstrap stand-in is never run: the tests that use
+    /// this base are about the deploy init's side of the engine contract, not about bootstrapping.
+    /// </summary>
+    public static string CopyImgbuildBase(string root)
+    {
+        Directory.CreateDirectory(root);
+        string destination = Path.Combine(root, "base");
+        CopyBase(destination);
+        TestProject.WriteSdkConfiguration(root);
+        File.WriteAllText(Path.Combine(destination, "debootstrap"), "#!/bin/sh\necho 'debootstrap: a test stand-in' >&2\nexit 1\n");
+        string project = Path.Combine(destination, "base.proj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("</Project>", """
+              <ItemGroup>
+                <AnemosBaseFile Include="debootstrap" TargetPath="usr/sbin/debootstrap" Mode="0755" />
+              </ItemGroup>
+            </Project>
+            """));
+        return destination;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
