@@ -41,12 +41,16 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         return folder;
     }
 
-    [Fact]
-    public void ADirBuildHasThePackageTheInputsAndWhatProvisionWrote()
+    [Theory]
+    [InlineData("sh")]
+    [InlineData("busybox")]
+    public void ADirBuildHasThePackageTheInputsAndWhatProvisionWrote(string shell)
     {
-        string folder = Project("dir", "dir");
+        string folder = Project("dir-" + shell, "dir");
         string stepFile = Path.Combine(folder, "step");
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--step-file", stepFile);
+        var result = shell == "busybox"
+            ? Makeimg.RunWithBusybox(folder, EngineInputs.Environment(folder), "--step-file", stepFile)
+            : Makeimg.Run(folder, EngineInputs.Environment(folder), "--step-file", stepFile);
         Makeimg.AssertSucceeded(result);
         Makeimg.AssertLogLines(result);
         Assert.Equal("finish\n", File.ReadAllText(stepFile));
@@ -88,13 +92,15 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     }
 
     [Theory]
-    [InlineData("gpt", "1G")]
-    [InlineData("msdos", "300M")]
-    public void ARawImageHasTheDeclaredPartitionsAnExt4RootAndAnFstabNamingItsUuid(string table, string size)
+    [InlineData("gpt", "1G", "sh")]
+    [InlineData("msdos", "300M", "busybox")]
+    public void ARawImageHasTheDeclaredPartitionsAnExt4RootAndAnFstabNamingItsUuid(string table, string size, string shell)
     {
         string folder = Project("raw-" + table, $"raw {size} {table} ext4");
         string image = Path.Combine(folder, "disk.img");
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false), "--image", image);
+        var result = shell == "busybox"
+            ? Makeimg.RunWithBusybox(folder, EngineInputs.Environment(folder, secrets: false), "--image", image)
+            : Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false), "--image", image);
         Makeimg.AssertSucceeded(result);
 
         long bytes = size == "1G" ? 1L << 30 : 300L << 20;

@@ -52,6 +52,13 @@ public sealed class EngineCheckTests : IDisposable
     }
 
     [Fact]
+    public void AnImgbuildThatCallsExitIsAFailureNotASuccess()
+    {
+        var result = Makeimg.Run(Project("target=arch\nformat=dir\npackages=base\nexit 0\n"), null);
+        Assert.Contains("called exit", Makeimg.AssertFailed(result, "read", "ANEMOS2204"));
+    }
+
+    [Fact]
     public void ABadFormatFailsTheReadStep()
     {
         var result = Makeimg.Run(Project("target=arch\npackages=base\n"), null, "--format", "raw 12Q");

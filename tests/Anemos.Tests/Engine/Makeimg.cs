@@ -18,7 +18,7 @@ public static class Makeimg
         engine=$1
         shift
         folder=$(pwd)
-        sh "$engine" "$@"
+        ${MAKEIMG_TEST_SHELL:-sh} "$engine" "$@"
         status=$?
         grep " $folder" /proc/self/mounts | sed 's/^/LEFTOVER MOUNT: /'
         losetup -a 2>/dev/null | grep "$folder" | sed 's/^/LEFTOVER MOUNT: loop /'
@@ -40,6 +40,29 @@ public static class Makeimg
             folder, variables, TimeSpan.FromMinutes(8));
         Assert.False(result.Output.Contains(LeftoverMarker), "makeimg left mounts or loop devices behind:\n" + result);
         return result;
+    }
+
+    /// <summary>The applets the engine itself uses for text and files, taken from busybox instead of coreutils, GNU awk/sed/patch.</summary>
+    static readonly string[] BusyboxApplets =
+    [
+        "awk", "sed", "grep", "find", "stat", "tr", "cp", "mv", "ln", "rm", "mkdir", "rmdir", "chmod", "chown", "mktemp",
+        "readlink", "date", "tee", "sort", "head", "tail", "cat", "dirname", "patch", "tar", "gzip", "truncate", "ls", "id", "sync",
+    ];
+
+    /// <summary>Runs makeimg as the deploy initramfs does: busybox ash, with busybox's applets first on PATH.</summary>
+    public static ProcessResult RunWithBusybox(string folder, IDictionary<string, string?>? environment, params string[] arguments)
+    {
+        EngineTools.Require();
+        string applets = Path.Combine(folder, "busybox-bin");
+        Directory.CreateDirectory(applets);
+        foreach (string applet in BusyboxApplets)
+            if (!File.Exists(Path.Combine(applets, applet))) File.CreateSymbolicLink(Path.Combine(applets, applet), "/usr/bin/busybox");
+        var variables = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
+        {
+            ["MAKEIMG_TEST_SHELL"] = "busybox sh",
+            ["PATH"] = applets + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+        };
+        return Run(folder, variables, arguments);
     }
 
     public static void AssertSucceeded(ProcessResult result)
