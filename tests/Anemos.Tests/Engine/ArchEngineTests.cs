@@ -178,6 +178,20 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void AFailedRawBuildLeavesNoMountAndNoLoopDevice()
+    {
+        // The template fails inside the loop over input files; the EXIT trap still unmounts and detaches.
+        string folder = Project("bad-template-raw", "raw 64M msdos ext4");
+        File.WriteAllText(Path.Combine(folder, "files/etc/second.conf.makeimg.template"), "b=${NOT_DEFINED_ANYWHERE}\n");
+        string image = Path.Combine(folder, "disk.img");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--image", image);
+        Makeimg.AssertFailed(result, "templates", "ANEMOS2232");
+        // Makeimg.Run already failed the test if a mount under the folder or a loop device of disk.img was left.
+        Assert.DoesNotContain(image, ProcessRunner.Run("losetup", "-a").StandardOutput);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(folder, "tmp")));
+    }
+
+    [Fact]
     public void AnUndefinedTemplateVariableFailsTheTemplatesStepWithFileAndLine()
     {
         string folder = Project("bad-template", "dir");
