@@ -23,6 +23,7 @@ public static class EngineInputs
                 if ( : >"$ANEMOS_SECRETS/new" ) 2>/dev/null; then echo writable; else echo read-only; fi >/etc/secrets-mode
             fi
             while read -r line; do echo "$line"; done </etc/resolv.conf >/etc/resolv-during-provision
+            echo "tmpdir=[${TMPDIR:-}]" >>/etc/provisioned
             echo here >/run/provision-was-here
             echo "provision done"
         }
@@ -95,6 +96,7 @@ public static class EngineInputs
 
         string provisioned = File.ReadAllText(At("etc/provisioned"));
         Assert.Contains("host=vm1 role=web\n", provisioned);
+        Assert.Contains("tmpdir=[]\n", provisioned);
         Assert.Contains("disk= root= efi= uuid= boot=" + (Directory.Exists("/sys/firmware/efi") ? "uefi" : "bios") + "\n", provisioned);
         // The resolver during provision was the installer's; the image's own came back after.
         Assert.Equal(string.Join("\n", File.ReadAllLines("/etc/resolv.conf").Select(l => l.Trim())) + "\n",
