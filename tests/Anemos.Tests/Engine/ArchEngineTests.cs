@@ -143,6 +143,31 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         Assert.DoesNotContain("provision-was-here", Debugfs(partition.Device, "ls /run"));
     }
 
+    [Fact]
+    public void RawOnADiskWritesOnlySizeOfIt()
+    {
+        // The deploy's case: --disk names a block device (here a 128 MiB loop device without
+        // partition scanning) that is bigger than SIZE; the partitions span SIZE only.
+        string folder = Project("raw-disk", "raw 64M msdos ext4");
+        string backing = Path.Combine(folder, "disk.img");
+        using (var file = File.Create(backing)) file.SetLength(128L << 20);
+        var attach = ProcessRunner.Run("losetup", "-f", "--show", backing);
+        Assert.True(attach.ExitCode == 0, attach.ToString());
+        using (var disk = new Attached(attach.StandardOutput.Trim()))
+        {
+            var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false), "--disk", disk.Device);
+            Makeimg.AssertSucceeded(result);
+            Assert.Contains($"root {disk.Device}p1 (ext4", result.Output);
+        }
+        var (label, partitions) = Vm.DiskImage.PartitionTable(backing);
+        Assert.Equal("dos", label);
+        var root = Assert.Single(partitions);
+        Assert.Equal(2048, root.Start);
+        Assert.Equal((64L << 20) / 512 - 2048, root.Sectors);
+        using var partition = PartitionOf(backing, root);
+        Assert.Matches(@"disk=/dev/loop\d+ root=/dev/loop\d+p1 efi= uuid=[0-9a-f-]{36} boot=bios", Debugfs(partition.Device, "cat /etc/provisioned"));
+    }
+
     sealed record Attached(string Device) : IDisposable
     {
         public void Dispose() => ProcessRunner.Run("losetup", "-d", Device);

@@ -18,10 +18,14 @@ public static class Makeimg
         engine=$1
         shift
         folder=$(pwd)
+        before=$(losetup -a 2>/dev/null | grep "$folder")
         ${MAKEIMG_TEST_SHELL:-sh} "$engine" "$@"
         status=$?
         grep " $folder" /proc/self/mounts | sed 's/^/LEFTOVER MOUNT: /'
-        losetup -a 2>/dev/null | grep "$folder" | sed 's/^/LEFTOVER MOUNT: loop /'
+        # Loop devices of the run's files that the test had not attached itself.
+        losetup -a 2>/dev/null | grep "$folder" | while IFS= read -r line; do
+            case "$before" in *"$line"*) ;; *) echo "LEFTOVER MOUNT: loop $line" ;; esac
+        done
         exit $status
         """;
 
