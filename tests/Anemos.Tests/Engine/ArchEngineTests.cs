@@ -1,0 +1,291 @@
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Engine;
+
+/// <summary>
+/// makeimg with target=arch: pacstrap from a local pacman repository (pacman.conf next to the
+/// IMGBUILD), as dir, tar and raw images, and the failures of the later steps (a bootstrap with the
+/// Arch fixture takes under a second).
+/// </summary>
+public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixture<ArchRepositoryFixture>
+{
+    const string Patch = """
+        --- a/etc/anemos-hello.conf
+        +++ b/etc/anemos-hello.conf
+        @@ -1,3 +1,3 @@
+         greeting=hello
+        -color=blue
+        +color=green
+         size=3
+
+        """;
+
+    const string Patched = "greeting=hello\ncolor=green\nsize=3\n";
+
+    static string Imgbuild(string format, string extra = "") => $"""
+        imgname=archtest
+        target=arch
+        format="{format}"
+        hostconf="hostname=archbox timezone=Europe/Berlin keymap=de"
+        packages="
+        {ArchRepositoryFixture.Package}
+        "
+        {extra}
+        {EngineInputs.Provision}
+        """;
+
+    string Project(string name, string format, string extra = "")
+    {
+        string folder = fixture.NewProject(name, Imgbuild(format, extra));
+        EngineInputs.Write(folder, "etc/anemos-hello.conf", Patch);
+        return folder;
+    }
+
+    [Theory]
+    [InlineData("sh")]
+    [InlineData("busybox")]
+    public void ADirBuildHasThePackageTheInputsAndWhatProvisionWrote(string shell)
+    {
+        string folder = Project("dir-" + shell, "dir");
+        string stepFile = Path.Combine(folder, "step");
+        var result = shell == "busybox"
+            ? Makeimg.RunWithBusybox(folder, EngineInputs.Environment(folder), "--step-file", stepFile)
+            : Makeimg.Run(folder, EngineInputs.Environment(folder), "--step-file", stepFile);
+        Makeimg.AssertSucceeded(result);
+        Makeimg.AssertLogLines(result);
+        Assert.Equal("finish\n", File.ReadAllText(stepFile));
+        Assert.Contains("makeimg[provision]: provision done", result.Output);
+
+        string tree = Path.Combine(folder, "archtest");
+        Assert.True(File.Exists(Path.Combine(tree, "bin/busybox")), "the package is not installed:\n" + result);
+        Assert.True(Directory.Exists(Path.Combine(tree, "var/lib/pacman/local/anemos-hello-1.0-1")));
+        EngineInputs.AssertTree(tree, "etc/anemos-hello.conf", Patched);
+        Assert.Equal("archbox\n", File.ReadAllText(Path.Combine(tree, "etc/hostname")));
+        Assert.Equal("/usr/share/zoneinfo/Europe/Berlin", new FileInfo(Path.Combine(tree, "etc/localtime")).LinkTarget);
+        Assert.Equal("KEYMAP=de\n", File.ReadAllText(Path.Combine(tree, "etc/vconsole.conf")));
+        // pacman.conf configures the bootstrap only.
+        Assert.False(File.Exists(Path.Combine(tree, "etc/pacman.conf")));
+        Assert.False(File.Exists(Path.Combine(tree, "etc/fstab")));
+    }
+
+    [Fact]
+    public void ATarGzipBuildIsATarballGnuTarLists()
+    {
+        string folder = Project("tar", "dir");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--format", "tar gzip");
+        Makeimg.AssertSucceeded(result);
+        string tarball = Path.Combine(folder, "archtest.tar.gz");
+        var listing = ProcessRunner.Run("tar", "--numeric-owner", "-tvzf", tarball);
+        Assert.True(listing.ExitCode == 0, listing.ToString());
+        Assert.Matches(@"(?m)^-rw-r----- 0/0 .* \./etc/motd$", listing.StandardOutput);
+        Assert.Matches(@"(?m)^-rwxr-xr-x 0/0 .* \./bin/busybox$", listing.StandardOutput);
+        Assert.Matches(@"(?m)^-rw-r--r-- 0/0 .* \./etc/provisioned$", listing.StandardOutput);
+        Assert.DoesNotContain("run/anemos", listing.StandardOutput);
+
+        string unpacked = Path.Combine(folder, "unpacked");
+        Directory.CreateDirectory(unpacked);
+        var unpack = ProcessRunner.Run("tar", "--numeric-owner", "-xzpf", tarball, "-C", unpacked);
+        Assert.True(unpack.ExitCode == 0, unpack.ToString());
+        EngineInputs.AssertTree(unpacked, "etc/anemos-hello.conf", Patched);
+        // The working tree under TMPDIR is gone.
+        Assert.Empty(Directory.GetDirectories(Path.Combine(folder, "tmp")));
+    }
+
+    [Theory]
+    [InlineData("gpt", "1G", "sh")]
+    [InlineData("msdos", "300M", "busybox")]
+    public void ARawImageHasTheDeclaredPartitionsAnExt4RootAndAnFstabNamingItsUuid(string table, string size, string shell)
+    {
+        string folder = Project("raw-" + table, $"raw {size} {table} ext4");
+        string image = Path.Combine(folder, "disk.img");
+        var result = shell == "busybox"
+            ? Makeimg.RunWithBusybox(folder, EngineInputs.Environment(folder, secrets: false), "--image", image)
+            : Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false), "--image", image);
+        Makeimg.AssertSucceeded(result);
+
+        long bytes = size == "1G" ? 1L << 30 : 300L << 20;
+        Assert.Equal(bytes, new FileInfo(image).Length);
+        var (label, partitions) = Vm.DiskImage.PartitionTable(image);
+        bool uefi = Directory.Exists("/sys/firmware/efi");
+        int rootNumber;
+        if (table == "gpt")
+        {
+            Assert.Equal("gpt", label);
+            Assert.Equal(uefi ? 3 : 2, partitions.Count);
+            Assert.Equal("21686148-6449-6E6F-744E-656564454649", partitions[0].Type);
+            Assert.Equal(2048, partitions[0].Sectors);
+            if (uefi) Assert.Equal("C12A7328-F81F-11D2-BA4B-00A0C93EC93B", partitions[1].Type);
+            rootNumber = partitions.Count;
+            Assert.Equal("0FC63DAF-8483-4772-8E79-3D69D8477DE4", partitions[^1].Type);
+        }
+        else
+        {
+            Assert.Equal("dos", label);
+            Assert.Single(partitions);
+            Assert.Equal("83", partitions[0].Type);
+            Assert.Contains("bootable", ProcessRunner.Run("sfdisk", "--dump", image).StandardOutput);
+            rootNumber = 1;
+        }
+        var root = partitions[rootNumber - 1];
+        Assert.True(root.Start + root.Sectors <= bytes / 512, "the root partition ends past SIZE");
+        Assert.True(root.Sectors >= bytes / 512 - 4096 - (uefi ? 524288 : 0) - 2048, "the root partition does not span SIZE");
+
+        using var partition = PartitionOf(image, root);
+        var blkid = ProcessRunner.Run("blkid", "-p", "-o", "export", partition.Device);
+        Assert.Contains("TYPE=ext4", blkid.StandardOutput);
+        string uuid = blkid.StandardOutput.Split('\n').Single(l => l.StartsWith("UUID=")).Substring(5);
+        string fstab = Debugfs(partition.Device, "cat /etc/fstab");
+        Assert.Matches($@"(?m)^UUID={uuid}\s+/\s+ext4\s", fstab);
+        string provisioned = Debugfs(partition.Device, "cat /etc/provisioned");
+        Assert.Matches($@"disk=/dev/loop\d+ root=/dev/loop\d+p{rootNumber} efi=\S* uuid={uuid} boot=(bios|uefi)", provisioned);
+        Assert.Equal(Patched, Debugfs(partition.Device, "cat /etc/anemos-hello.conf"));
+        Assert.Equal("deployed by Anemos\n", Debugfs(partition.Device, "cat /etc/motd"));
+        Assert.DoesNotContain("provision-was-here", Debugfs(partition.Device, "ls /run"));
+    }
+
+    [Fact]
+    public void RawOnADiskWritesOnlySizeOfIt()
+    {
+        // The deploy's case: --disk names a block device (here a 128 MiB loop device without
+        // partition scanning) that is bigger than SIZE; the partitions span SIZE only.
+        string folder = Project("raw-disk", "raw 64M msdos ext4");
+        string backing = Path.Combine(folder, "disk.img");
+        using (var file = File.Create(backing)) file.SetLength(128L << 20);
+        var attach = ProcessRunner.Run("losetup", "-f", "--show", backing);
+        Assert.True(attach.ExitCode == 0, attach.ToString());
+        using (var disk = new Attached(attach.StandardOutput.Trim()))
+        {
+            var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false), "--disk", disk.Device);
+            Makeimg.AssertSucceeded(result);
+            Assert.Contains($"root {disk.Device}p1 (ext4", result.Output);
+        }
+        var (label, partitions) = Vm.DiskImage.PartitionTable(backing);
+        Assert.Equal("dos", label);
+        var root = Assert.Single(partitions);
+        Assert.Equal(2048, root.Start);
+        Assert.Equal((64L << 20) / 512 - 2048, root.Sectors);
+        using var partition = PartitionOf(backing, root);
+        Assert.Matches(@"disk=/dev/loop\d+ root=/dev/loop\d+p1 efi= uuid=[0-9a-f-]{36} boot=bios", Debugfs(partition.Device, "cat /etc/provisioned"));
+    }
+
+    sealed record Attached(string Device) : IDisposable
+    {
+        public void Dispose() => ProcessRunner.Run("losetup", "-d", Device);
+    }
+
+    /// <summary>One partition of an image as a read-only loop device, for blkid and debugfs.</summary>
+    static Attached PartitionOf(string image, Vm.DiskImage.Partition partition)
+    {
+        var attach = ProcessRunner.Run("losetup", "-r", "-f", "--show", "-o", (partition.Start * 512).ToString(),
+            "--sizelimit", (partition.Sectors * 512).ToString(), image);
+        Assert.True(attach.ExitCode == 0, attach.ToString());
+        return new Attached(attach.StandardOutput.Trim());
+    }
+
+    static string Debugfs(string device, string request)
+    {
+        var result = ProcessRunner.Run("debugfs", "-R", request, device);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result.StandardOutput;
+    }
+
+    [Fact]
+    public void APatchThatDoesNotApplyFailsThePatchesStepNamingTheFile()
+    {
+        string folder = Project("bad-patch", "dir");
+        File.WriteAllText(Path.Combine(folder, "files/etc/anemos-hello.conf.makeimg.patch"), Patch.Replace("-color=blue", "-color=red"));
+        string stepFile = Path.Combine(folder, "step");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--step-file", stepFile);
+        string line = Makeimg.AssertFailed(result, "patches", "ANEMOS2231");
+        Assert.Contains("etc/anemos-hello.conf.makeimg.patch does not apply to /etc/anemos-hello.conf", line);
+        Assert.Equal("patches\n", File.ReadAllText(stepFile));
+        Assert.DoesNotContain("makeimg[templates]", result.Output);
+    }
+
+    [Fact]
+    public void AFailedRawBuildLeavesNoMountAndNoLoopDevice()
+    {
+        // The template fails inside the loop over input files; the EXIT trap still unmounts and detaches.
+        string folder = Project("bad-template-raw", "raw 64M msdos ext4");
+        File.WriteAllText(Path.Combine(folder, "files/etc/second.conf.makeimg.template"), "b=${NOT_DEFINED_ANYWHERE}\n");
+        string image = Path.Combine(folder, "disk.img");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--image", image);
+        Makeimg.AssertFailed(result, "templates", "ANEMOS2232");
+        // Makeimg.Run already failed the test if a mount under the folder or a loop device of disk.img was left.
+        Assert.DoesNotContain(image, ProcessRunner.Run("losetup", "-a").StandardOutput);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(folder, "tmp")));
+    }
+
+    [Fact]
+    public void AnUndefinedTemplateVariableFailsTheTemplatesStepWithFileAndLine()
+    {
+        string folder = Project("bad-template", "dir");
+        File.WriteAllText(Path.Combine(folder, "files/etc/second.conf.makeimg.template"), "a=${ANEMOS_HOST}\nb=${NOT_DEFINED_ANYWHERE}\n");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder));
+        string line = Makeimg.AssertFailed(result, "templates", "ANEMOS2232");
+        Assert.Contains("etc/second.conf.makeimg.template line 2: ${NOT_DEFINED_ANYWHERE} is not defined", line);
+    }
+
+    [Fact]
+    public void AProvisionThatExitsNonZeroFailsTheProvisionStep()
+    {
+        string folder = fixture.NewProject("bad-provision", $$"""
+            target=arch
+            format=dir
+            packages="{{ArchRepositoryFixture.Package}}"
+            provision() {
+                echo "about to fail"
+                false
+                echo "never reached" >/etc/never
+            }
+            """);
+        string stepFile = Path.Combine(folder, "step");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder), "--step-file", stepFile);
+        string line = Makeimg.AssertFailed(result, "provision", "ANEMOS2242");
+        Assert.Contains("provision() exited with status 1", line);
+        Assert.Contains("makeimg[provision]: about to fail", result.Output);
+        Assert.Equal("provision\n", File.ReadAllText(stepFile));
+        Assert.DoesNotContain("makeimg[finish]", result.Output);
+    }
+
+    [Fact]
+    public void AMissingPackageFailsTheBootstrapStep()
+    {
+        string folder = fixture.NewProject("bad-package", """
+            target=arch
+            format=dir
+            packages="no-such-package-anywhere"
+            """);
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2225");
+        Assert.Contains("pacstrap failed", line);
+    }
+
+    [Fact]
+    public void CustomCallsSetupAndCleanupWithTheRoot()
+    {
+        string folder = fixture.NewProject("custom", $$"""
+            target=arch
+            format=custom
+            packages="{{ArchRepositoryFixture.Package}}"
+            setup() {
+                mount -t tmpfs -o size=64m tmpfs "$1"
+                echo "setup $1 $ANEMOS_ROOT" >"$RECORD"
+            }
+            cleanup() {
+                cp "$1/etc/provisioned" "$RECORD.provisioned"
+                umount "$1"
+                echo "cleanup $1" >>"$RECORD"
+            }
+            provision() {
+                echo "custom root=[$ANEMOS_ROOT_PARTITION] disk=[$ANEMOS_INSTALL_DISK]" >/etc/provisioned
+            }
+            """);
+        string record = Path.Combine(folder, "record");
+        string root = Path.Combine(folder, "the-root");
+        var result = Makeimg.Run(folder, new Dictionary<string, string?> { ["RECORD"] = record, ["ANEMOS_SECRETS"] = null }, "--root", root);
+        Makeimg.AssertSucceeded(result);
+        Assert.Equal($"setup {root} {root}\ncleanup {root}\n", File.ReadAllText(record));
+        Assert.Equal("custom root=[] disk=[]\n", File.ReadAllText(record + ".provisioned"));
+    }
+}

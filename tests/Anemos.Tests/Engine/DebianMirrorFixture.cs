@@ -1,0 +1,133 @@
+using System.Text.RegularExpressions;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Engine;
+
+/// <summary>
+/// A local, signed Debian repository on 127.0.0.1 for debootstrap: the packages of
+/// `--variant=minbase` (Priority: required, apt, usr-is-merged and their dependencies, as apt
+/// resolves them on an empty system) plus <see cref="Extra"/>. The .debs are fetched once with
+/// `apt-get download` and kept in a cache shared by every run; the repository (apt-ftparchive),
+/// its throwaway signing key and the HTTP server are made anew for each test run.
+/// </summary>
+public sealed class DebianMirrorFixture : IAsyncLifetime
+{
+    /// <summary>The extra package the IMGBUILDs ask for (tiny, depends on libc6 only).</summary>
+    public const string Extra = "hello";
+
+    LoopbackHttpFolder? _server;
+
+    public string Root { get; } = TestProject.NewDirectory();
+    public string Suite { get; private set; } = "bookworm";
+    /// <summary>The mirror's URL, without a trailing slash.</summary>
+    public string Mirror { get; private set; } = "";
+    /// <summary>The binary keyring of the key that signed the repository.</summary>
+    public string ArchiveKeyring => Path.Combine(Root, "archive.gpg");
+    /// <summary>A binary keyring of another key, which signed nothing.</summary>
+    public string OtherKeyring => Path.Combine(Root, "other.gpg");
+
+    static string CacheDirectory =>
+        System.Environment.GetEnvironmentVariable("ANEMOS_DEBIAN_MIRROR_CACHE") is { Length: > 0 } d ? d : "/var/cache/anemos-tests/debian-mirror";
+
+    public async Task InitializeAsync()
+    {
+        EngineTools.Require();
+        Directory.CreateDirectory(Root);
+        var release = File.ReadAllLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("VERSION_CODENAME="));
+        if (release is not null && File.Exists("/usr/share/debootstrap/scripts/" + release[17..].Trim('"'))) Suite = release[17..].Trim('"');
+        string debs = CachedPackages();
+        BuildRepository(debs, Path.Combine(Root, "repo"));
+        _server = new LoopbackHttpFolder(Path.Combine(Root, "repo"));
+        await _server.StartAsync();
+        Mirror = _server.BaseAddress.ToString().TrimEnd('/');
+    }
+
+    static ProcessResult Sh(string script, params string[] arguments) =>
+        ProcessRunner.Run("/bin/sh", ["-c", script, "sh", .. arguments], timeout: TimeSpan.FromMinutes(10));
+
+    /// <summary>The .debs (NAME=VERSION per line in set.txt), downloaded when the set changed.</summary>
+    static string CachedPackages()
+    {
+        if (ProcessRunner.Run("apt-cache", "show", Extra).ExitCode != 0)
+            Assert.True(ProcessRunner.Run("apt-get", ["update", "-q"], timeout: TimeSpan.FromMinutes(10)).ExitCode == 0, "apt-get update failed");
+        Directory.CreateDirectory(CacheDirectory);
+        string empty = Path.Combine(CacheDirectory, "empty-status");
+        File.WriteAllText(empty, "");
+        // apt resolves the set on an empty system; debootstrap resolves the same from our Packages.
+        var simulated = Sh("""
+            required=$(apt-cache dumpavail | awk '/^Package: /{p=$2} /^Priority: required/{print p}' | sort -u)
+            apt-get install -s -q -o Dir::State::Status="$1" -o APT::Install-Recommends=false $required apt usr-is-merged "$2"
+            """, empty, Extra);
+        Assert.True(simulated.ExitCode == 0, "apt-get cannot resolve the minbase package set:\n" + simulated);
+        var set = Regex.Matches(simulated.StandardOutput, @"^Inst (\S+) \((\S+) ", RegexOptions.Multiline)
+            .Select(m => $"{m.Groups[1].Value}={m.Groups[2].Value}").Order(StringComparer.Ordinal).ToList();
+        Assert.True(set.Count > 20, "the package set is too small:\n" + simulated);
+
+        string debs = Path.Combine(CacheDirectory, "debs");
+        string manifest = Path.Combine(CacheDirectory, "set.txt");
+        string wanted = string.Join('\n', set) + "\n";
+        if (File.Exists(manifest) && File.ReadAllText(manifest) == wanted && Directory.Exists(debs)
+            && Directory.GetFiles(debs, "*.deb").Length == set.Count)
+            return debs;
+        if (Directory.Exists(debs)) Directory.Delete(debs, recursive: true);
+        Directory.CreateDirectory(debs);
+        var download = ProcessRunner.Run("apt-get", ["download", "-q", "-o", "APT::Sandbox::User=root", .. set], debs, timeout: TimeSpan.FromMinutes(10));
+        Assert.True(download.ExitCode == 0, "apt-get download failed:\n" + download);
+        File.WriteAllText(manifest, wanted);
+        return debs;
+    }
+
+    void BuildRepository(string debs, string repo)
+    {
+        // Pool names without the epoch's %3a (as Debian's pool has them); Release signed by a key made here.
+        var built = Sh("""
+            set -e
+            debs=$1 repo=$2 suite=$3 root=$4
+            mkdir -p "$repo/pool/main" "$repo/dists/$suite/main/binary-amd64"
+            for deb in "$debs"/*.deb; do
+                name=$(basename "$deb" | sed 's/_[0-9]*%3a/_/')
+                cp "$deb" "$repo/pool/main/$name"
+            done
+            cd "$repo"
+            apt-ftparchive packages pool >"dists/$suite/main/binary-amd64/Packages"
+            gzip -9nk "dists/$suite/main/binary-amd64/Packages"
+            apt-ftparchive -o APT::FTPArchive::Release::Origin=Anemos-test -o APT::FTPArchive::Release::Suite="$suite" \
+                -o APT::FTPArchive::Release::Codename="$suite" -o APT::FTPArchive::Release::Architectures=amd64 \
+                -o APT::FTPArchive::Release::Components=main release "dists/$suite" >"$root/Release"
+            mv "$root/Release" "dists/$suite/Release"
+            for key in archive other; do
+                home=$root/gnupg-$key
+                mkdir -m 700 "$home"
+                gpg --batch --quiet --homedir "$home" --passphrase '' --quick-gen-key "Anemos test $key <$key@anemos.invalid>" ed25519 sign never
+                gpg --batch --homedir "$home" --export >"$root/$key.gpg"
+            done
+            gpg --batch --homedir "$root/gnupg-archive" --yes --clearsign -o "dists/$suite/InRelease" "dists/$suite/Release"
+            gpg --batch --homedir "$root/gnupg-archive" --yes --detach-sign -o "dists/$suite/Release.gpg" "dists/$suite/Release"
+            gpgconf --homedir "$root/gnupg-archive" --kill all
+            gpgconf --homedir "$root/gnupg-other" --kill all
+            """, debs, repo, Suite, Root);
+        Assert.True(built.ExitCode == 0, "building the local Debian repository failed:\n" + built);
+    }
+
+    /// <summary>An IMGBUILD project folder for this mirror: keys/ holds the archive key.</summary>
+    public string NewProject(string name, string imgbuild, string? keyring = null)
+    {
+        string folder = Path.Combine(Root, name);
+        Directory.CreateDirectory(Path.Combine(folder, "keys"));
+        File.Copy(keyring ?? ArchiveKeyring, Path.Combine(folder, "keys", "archive.gpg"));
+        File.WriteAllText(Path.Combine(folder, "IMGBUILD"), imgbuild);
+        return folder;
+    }
+
+    public Dictionary<string, string?> Environment(string? mirror = null) => new()
+    {
+        ["MIRROR"] = mirror ?? Mirror,
+        ["no_proxy"] = "127.0.0.1", ["http_proxy"] = null, ["HTTP_PROXY"] = null,
+    };
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Engine;
+
+/// <summary>The engine's fast checks: shellcheck, usage, the read step, and a raw SIZE larger than the disk.</summary>
+public sealed class EngineCheckTests : IDisposable
+{
+    readonly string _root = TestProject.NewDirectory();
+
+    string Project(string imgbuild)
+    {
+        string folder = Path.Combine(_root, "p" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "IMGBUILD"), imgbuild);
+        return folder;
+    }
+
+    [Fact]
+    public void ShellcheckFindsNoWarnings()
+    {
+        EngineTools.Require();
+        var result = ProcessRunner.Run("shellcheck", "-S", "warning", "-s", "sh", Makeimg.EnginePath);
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public void TheEngineIsExecutableInTheRepository()
+    {
+        Assert.True(File.GetUnixFileMode(Makeimg.EnginePath).HasFlag(UnixFileMode.UserExecute));
+        var result = ProcessRunner.Run("git", "-C", Repository.Root, "ls-files", "-s", "Anemos.Sdk/engine/makeimg");
+        Assert.StartsWith("100755 ", result.StandardOutput);
+    }
+
+    [Fact]
+    public void AnUnknownTargetFailsTheReadStep()
+    {
+        string folder = Project("target=gentoo\nformat=dir\npackages=base\n");
+        string stepFile = Path.Combine(folder, "step");
+        var result = Makeimg.Run(folder, null, "--step-file", stepFile);
+        string line = Makeimg.AssertFailed(result, "read", "ANEMOS2205");
+        Assert.Contains("unknown target 'gentoo'", line);
+        Assert.Equal("read\n", File.ReadAllText(stepFile));
+    }
+
+    [Fact]
+    public void AnImgbuildThatFailsToSourceFailsTheReadStep()
+    {
+        string folder = Project("target=arch\nformat=dir\npackages=base\nfalse_command_that_does_not_exist_here || exit 3\n");
+        var result = Makeimg.Run(folder, null);
+        Makeimg.AssertFailed(result, "read", "ANEMOS2204");
+    }
+
+    [Fact]
+    public void AnImgbuildThatCallsExitIsAFailureNotASuccess()
+    {
+        var result = Makeimg.Run(Project("target=arch\nformat=dir\npackages=base\nexit 0\n"), null);
+        Assert.Contains("called exit", Makeimg.AssertFailed(result, "read", "ANEMOS2204"));
+    }
+
+    [Fact]
+    public void ABadFormatFailsTheReadStep()
+    {
+        var result = Makeimg.Run(Project("target=arch\npackages=base\n"), null, "--format", "raw 12Q");
+        Assert.Contains("raw size '12Q'", Makeimg.AssertFailed(result, "read", "ANEMOS2206"));
+    }
+
+    [Theory]
+    [InlineData("--format", "raw 1G", "--format raw writes a disk")]
+    [InlineData("--no-such-option", null, "unknown option")]
+    [InlineData("--disk", "/dev/null", "either --disk or --image")]
+    public void UsageErrorsExitWithStatus2(string option, string? value, string expected)
+    {
+        string folder = Project("target=arch\nformat=dir\npackages=base\n");
+        string[] arguments = option == "--disk" ? ["--disk", "/dev/null", "--image", "x.img"] : value is null ? [option] : [option, value];
+        var result = Makeimg.Run(folder, null, arguments);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains(expected.Replace("--format ", "format "), result.Output);
+        Assert.Matches(@"^makeimg: (usage|read): ANEMOS2201: ", result.Output[result.StandardOutput.Length..]);
+    }
+
+    [Fact]
+    public void ARawSizeLargerThanTheDiskFailsBeforeWritingAnything()
+    {
+        // A 16 MiB "disk" with random bytes at its start, attached as a loop device.
+        string disk = Path.Combine(_root, "small-disk.img");
+        Directory.CreateDirectory(_root);
+        byte[] head = RandomNumberGenerator.GetBytes(1 << 20);
+        using (var file = File.Create(disk))
+        {
+            file.Write(head);
+            file.SetLength(16L << 20);
+        }
+        var attach = ProcessRunner.Run("losetup", "-f", "--show", disk);
+        Assert.True(attach.ExitCode == 0, attach.ToString());
+        string device = attach.StandardOutput.Trim();
+        try
+        {
+            string folder = Project("target=arch\nformat=\"raw 1G msdos ext4\"\npackages=base\n");
+            var result = Makeimg.Run(folder, null, "--disk", device);
+            string line = Makeimg.AssertFailed(result, "setup", "ANEMOS2213");
+            Assert.Contains("larger than " + device, line);
+            Assert.Contains("nothing was written", line);
+        }
+        finally
+        {
+            ProcessRunner.Run("losetup", "-d", device);
+        }
+        byte[] after = new byte[head.Length];
+        using (var file = File.OpenRead(disk)) file.ReadExactly(after);
+        Assert.True(head.AsSpan().SequenceEqual(after), "the disk's first bytes changed");
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+}
