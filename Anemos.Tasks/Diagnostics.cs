@@ -45,6 +45,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildNoPackages = new("ANEMOS2014", "IMGBUILD does not list any packages. Set packages=\"...\" to the packages to install (at least one).");
     public static readonly Diagnostic ImgbuildRuntimeValue = new("ANEMOS2015", "IMGBUILD sets '{0}' from a value computed at run time ({1}); it was not checked at build time. Use a literal value to have it checked.", IsWarning: true);
     public static readonly Diagnostic ImgbuildDuplicateSetting = new("ANEMOS2016", "IMGBUILD sets '{0}' more than once (first on line {1}); only the last value counts. Remove the extra assignment.", IsWarning: true);
+    public static readonly Diagnostic ImgbuildFormatNotDeployable = new("ANEMOS2017", "IMGBUILD format '{0}' makes {1}, which a deploy cannot boot: a deploy installs onto the server's disk, so use format=raw (optionally \"raw SIZE msdos|gpt FS\": the install disk) or custom (setup() and cleanup() write the disk themselves).");
     public static readonly Diagnostic NoPayload = new("ANEMOS2101", "The project has no payload: add an IMGBUILD (makeimg) or an executable 'deploy' program next to the project file.");
     public static readonly Diagnostic AmbiguousPayload = new("ANEMOS2102", "The project has both an IMGBUILD and a 'deploy' program; keep one of them (or remove one from the payload with <AnemosPayloadFile Remove=\"...\" />).");
     public static readonly Diagnostic DeployNotExecutable = new("ANEMOS2103", "'deploy' is not executable. Run: chmod +x deploy (and commit the mode).");
@@ -95,5 +96,6 @@ public static class Diagnostics
     public static readonly Diagnostic PayloadMismatch = new("ANEMOS4019", "{0} came back reporting payload {1}, not the deployed {2}: it runs another system (did the deploy fail and the old one boot?). Check the host's console for the ANEMOS-RESULT line.");
     public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
+    public static readonly Diagnostic EngineMissing = new("ANEMOS3021", "The IMGBUILD engine '{0}' (AnemosEngine) does not exist. Point AnemosEngine at a makeimg script, or leave it empty to use the one the SDK ships.");
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }

@@ -29,6 +29,7 @@ public sealed class PackageTests
             "build/Anemos.Sdk.targets",
             "build/Anemos.SourceDateEpoch.targets",
             "build/Anemos.Stage.targets",
+            "engine/makeimg",
             "init/anemos-init",
             "tools/helper/linux-x64/anemos-kexec",
             "tools/net10.0/Anemos.Core.dll",
