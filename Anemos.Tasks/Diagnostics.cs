@@ -10,7 +10,7 @@ public static class Diagnostics
 {
     // 0xxx: SDK and environment
     public static readonly Diagnostic InternalError = new("ANEMOS0001", "{0} failed unexpectedly: {1}. Nothing was written. This is a bug in Anemos.Sdk: please report it with the build log (-bl).");
-    public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "Overlay compression 'zstd' needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression to gzip or none.");
+    public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "zstd compression needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression (AnemosBaseCompression for a base image) to gzip.");
     public static readonly Diagnostic InvalidCompression = new("ANEMOS0004", "AnemosOverlayCompression is '{0}'; use none, gzip or zstd.");
     public static readonly Diagnostic InvalidOnSuccess = new("ANEMOS0005", "AnemosOnSuccess is '{0}'; use reboot or poweroff.");
 
@@ -97,5 +97,6 @@ public static class Diagnostics
     public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
     public static readonly Diagnostic EngineMissing = new("ANEMOS3021", "The IMGBUILD engine '{0}' (AnemosEngine) does not exist. Point AnemosEngine at a makeimg script, or leave it empty to use the one the SDK ships.");
+    public static readonly Diagnostic InvalidBaseCompression = new("ANEMOS3022", "AnemosBaseCompression is '{0}'; use gzip or zstd.");
     public static readonly Diagnostic DeployInitMissing = new("ANEMOS3018", "The deploy init '{0}' does not exist. Set AnemosDeployInit to a POSIX shell script, or leave it empty to use the one the SDK ships.");
 }
