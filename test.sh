@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 anemos_require_dotnet
 anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils busybox:busybox-static strings:binutils qemu-system-x86_64:qemu-system-x86 sfdisk:fdisk debugfs:e2fsprogs /usr/bin/time:time ssh:openssh-client /usr/sbin/sshd:openssh-server sudo:sudo
 
-# Packs the SDK, fetches samples/base's Debian packages and builds both samples.
+# Packs the SDK, fetches samples/base's and samples/installer's Debian packages and builds the samples.
 ./build.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
