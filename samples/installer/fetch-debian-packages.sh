@@ -133,6 +133,27 @@ find "$root/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | while rea
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$root/etc/ld.so.conf"
 # debootstrap asks dpkg for the machine's architecture; without dpkg it reads this file.
 echo amd64 >"$root/usr/share/debootstrap/arch"
+# Debian's pacman.conf names no repository: pacstrap installs from Arch Linux's core and extra
+# through the worldwide mirror unless the IMGBUILD brings its own pacman.conf. Signatures are
+# checked against /etc/pacman.d/gnupg, which `pacman-key --init; pacman-key --populate archlinux`
+# makes at deploy time (archlinux-keyring's keys are in /usr/share/keyrings).
+cat >"$root/etc/pacman.conf" <<'CONF'
+[options]
+HoldPkg = pacman glibc
+Architecture = x86_64
+CheckSpace
+ParallelDownloads = 5
+SigLevel = Required DatabaseOptional
+LocalFileSigLevel = Optional
+
+[core]
+Include = /etc/pacman.d/mirrorlist
+
+[extra]
+Include = /etc/pacman.d/mirrorlist
+CONF
+mkdir -p "$root/etc/pacman.d"
+echo 'Server = https://geo.mirror.pkgbuild.com/$repo/os/$arch' >"$root/etc/pacman.d/mirrorlist"
 
 # Every ELF file must find its libraries inside the tree.
 missing=$(find "$root" -type f \( -perm -u+x -o -name '*.so*' \) | while read -r file; do

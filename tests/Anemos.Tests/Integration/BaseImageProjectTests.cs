@@ -169,6 +169,7 @@ public sealed class BaseImageProjectTests : IDisposable
     [InlineData("file-without-target", """<AnemosBaseFile Include="makeimg" />""", "", "ANEMOS3012")]
     [InlineData("init-missing", "", "<AnemosDeployInit>no-init</AnemosDeployInit>", "ANEMOS3018")]
     [InlineData("engine-missing", "", "<AnemosEngine>no-engine</AnemosEngine>", "ANEMOS3021")]
+    [InlineData("bad-compression", "", "<AnemosBaseCompression>lz4</AnemosBaseCompression>", "ANEMOS3022")]
     [InlineData("no-kernel", "", "<AnemosKernel></AnemosKernel>", "ANEMOS3020")]
     public void IsRefused(string name, string items, string properties, string code)
     {

@@ -92,6 +92,11 @@ public sealed class InstallerBaseTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(tree, "usr/share/doc")), "documentation is stripped");
         Assert.False(Directory.Exists(Path.Combine(tree, "usr/share/man")), "manual pages are stripped");
         Assert.True(File.Exists(Path.Combine(tree, "etc/ssl/certs/ca-certificates.crt")));
+        Assert.Equal("amd64\n", File.ReadAllText(Path.Combine(tree, "usr/share/debootstrap/arch")));
+        Assert.Contains("[core]", File.ReadAllText(Path.Combine(tree, "etc/pacman.conf"))); // Arch's repositories, not Debian's empty pacman.conf
+        Assert.StartsWith("Server = https://", File.ReadAllText(Path.Combine(tree, "etc/pacman.d/mirrorlist")));
+        Assert.True(File.Exists(Path.Combine(tree, "usr/share/keyrings/archlinux.gpg")));
+        Assert.True(File.Exists(Path.Combine(tree, "usr/share/keyrings/debian-archive-keyring.gpg")));
         foreach (string module in new[] { "virtio_blk", "virtio_net", "nvme", "ahci", "e1000e", "ext4", "xfs", "vfat", "loop" })
             Assert.Contains(module, description.GetProperty("modules").EnumerateArray().Select(e => e.GetString()));
 

@@ -140,10 +140,16 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
             """);
         File.SetUnixFileMode(makeimg, (UnixFileMode)0x1ED);
 
+        // samples/base bootstraps nothing: a stand-in apk makes it a base for target=alpine.
+        string apk = Path.Combine(root, "apk");
+        File.WriteAllText(apk, "#!/bin/sh\nexit 1\n");
+        string baseProject = Path.Combine(root, "base", "base.proj");
+        File.WriteAllText(baseProject, File.ReadAllText(baseProject).Replace("</ItemGroup>", $"""  <AnemosBaseFile Include="{apk}" TargetPath="usr/sbin/apk" Mode="0755" />\n  </ItemGroup>"""));
+
         using var project = HostProject("imgbuild", "#!/bin/sh\n", root: root);
         File.Delete(project.PathOf("deploy"));
         project.Write("IMGBUILD", "target=alpine\nformat=\"raw 1G msdos ext4\"\npackages=\"alpine-base\"\n");
-        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
+        var result = Rehearse(project, $"-p:AnemosEngine={makeimg}");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("ANEMOS3013", result.Output);
 
