@@ -142,7 +142,13 @@ public sealed class BaseImageProjectTests : IDisposable
         Assert.True(host.Build().ExitCode == 0);
         File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
         File.WriteAllText(baseProject.ProjectFile, File.ReadAllText(baseProject.ProjectFile).Replace("""<AnemosBaseFile Include="apk" TargetPath="sbin/apk" Mode="0755" />""", ""));
-        Assert.Contains("apk-tools-static", BadInput.AssertError(host, "ANEMOS3013").Output);
+        var withoutApk = BadInput.AssertError(host, "ANEMOS3013").Output;
+        Assert.Contains("apk-tools-static", withoutApk);
+        Assert.Contains("it bootstraps: nothing", withoutApk);
+
+        // A target computed at run time cannot be checked, but a base that bootstraps nothing cannot install any.
+        host.Write("IMGBUILD", "target=${TARGET:-alpine}\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
+        Assert.Contains("(computed at run time)", BadInput.AssertError(host, "ANEMOS3013").Output);
     }
 
     [Fact]

@@ -144,7 +144,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
         string apk = Path.Combine(root, "apk");
         File.WriteAllText(apk, "#!/bin/sh\nexit 1\n");
         string baseProject = Path.Combine(root, "base", "base.proj");
-        File.WriteAllText(baseProject, File.ReadAllText(baseProject).Replace("</ItemGroup>", $"""  <AnemosBaseFile Include="{apk}" TargetPath="usr/sbin/apk" Mode="0755" />\n  </ItemGroup>"""));
+        File.WriteAllText(baseProject, File.ReadAllText(baseProject).Replace("</ItemGroup>", $"""  <AnemosBaseFile Include="{apk}" TargetPath="usr/sbin/apk" Mode="0755" /></ItemGroup>"""));
 
         using var project = HostProject("imgbuild", "#!/bin/sh\n", root: root);
         File.Delete(project.PathOf("deploy"));
