@@ -25,12 +25,15 @@ need dpkg-deb
 need readelf
 
 # The tools: busybox for everything else, dash as /bin/sh (busybox's ash would run its own
-# applets before a real tool on PATH: busybox losetup instead of util-linux's); the bootstrappers (debootstrap runs its Packages
-# parsing in perl, fetches with wget and checks Release signatures with gpgv; pacstrap is bash and
+# applets before a real tool on PATH: busybox losetup instead of util-linux's), coreutils and
+# findutils (busybox's chroot, env, xargs and find -exec run busybox's own applet of a name before
+# the program: `chroot TARGET dpkg` would run busybox's dpkg); the bootstrappers (debootstrap runs its Packages
+# parsing in perl, fetches with wget, checks Release signatures with gpgv, and unpacks with
+# dpkg-deb and GNU tar, which must not be busybox's applets of the same names; pacstrap is bash and
 # runs pacman, pacman-key runs gpg and gpg-agent and sources makepkg's shell library); disks and file systems; patches and archives;
 # an ssh server for later.
-tools="busybox-static dash
-debootstrap perl-base wget ca-certificates gpgv debian-archive-keyring
+tools="busybox-static dash coreutils findutils
+debootstrap perl-base wget ca-certificates gpgv debian-archive-keyring dpkg tar
 pacman-package-manager makepkg arch-install-scripts archlinux-keyring bash gpg gpg-agent gpgconf
 util-linux mount fdisk e2fsprogs logsave dosfstools
 patch xz-utils zstd
@@ -46,7 +49,7 @@ libgnutls30 libnettle8 libhogweed6 libgmp10 libidn2-0 libunistring2 libp11-kit0 
 libssl3 libcurl4 libbrotli1 libnghttp2-14 librtmp1 libssh2-1 libgssapi-krb5-2 libkrb5-3 libk5crypto3
 libkrb5support0 libkeyutils1 libldap-2.5-0 libsasl2-2 libsasl2-modules-db libdb5.3
 libalpm13 libarchive13 libxml2 libicu72 libgpgme11 libassuan0 libgpg-error0 libgcrypt20 libnpth0 libsqlite3-0
-libtomcrypt1 libtommath1"
+libtomcrypt1 libtommath1 libmd0 libattr1"
 
 packages=$(echo $tools $libraries)
 # What root/ was made from: the package list and this script (a changed recipe unpacks again).
