@@ -53,8 +53,16 @@ public sealed class InstallerBaseTests : IDisposable
         { "xz", "/usr/bin/xz", "xz --version" },
         { "zstd", "/usr/bin/zstd", "zstd --version" },
         { "dropbear", "/usr/sbin/dropbear", "dropbear -V" },
-        { "chroot", "/usr/sbin/chroot", "chroot --help" }, // busybox's, where no real one exists
-        { "awk", "/usr/bin/awk", "awk 'BEGIN { print 1 }'" },
+        // Real, not busybox's: debootstrap unpacks with dpkg-deb and tar, and busybox's chroot would run
+        // busybox's own dpkg inside the target.
+        { "dpkg-deb", "/usr/bin/dpkg-deb", "dpkg-deb --version" },
+        { "dpkg", "/usr/bin/dpkg", "dpkg --print-architecture" },
+        { "tar", "/bin/tar", "tar --version" },
+        { "chroot", "/usr/sbin/chroot", "chroot --version" },
+        { "env", "/usr/bin/env", "env --version" },
+        { "xargs", "/usr/bin/xargs", "xargs --version" },
+        { "awk", "/usr/bin/awk", "awk 'BEGIN { print 1 }'" }, // busybox's, where no real one exists
+        { "makeimg", "/usr/bin/makeimg", "test -x /usr/bin/makeimg" },
     };
 
     [Fact]
