@@ -40,7 +40,7 @@ patch xz-utils zstd
 dropbear-bin"
 
 # Their shared libraries (Debian 12 package names). Not here on purpose: systemd, perl-modules,
-# dpkg, debconf, pinentry, gnupg's network parts (dirmngr), the PAM modules.
+# debconf, apt, pinentry, gnupg's network parts (dirmngr), the PAM modules.
 libraries="libc6 libgcc-s1 libstdc++6 libcrypt1 zlib1g libzstd1 liblzma5 libbz2-1.0 liblz4-1
 libacl1 libselinux1 libpcre2-8-0 libcap-ng0 libcap2 libaudit1 libpam0g libsystemd0 libudev1
 libblkid1 libmount1 libsmartcols1 libuuid1 libfdisk1 libtinfo6 libncursesw6 libreadline8
