@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Builds Anemos.Sdk and the samples: packs the SDK into artifacts/feed, then builds
-# samples/dns and samples/bitfehler-net (and with them samples/base), printing one summary line
+# Builds Anemos.Sdk and the samples: packs the SDK into artifacts/feed, then builds samples/base,
+# samples/dns and samples/bitfehler-net (and with them their base, samples/installer), printing one summary line
 # per host. Installs what is missing when run as root on Debian/Ubuntu, or says what to install.
 set -euo pipefail
 cd "$(dirname "$0")"
 . eng/prerequisites.sh
 
 anemos_require_dotnet
-anemos_require_packages dpkg-deb:dpkg apt-get:apt git:git depmod:kmod
+anemos_require_packages dpkg-deb:dpkg apt-get:apt git:git depmod:kmod readelf:binutils
 anemos_require_apt_lists
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -23,7 +23,9 @@ dotnet pack Anemos.Sdk/Anemos.Sdk.csproj -c Release -nologo -v:q
 # The samples restore the SDK into artifacts/packages: drop an older copy of the same version.
 rm -rf artifacts/packages/anemos.sdk
 
-for sample in samples/dns/dns.proj samples/bitfehler-net/bitfehler-net.proj; do
+# samples/base (busybox, for deploy payloads; the VM tests and the benchmark boot it) and the two
+# IMGBUILD samples, which build their base samples/installer.
+for sample in samples/base/base.proj samples/dns/dns.proj samples/bitfehler-net/bitfehler-net.proj; do
     echo "== Building $sample"
     dotnet build "$sample" -nologo -v:m "$@"
 done

@@ -12,7 +12,7 @@ anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:cor
 # The engine tests: debootstrap from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
 anemos_require_packages /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
 
-# Packs the SDK, fetches samples/base's Debian packages and builds both samples.
+# Packs the SDK, fetches samples/base's and samples/installer's Debian packages and builds the samples.
 ./build.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1

@@ -13,12 +13,15 @@ namespace Anemos.Tasks;
 /// <summary>
 /// Composes a base initramfs (gzip newc cpio): a skeleton (/dev/console and friends), the root
 /// file system inputs in order (directories or tarballs; later ones win), the kernel modules
-/// asked for with their dependencies and a load list, and the SDK's deploy init as /init.
-/// Writes base-image.json, which says what the base holds (makeimg or not, modules, kernel).
+/// asked for with their dependencies and a load list, the IMGBUILD engine as /usr/bin/makeimg and
+/// the SDK's deploy init as /init. Writes base-image.json, which says what the base holds (the
+/// engine, which targets it can bootstrap, modules, kernel).
 /// </summary>
 public sealed class BuildAnemosBaseImage : AnemosTask
 {
     [Required] public string DeployInit { get; set; } = "";
+    /// <summary>The IMGBUILD engine every base carries at usr/bin/makeimg (AnemosEngine).</summary>
+    [Required] public string Engine { get; set; } = "";
     [Required] public string OutputFile { get; set; } = "";
     [Required] public string DescriptionFile { get; set; } = "";
     [Required] public string WorkDirectory { get; set; } = "";
@@ -29,6 +32,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     public ITaskItem[] Modules { get; set; } = [];
     public string? ModulesDirectory { get; set; }
     public string? SourceDateEpoch { get; set; }
+    /// <summary>gzip or zstd (AnemosBaseCompression; the targets default it).</summary>
+    [Required] public string Compression { get; set; } = "";
 
     abstract record Node;
     sealed record DirectoryNode(uint Mode) : Node;
@@ -40,6 +45,9 @@ public sealed class BuildAnemosBaseImage : AnemosTask
 
     protected override void ExecuteCore()
     {
+        if (!File.Exists(Engine)) throw new AnemosException(Diagnostics.EngineMissing, Engine);
+        string compression = Compression.Trim().ToLowerInvariant();
+        if (compression is not ("gzip" or "zstd")) throw new AnemosException(Diagnostics.InvalidBaseCompression, Compression);
         long mtime = Tasks.SourceDateEpoch.Parse(SourceDateEpoch);
 
         foreach (string directory in new[] { "bin", "dev", "etc", "etc/anemos", "lib", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var" })
@@ -96,14 +104,21 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             AddModules(kernelRelease, modulePaths);
         }
 
+        AddParents(EnginePath);
+        _tree[EnginePath] = new FileNode(Path.GetFullPath(Engine), 0x1ED);
         _tree["init"] = new FileNode(Path.GetFullPath(DeployInit), 0x1ED);
         AddGenerated("etc/anemos/modules", string.Concat(modulePaths.Select(p => $"/lib/modules/{kernelRelease}/{p}\n")));
 
-        var digest = AtomicFile.Write(OutputFile, stream =>
+        long unpackedSize = 0;
+        FileDigest digest;
+        try
+        {
+            digest = AtomicFile.Write(OutputFile, stream =>
         {
             using var hashing = new HashingStream(stream, leaveOpen: true);
-            using (var gzip = new DeterministicGzipStream(hashing))
-            using (var cpio = new NewcWriter(gzip, leaveOpen: true))
+            // zstd level 9: a third faster to build than gzip and 10-15% smaller; the kernel unpacks it faster too.
+            using (Stream compressed = compression == "zstd" ? new ZstdCompressStream(hashing, level: 9) : new DeterministicGzipStream(hashing))
+            using (var cpio = new NewcWriter(compressed, leaveOpen: true))
             {
                 foreach (var (name, node) in _tree)
                 {
@@ -115,7 +130,10 @@ public sealed class BuildAnemosBaseImage : AnemosTask
                         case DeviceNode c: cpio.AddCharacterDevice(name, c.Major, c.Minor, c.Mode, mtime); break;
                         case FileNode f:
                             using (var content = File.OpenRead(f.Source))
+                            {
+                                unpackedSize += content.Length;
                                 cpio.AddFile(name, content, content.Length, f.Mode, mtime, CancellationToken);
+                            }
                             break;
                     }
                 }
@@ -123,8 +141,13 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             }
             return hashing.Digest();
         });
+        }
+        catch (ZstdUnavailableException e)
+        {
+            throw new AnemosException(Diagnostics.ZstdUnavailable, e.Message);
+        }
         DigestSidecar.Write(OutputFile, digest);
-        WriteDescription(digest, kernelRelease, modulePaths);
+        WriteDescription(digest, kernelRelease, modulePaths, compression, unpackedSize);
     }
 
     void AddRootFileSystem(string path)
@@ -260,11 +283,64 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         }
     }
 
+    const string EnginePath = "usr/bin/makeimg";
+
+    /// <summary>Whether the tree holds a file at the path, following the tree's own symlinks (a merged /usr, tool aliases).</summary>
+    bool HasFile(string path)
+    {
+        string current = path.Trim('/');
+        for (int hops = 0; hops < 40; hops++)
+        {
+            string resolved = ResolveParents(current);
+            if (!_tree.TryGetValue(resolved, out var node)) return false;
+            if (node is not LinkNode link) return node is FileNode;
+            string parent = resolved.Contains('/') ? resolved[..resolved.LastIndexOf('/')] : "";
+            current = link.Target.StartsWith('/') ? link.Target.Trim('/') : Normalize(parent.Length == 0 ? link.Target : parent + "/" + link.Target);
+        }
+        return false;
+    }
+
+    /// <summary>The path with every directory component that is a link in the tree replaced by its target.</summary>
+    string ResolveParents(string path)
+    {
+        string[] parts = path.Split('/');
+        string resolved = "";
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            string next = resolved.Length == 0 ? parts[i] : resolved + "/" + parts[i];
+            for (int hops = 0; hops < 40 && _tree.TryGetValue(next, out var node) && node is LinkNode link; hops++)
+                next = link.Target.StartsWith('/') ? Normalize(link.Target.Trim('/')) : Normalize(resolved.Length == 0 ? link.Target : resolved + "/" + link.Target);
+            resolved = next;
+        }
+        return resolved.Length == 0 ? parts[^1] : resolved + "/" + parts[^1];
+    }
+
+    static string Normalize(string path)
+    {
+        var parts = new List<string>();
+        foreach (string part in path.Split('/'))
+        {
+            if (part is "" or ".") continue;
+            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(part);
+        }
+        return string.Join('/', parts);
+    }
+
+    bool HasTool(string name) => new[] { "usr/sbin/", "usr/bin/", "sbin/", "bin/" }.Any(folder => HasFile(folder + name));
+
+    /// <summary>The IMGBUILD targets this tree can install: the bootstrapper and what it cannot work without.</summary>
+    IEnumerable<string> Bootstrappers()
+    {
+        if (HasTool("apk")) yield return "alpine";
+        if (HasTool("pacstrap") && HasTool("pacman")) yield return "arch";
+        if (HasTool("debootstrap") && HasTool("gpgv")) yield return "debian";
+    }
+
     static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);
 
-    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths)
+    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths, string compression, long unpackedSize)
     {
-        bool Has(string name) => _tree.ContainsKey(name);
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -272,9 +348,14 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             json.WriteNumber("schemaVersion", 1);
             json.WriteString("sha256", digest.Sha256);
             json.WriteNumber("size", digest.Size);
+            json.WriteString("compression", compression);
+            json.WriteNumber("unpackedSize", unpackedSize);
             json.WriteString("kernelRelease", kernelRelease);
-            json.WriteBoolean("hasMakeimg", Has("usr/bin/makeimg") || Has("bin/makeimg") || Has("usr/local/bin/makeimg"));
-            json.WriteBoolean("hasBusybox", Has("bin/busybox") || Has("usr/bin/busybox"));
+            json.WriteString("engine", "makeimg");
+            json.WriteStartArray("bootstrappers");
+            foreach (string target in Bootstrappers()) json.WriteStringValue(target);
+            json.WriteEndArray();
+            json.WriteBoolean("hasBusybox", HasFile("bin/busybox") || HasFile("usr/bin/busybox"));
             json.WriteStartArray("modules");
             foreach (string module in modulePaths) json.WriteStringValue(KernelModules.NameOf(module));
             json.WriteEndArray();

@@ -10,7 +10,7 @@ public static class Diagnostics
 {
     // 0xxx: SDK and environment
     public static readonly Diagnostic InternalError = new("ANEMOS0001", "{0} failed unexpectedly: {1}. Nothing was written. This is a bug in Anemos.Sdk: please report it with the build log (-bl).");
-    public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "Overlay compression 'zstd' needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression to gzip or none.");
+    public static readonly Diagnostic ZstdUnavailable = new("ANEMOS0003", "zstd compression needs the system zstd library: {0}. Install it (Debian/Ubuntu: apt-get install libzstd1) or set AnemosOverlayCompression (AnemosBaseCompression for a base image) to gzip.");
 
     // 1xxx: project and inventory
     public static readonly Diagnostic InvalidHostName = new("ANEMOS1002", "Host name '{0}' is not valid: use 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit.");
@@ -42,6 +42,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildNoPackages = new("ANEMOS2014", "IMGBUILD does not list any packages. Set packages=\"...\" to the packages to install (at least one).");
     public static readonly Diagnostic ImgbuildRuntimeValue = new("ANEMOS2015", "IMGBUILD sets '{0}' from a value computed at run time ({1}); it was not checked at build time. Use a literal value to have it checked.", IsWarning: true);
     public static readonly Diagnostic ImgbuildDuplicateSetting = new("ANEMOS2016", "IMGBUILD sets '{0}' more than once (first on line {1}); only the last value counts. Remove the extra assignment.", IsWarning: true);
+    public static readonly Diagnostic ImgbuildFormatNotDeployable = new("ANEMOS2017", "IMGBUILD format '{0}' makes {1}, which a deploy cannot boot: a deploy installs onto the server's disk, so use format=raw (optionally \"raw SIZE msdos|gpt FS\": the install disk) or custom (setup() and cleanup() write the disk themselves).");
     public static readonly Diagnostic PayloadEntryNotFile = new("ANEMOS2112", "'{0}' is not a regular file (a symlink or a folder); makeimg and the deploy init run it from the payload. Replace it with the file itself.");
     public static readonly Diagnostic DeployNotExecutable = new("ANEMOS2103", "'deploy' is not executable. Run: chmod +x deploy (and commit the mode).");
     public static readonly Diagnostic DeployNotProgram = new("ANEMOS2104", "'deploy' is neither a script starting with '#!' nor an ELF program. Add a shebang line such as #!/bin/sh.");
@@ -95,4 +96,6 @@ public static class Diagnostics
     public static readonly Diagnostic ArtifactTampered = new("ANEMOS4023", "Host '{0}': the {1} {2} is not the one its build made: {3}. Nothing was sent; download the artifacts of one build again, or rebuild.");
     public static readonly Diagnostic HealthCheckFailed = new("ANEMOS4020", "{0} came back, but its health check `{1}` exited with {2}: {3}. The deploy counts as failed; a group deploy stops here.");
 
+    public static readonly Diagnostic EngineMissing = new("ANEMOS3021", "The IMGBUILD engine '{0}' (AnemosEngine) does not exist. Point AnemosEngine at a makeimg script, or leave it empty to use the one the SDK ships.");
+    public static readonly Diagnostic InvalidBaseCompression = new("ANEMOS3022", "AnemosBaseCompression is '{0}'; use gzip or zstd.");
 }

@@ -8,7 +8,8 @@ namespace Anemos.Tasks;
 /// <summary>
 /// Checks an IMGBUILD before anything is packed: its shell syntax (with the system's sh -n where
 /// one exists, and always with our own reader) and the settings makeimg reads: target,
-/// debian_suite, format, hostconf and packages. Each finding is coded and carries the line.
+/// debian_suite, format, hostconf and packages. Each finding is coded and carries the line. A host
+/// deploys onto a disk, so formats that make a tarball or a folder (tar, dir) are refused.
 /// </summary>
 public sealed partial class ValidateImgbuild : AnemosTask
 {
@@ -17,6 +18,7 @@ public sealed partial class ValidateImgbuild : AnemosTask
     /// <summary>The shell used for a syntax check; empty to rely on our reader alone.</summary>
     public string? Shell { get; set; } = "/bin/sh";
 
+    /// <summary>The IMGBUILD's target when it is a literal (arch, alpine, debian); empty when computed at run time or invalid.</summary>
     [Output] public string? Target { get; set; }
 
     [GeneratedRegex(@"line (\d+)|:\s*(\d+):")]
@@ -72,7 +74,7 @@ public sealed partial class ValidateImgbuild : AnemosTask
             Error(Diagnostics.ImgbuildNoTarget, 0);
         else if (target is not null && !ImgbuildRules.Targets.Contains(target.Value))
             Error(Diagnostics.ImgbuildBadTarget, target.Line, target.Value);
-        Target = target?.Value;
+        Target = target is not null && ImgbuildRules.Targets.Contains(target.Value) ? target.Value : "";
 
         var suite = document.Setting("debian_suite");
         if (suite is not null && target is not null && target.Value != "debian")
@@ -128,9 +130,12 @@ public sealed partial class ValidateImgbuild : AnemosTask
                 if (words.Length != 2) { Error(Diagnostics.ImgbuildBadFormat, line, format.Value, "tar takes exactly one compression"); break; }
                 if (!ImgbuildRules.TarCompressions.Contains(words[1]))
                     Error(Diagnostics.ImgbuildBadTarCompression, line, words[1]);
+                else
+                    Error(Diagnostics.ImgbuildFormatNotDeployable, line, format.Value, "a tarball");
                 break;
             case "dir":
                 if (words.Length != 1) Error(Diagnostics.ImgbuildBadFormat, line, format.Value, "dir takes no arguments");
+                else Error(Diagnostics.ImgbuildFormatNotDeployable, line, format.Value, "a folder");
                 break;
             case "custom":
                 if (words.Length != 1) { Error(Diagnostics.ImgbuildBadFormat, line, format.Value, "custom takes no arguments"); break; }

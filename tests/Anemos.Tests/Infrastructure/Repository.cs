@@ -19,5 +19,8 @@ public static class Repository
         .Match(File.ReadAllText(PathOf("Directory.Build.props")), "<AnemosVersion>([^<]+)</AnemosVersion>").Groups[1].Value;
 
     /// <summary>Where samples/base keeps its Debian packages (fetched by ./build.sh).</summary>
+    /// <summary>Where samples/installer keeps its Debian packages (fetched by ./build.sh).</summary>
+    public static string InstallerPackages => Environment.GetEnvironmentVariable("ANEMOS_INSTALLER_PACKAGES") is { Length: > 0 } d ? d : PathOf("samples", "installer", ".deps");
+
     public static string DebianPackages => Environment.GetEnvironmentVariable("ANEMOS_DEBIAN_PACKAGES") is { Length: > 0 } d ? d : PathOf("samples", "base", ".deps");
 }

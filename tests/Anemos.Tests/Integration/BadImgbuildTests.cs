@@ -17,10 +17,10 @@ public sealed class BadImgbuildTests
     }
 
     [Theory]
-    [InlineData("unterminated-quote", "target='arch\nformat=dir\npackages=base\n", "ANEMOS2001", 1)]
+    [InlineData("unterminated-quote", "target='arch\nformat=raw\npackages=base\n", "ANEMOS2001", 1)]
     [InlineData("if-without-fi", Good + "if true; then\n  echo\n", "ANEMOS2001", 0)]
-    [InlineData("no-target", "format=dir\npackages=base\n", "ANEMOS2002", 0)]
-    [InlineData("unknown-target", "target=gentoo\nformat=dir\npackages=base\n", "ANEMOS2003", 1)]
+    [InlineData("no-target", "format=raw\npackages=base\n", "ANEMOS2002", 0)]
+    [InlineData("unknown-target", "target=gentoo\nformat=raw\npackages=base\n", "ANEMOS2003", 1)]
     [InlineData("suite-without-debian", Good + "debian_suite=bookworm\n", "ANEMOS2004", 4)]
     [InlineData("no-format", "target=arch\npackages=base\n", "ANEMOS2005", 0)]
     [InlineData("unknown-format", "target=arch\nformat=iso\npackages=base\n", "ANEMOS2006", 2)]
@@ -34,8 +34,10 @@ public sealed class BadImgbuildTests
     [InlineData("unknown-hostconf-key", Good + "hostconf=\"colour=blue\"\n", "ANEMOS2012", 4)]
     [InlineData("bad-hostname", Good + "hostconf=\"hostname=bad_name!\"\n", "ANEMOS2013", 4)]
     [InlineData("bad-timezone", Good + "hostconf=\"timezone=Mars\"\n", "ANEMOS2013", 4)]
-    [InlineData("no-packages", "target=arch\nformat=dir\n", "ANEMOS2014", 0)]
-    [InlineData("empty-packages", "target=arch\nformat=dir\npackages=\"  \"\n", "ANEMOS2014", 3)]
+    [InlineData("dir-cannot-deploy", "target=arch\nformat=dir\npackages=base\n", "ANEMOS2017", 2)]
+    [InlineData("tar-cannot-deploy", "target=arch\nformat=\"tar zstd\"\npackages=base\n", "ANEMOS2017", 2)]
+    [InlineData("no-packages", "target=arch\nformat=raw\n", "ANEMOS2014", 0)]
+    [InlineData("empty-packages", "target=arch\nformat=raw\npackages=\"  \"\n", "ANEMOS2014", 3)]
     public void IsRefusedWithItsCodeAndLine(string name, string imgbuild, string code, int line)
     {
         using var project = ImgbuildProject(imgbuild);
@@ -45,8 +47,8 @@ public sealed class BadImgbuildTests
     }
 
     [Theory]
-    [InlineData("computed-packages", "target=arch\nformat=dir\npackages=\"$(cat packages.txt)\"\n", "ANEMOS2015")]
-    [InlineData("computed-target", "target=${TARGET:-arch}\nformat=dir\npackages=base\n", "ANEMOS2015")]
+    [InlineData("computed-packages", "target=arch\nformat=raw\npackages=\"$(cat packages.txt)\"\n", "ANEMOS2015")]
+    [InlineData("computed-target", "target=${TARGET:-arch}\nformat=raw\npackages=base\n", "ANEMOS2015")]
     [InlineData("duplicate-setting", Good + "target=alpine\n", "ANEMOS2016")]
     public void IsWarnedAbout(string name, string imgbuild, string code)
     {

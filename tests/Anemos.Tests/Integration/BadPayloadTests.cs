@@ -17,7 +17,7 @@ public sealed class BadPayloadTests
     public void BothImgbuildAndDeploy()
     {
         using var project = TestProject.CreateDeployProject();
-        project.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
+        project.Write("IMGBUILD", "target=arch\nformat=raw\npackages=base\n");
         BadInput.AssertError(project, "ANEMOS2102");
     }
 

@@ -3,7 +3,7 @@ using Anemos.Tests.Infrastructure;
 
 namespace Anemos.Tests.Integration;
 
-/// <summary>Base image projects: root file system inputs, kernel modules with their dependencies, the deploy init.</summary>
+/// <summary>Base image projects: root file system inputs, kernel modules with their dependencies, the engine, the deploy init, the bootstrappers.</summary>
 public sealed class BaseImageProjectTests : IDisposable
 {
     readonly string _root = TestProject.NewDirectory();
@@ -53,6 +53,7 @@ public sealed class BaseImageProjectTests : IDisposable
         project.Write("tree/usr/bin/tool", "#!/bin/sh\n", executable: true);
         Assert.Equal(0, ProcessRunner.Run("tar", ["-czf", project.PathOf("extra.tar.gz"), "-C", project.PathOf("tree"), "."]).ExitCode);
         project.Write("makeimg", "#!/bin/sh\necho makeimg\n");
+        project.Write("apk", "#!/bin/sh\necho apk\n");
         return project;
     }
 
@@ -60,9 +61,11 @@ public sealed class BaseImageProjectTests : IDisposable
         <AnemosRootfs Include="rootfs" />
         <AnemosRootfs Include="extra.tar.gz" />
         <AnemosBaseSymlink Include="bin/sh" LinkTarget="busybox" />
-        <AnemosBaseFile Include="makeimg" TargetPath="usr/bin/makeimg" Mode="0755" />
+        <AnemosBaseFile Include="apk" TargetPath="sbin/apk" Mode="0755" />
         <AnemosKernelModule Include="virtio_blk;ext4" />
         """;
+
+    static string SdkFile(string path) => Path.Combine(SdkFeed.PackagesDirectory, "anemos.sdk", Repository.Version, path);
 
     [Fact]
     public void ComposesRootfsModulesAndTheDeployInit()
@@ -80,23 +83,25 @@ public sealed class BaseImageProjectTests : IDisposable
         Assert.Matches(@"crw------- .* 5,\s+1 .* dev/console\n", list.Output);
         Assert.Matches(@"lrwxrwxrwx .* bin/sh -> busybox\n", list.Output);
         Assert.Matches(@"-rwxr-xr-x .* usr/bin/makeimg\n", list.Output);
+        Assert.Matches(@"-rwxr-xr-x .* sbin/apk\n", list.Output);
         Assert.Matches(@"-rwxr-xr-x .* usr/bin/tool\n", list.Output);
         Assert.Contains("lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko", list.Output);
         Assert.DoesNotContain("unused.ko", list.Output);
 
         string extracted = project.PathOf("extracted");
         Directory.CreateDirectory(extracted);
-        Assert.Equal(0, ProcessRunner.Shell($"zcat '{image}' | cpio -id --quiet --no-absolute-filenames 'init' 'etc/*' 'lib/*'", extracted).ExitCode);
+        Assert.Equal(0, ProcessRunner.Shell($"zcat '{image}' | cpio -id --quiet --no-absolute-filenames 'init' 'etc/*' 'lib/*' 'usr/bin/makeimg'", extracted).ExitCode);
         Assert.Equal("from the tarball\n", File.ReadAllText(Path.Combine(extracted, "etc/issue"))); // later inputs win
-        Assert.Equal(File.ReadAllText(Path.Combine(SdkFeed.PackagesDirectory, "anemos.sdk", Repository.Version, "init", "anemos-init")),
-            File.ReadAllText(Path.Combine(extracted, "init")));
+        Assert.Equal(File.ReadAllText(SdkFile("init/anemos-init")), File.ReadAllText(Path.Combine(extracted, "init")));
+        Assert.Equal(File.ReadAllBytes(SdkFile("engine/makeimg")), File.ReadAllBytes(Path.Combine(extracted, "usr/bin/makeimg"))); // every base carries the engine
         Assert.Equal(
             "/lib/modules/6.1.0-test/kernel/drivers/virtio/virtio_ring.ko\n/lib/modules/6.1.0-test/kernel/drivers/virtio/virtio.ko\n/lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko\n",
             File.ReadAllText(Path.Combine(extracted, "etc/anemos/modules")));
         Assert.DoesNotContain("unused", File.ReadAllText(Path.Combine(extracted, "lib/modules/6.1.0-test/modules.dep")));
 
         var description = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/base-image.json"))).RootElement;
-        Assert.True(description.GetProperty("hasMakeimg").GetBoolean());
+        Assert.Equal("makeimg", description.GetProperty("engine").GetString());
+        Assert.Equal(["alpine"], description.GetProperty("bootstrappers").EnumerateArray().Select(e => e.GetString()));
         Assert.True(description.GetProperty("hasBusybox").GetBoolean());
         Assert.Equal("6.1.0-test", description.GetProperty("kernelRelease").GetString());
     }
@@ -116,20 +121,50 @@ public sealed class BaseImageProjectTests : IDisposable
         host.Write("IMGBUILD", "target=alpine\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
         var result = host.Build();
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.DoesNotContain("ANEMOS3013", result.Output); // this base has makeimg
+        Assert.DoesNotContain("ANEMOS3013", result.Output); // this base has apk: it bootstraps alpine
         Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/base.img")), File.ReadAllBytes(host.PathOf("bin/anemos/base.img")));
         Assert.Equal(File.ReadAllBytes(baseProject.PathOf("bin/anemos/vmlinuz")), File.ReadAllBytes(host.PathOf("bin/anemos/vmlinuz")));
 
-        // The same base without makeimg: the IMGBUILD host is refused, or warned when it asks for inspection-only artifacts.
-        File.WriteAllText(baseProject.ProjectFile, File.ReadAllText(baseProject.ProjectFile).Replace("""<AnemosBaseFile Include="makeimg" TargetPath="usr/bin/makeimg" Mode="0755" />""", ""));
+        // A debian IMGBUILD on the same base: refused, naming what the base lacks; a deploy never contacts the host.
+        host.Write("IMGBUILD", "target=debian\nformat=\"raw 2G msdos ext4\"\npackages=\"openssh-server\"\n");
         File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
-        BadInput.AssertError(host, "ANEMOS3013");
-        BadInput.AssertWarning(host, "ANEMOS3013", "-p:AnemosAllowMissingMakeimg=true");
-        // Inspection only: a deploy of it would leave the server in a deploy init that installs nothing.
-        var publish = host.Dotnet(["publish", host.ProjectFile, "-nologo", "-p:Host=x", "-p:AnemosAllowMissingMakeimg=true"]);
+        var refused = BadInput.AssertError(host, "ANEMOS3013");
+        Assert.Contains("target is debian", refused.Output);
+        Assert.Contains("debootstrap, gpgv, debian-archive-keyring", refused.Output);
+        Assert.Contains("it bootstraps: alpine", refused.Output);
+        var publish = host.Dotnet(["publish", host.ProjectFile, "-nologo", "-p:Host=x"]);
         Assert.NotEqual(0, publish.ExitCode);
-        Assert.Contains("error ANEMOS4009", publish.Output);
+        Assert.Contains("error ANEMOS3013", publish.Output);
         Assert.DoesNotContain("deploy x: connect", publish.Output);
+
+        // Without apk the alpine IMGBUILD is refused too (also on an up-to-date payload), and the text says what to add.
+        host.Write("IMGBUILD", "target=alpine\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
+        Assert.True(host.Build().ExitCode == 0);
+        File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
+        File.WriteAllText(baseProject.ProjectFile, File.ReadAllText(baseProject.ProjectFile).Replace("""<AnemosBaseFile Include="apk" TargetPath="sbin/apk" Mode="0755" />""", ""));
+        var withoutApk = BadInput.AssertError(host, "ANEMOS3013").Output;
+        Assert.Contains("apk-tools-static", withoutApk);
+        Assert.Contains("it bootstraps: nothing", withoutApk);
+
+        // A target computed at run time cannot be checked, but a base that bootstraps nothing cannot install any.
+        host.Write("IMGBUILD", "target=${TARGET:-alpine}\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
+        Assert.Contains("(computed at run time)", BadInput.AssertError(host, "ANEMOS3013").Output);
+    }
+
+    [Fact]
+    public void TheBaseRecordsTheTargetsItCanBootstrap()
+    {
+        using var baseProject = BaseProject(FullItems);
+        baseProject.Write("rootfs/usr/bin/pacstrap", "#!/bin/bash\n", executable: true);
+        baseProject.Write("rootfs/usr/bin/pacman", "ELF\n", executable: true);
+        baseProject.Write("rootfs/usr/sbin/debootstrap", "#!/bin/sh\n", executable: true); // without gpgv: not enough for debian
+        var result = baseProject.Build();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var description = JsonDocument.Parse(File.ReadAllText(baseProject.PathOf("bin/anemos/base-image.json"))).RootElement;
+        Assert.Equal(["alpine", "arch"], description.GetProperty("bootstrappers").EnumerateArray().Select(e => e.GetString()));
+        var output = baseProject.Dotnet(["msbuild", baseProject.ProjectFile, "-nologo", "-t:GetAnemosBaseImage", "-getItem:_AnemosBaseImageOutput"]);
+        Assert.True(output.ExitCode == 0, output.ToString());
+        Assert.Contains("\"Bootstrappers\": \"alpine;arch\"", output.Output);
     }
 
     [Theory]
@@ -139,6 +174,8 @@ public sealed class BaseImageProjectTests : IDisposable
     [InlineData("rootfs-not-archive", """<AnemosRootfs Include="rootfs/etc/issue" />""", "", "ANEMOS3012")]
     [InlineData("file-without-target", """<AnemosBaseFile Include="makeimg" />""", "", "ANEMOS3012")]
     [InlineData("init-missing", "", "<AnemosDeployInit>no-init</AnemosDeployInit>", "ANEMOS3018")]
+    [InlineData("engine-missing", "", "<AnemosEngine>no-engine</AnemosEngine>", "ANEMOS3021")]
+    [InlineData("bad-compression", "", "<AnemosBaseCompression>lz4</AnemosBaseCompression>", "ANEMOS3022")]
     [InlineData("no-kernel", "", "<AnemosKernel></AnemosKernel>", "ANEMOS3020")]
     public void IsRefused(string name, string items, string properties, string code)
     {

@@ -14,12 +14,12 @@ public sealed class SampleTests : IDisposable
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>Copies samples/base and one sample into a fresh folder, as a clone would have them, every file with the given time.</summary>
+    /// <summary>Copies samples/installer (their base) and one sample into a fresh folder, as a clone would have them, every file with the given time.</summary>
     string CopySamples(string sample, DateTime fileTime)
     {
         string root = TestProject.NewDirectory();
         _directories.Add(root);
-        foreach (string name in new[] { "base", sample })
+        foreach (string name in new[] { "installer", sample })
             CopyTree(Repository.PathOf("samples", name), Path.Combine(root, name), fileTime);
         TestProject.WriteSdkConfiguration(root);
         return root;
@@ -44,10 +44,11 @@ public sealed class SampleTests : IDisposable
     ProcessResult Build(string projectFile)
     {
         var environment = SdkFeed.DotnetEnvironment(SdkFeed.PackagesDirectory);
-        environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
+        environment["ANEMOS_INSTALLER_PACKAGES"] = Repository.InstallerPackages;
         var result = ProcessRunner.Run("dotnet", ["build", projectFile, "-nologo", "-nodeReuse:false"], Path.GetDirectoryName(projectFile), environment, TimeSpan.FromMinutes(10));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("error", result.Output.Replace("0 Error(s)", ""), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("warning", result.Output.Replace("0 Warning(s)", ""), StringComparison.OrdinalIgnoreCase);
         return result;
     }
 
@@ -78,7 +79,7 @@ public sealed class SampleTests : IDisposable
         string root = CopySamples("bitfehler-net", DateTime.UtcNow);
         var output = Build(Path.Combine(root, "bitfehler-net", "bitfehler-net.proj")).Output;
         Assert.Contains("anemos bitfehler-net:", output);
-        Assert.Contains("warning ANEMOS3013", output); // samples/base has no makeimg unless one is passed
+        Assert.Contains("bootstraps: arch debian", output); // the installer base
         string listing = ProcessRunner.Run("tar", "-tzf", Path.Combine(root, "bitfehler-net", "bin", "anemos", "payload.tar.gz")).Output;
         Assert.Contains("IMGBUILD\n", listing);
         Assert.Contains("files/etc/fstab\n", listing);

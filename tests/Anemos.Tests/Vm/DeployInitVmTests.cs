@@ -164,7 +164,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
         using var project = HostProject("imgbuild", "#!/bin/sh\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>""", root: root);
         File.Delete(project.PathOf("deploy"));
         project.Write("IMGBUILD", "target=debian\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
-        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
+        var result = Rehearse(project, $"-p:AnemosEngine={makeimg}");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("ANEMOS3013", result.Output);
         Assert.Contains("install disk: /dev/vda (boot disk, serial anemos-disk0)", result.Output);
@@ -188,7 +188,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
         using var project = HostProject("imgbuild-fails", "#!/bin/sh\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="8M" /></ItemGroup>""", root: root);
         File.Delete(project.PathOf("deploy"));
         project.Write("IMGBUILD", "# fail at bootstrap\ntarget=debian\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
-        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}");
+        var result = Rehearse(project, $"-p:AnemosEngine={makeimg}");
         Assert.True(result.ExitCode != 0, result.ToString());
         Assert.Contains("ANEMOS-RESULT fail host=vm", result.Output);
         Assert.Matches(@"ANEMOS-RESULT fail host=vm payload=[0-9a-f]{64} step=makeimg:bootstrap", result.Output);

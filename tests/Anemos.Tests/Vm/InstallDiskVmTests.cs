@@ -130,7 +130,7 @@ public sealed class InstallDiskVmTests(SampleBaseFixture fixture) : IClassFixtur
             <AnemosRehearseDisk Include="disk1" Size="8M" Source="{second}" />
             """, deploy: null, imgbuild: "target=debian\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
         // No TargetDisk and no boot disk: a server whose helper could not tell where it booted from.
-        var result = Rehearse(project, $"-p:MakeimgPath={makeimg}", "-p:AnemosRehearseBootDisk=none");
+        var result = Rehearse(project, $"-p:AnemosEngine={makeimg}", "-p:AnemosRehearseBootDisk=none");
         Assert.True(result.ExitCode != 0, result.ToString());
         Assert.Contains("failed: ANEMOS3121: several disks (vda (serial anemos-disk0, 8388608 bytes), vdb (serial anemos-disk1, 8388608 bytes)) and neither TargetDisk nor a captured boot disk: set TargetDisk on the host", result.Output);
         Assert.Matches(@"ANEMOS-RESULT fail host=vm payload=[0-9a-f]{64} step=disk", result.Output);

@@ -26,9 +26,9 @@ public sealed class SampleBaseFixture : IDisposable
 
     /// <summary>
     /// A private copy of samples/base that an IMGBUILD host accepts: the stand-in makeimg at
-    /// /usr/bin/makeimg (through MakeimgPath at build time) and a stand-in /usr/sbin/debootstrap, so the
-    /// base counts as able to bootstrap debian (the build derives a base's bootstrappers from
-    /// usr/sbin/debootstrap in its tree). The debootstrap stand-in is never run: the tests that use
+    /// /usr/bin/makeimg (through AnemosEngine at build time) and stand-ins for /usr/sbin/debootstrap and
+    /// /usr/bin/gpgv, so the base counts as able to bootstrap debian (the build derives a base's
+    /// bootstrappers from those tools in its tree). The stand-ins are never run: the tests that use
     /// this base are about the deploy init's side of the engine contract, not about bootstrapping.
     /// </summary>
     public static string CopyImgbuildBase(string root)
@@ -42,6 +42,7 @@ public sealed class SampleBaseFixture : IDisposable
         File.WriteAllText(project, File.ReadAllText(project).Replace("</Project>", """
               <ItemGroup>
                 <AnemosBaseFile Include="debootstrap" TargetPath="usr/sbin/debootstrap" Mode="0755" />
+                <AnemosBaseFile Include="debootstrap" TargetPath="usr/bin/gpgv" Mode="0755" />
               </ItemGroup>
             </Project>
             """));
