@@ -65,6 +65,45 @@ public sealed class EngineCheckTests : IDisposable
         Assert.Contains("raw size '12Q'", Makeimg.AssertFailed(result, "read", "ANEMOS2206"));
     }
 
+    /// <summary>Failures that come before anything is bootstrapped, each with its own step and code.</summary>
+    [Theory]
+    [InlineData("no-imgbuild", "read", "ANEMOS2203")]
+    [InlineData("step-file-unwritable", "read", "ANEMOS2202")]
+    [InlineData("custom-without-cleanup", "read", "ANEMOS2207")]
+    [InlineData("root-not-empty", "setup", "ANEMOS2210")]
+    [InlineData("disk-not-a-device", "setup", "ANEMOS2212")]
+    [InlineData("custom-setup-fails", "setup", "ANEMOS2217")]
+    [InlineData("bootstrapper-missing", "bootstrap", "ANEMOS2220")]
+    [InlineData("keys-without-keyring", "bootstrap", "ANEMOS2221")]
+    public void EachEarlyFailureHasItsStepAndCode(string shape, string step, string code)
+    {
+        string folder = Project("target=arch\nformat=dir\npackages=base\n");
+        string[] arguments = [];
+        switch (shape)
+        {
+            case "no-imgbuild": File.Delete(Path.Combine(folder, "IMGBUILD")); break;
+            case "step-file-unwritable": arguments = ["--step-file", Path.Combine(folder, "no-such-folder", "step")]; break;
+            case "custom-without-cleanup": File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=arch\nformat=custom\npackages=base\nsetup() { :; }\n"); break;
+            case "root-not-empty":
+                File.WriteAllText(Path.Combine(folder, "tmp-root-marker"), "");
+                Directory.CreateDirectory(Path.Combine(folder, "root"));
+                File.WriteAllText(Path.Combine(folder, "root", "keep"), "mine\n");
+                arguments = ["--root", Path.Combine(folder, "root")];
+                break;
+            case "disk-not-a-device": arguments = ["--format", "raw 1G", "--disk", Path.Combine(folder, "IMGBUILD")]; break;
+            case "custom-setup-fails": File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=arch\nformat=custom\npackages=base\nsetup() { return 3; }\ncleanup() { :; }\n"); break;
+            case "bootstrapper-missing": File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=alpine\nformat=dir\npackages=alpine-base\n"); break;
+            default:
+                File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=debian\nformat=dir\npackages=hello\ndebian_mirror=http://127.0.0.1:9/debian\n");
+                Directory.CreateDirectory(Path.Combine(folder, "keys"));
+                File.WriteAllText(Path.Combine(folder, "keys", "README"), "the keyring goes here\n");
+                break;
+        }
+        var result = Makeimg.Run(folder, null, arguments);
+        Makeimg.AssertFailed(result, step, code);
+        if (shape == "root-not-empty") Assert.Equal("mine\n", File.ReadAllText(Path.Combine(folder, "root", "keep")));
+    }
+
     [Theory]
     [InlineData("--format", "raw 1G", "--format raw writes a disk")]
     [InlineData("--no-such-option", null, "unknown option")]
