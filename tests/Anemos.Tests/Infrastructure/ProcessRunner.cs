@@ -42,7 +42,13 @@ public static class ProcessRunner
         if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time.\n{text}");
+            // What it printed until then (a VM's console) is what explains the time-out: read it to the end.
+            outputTask.Wait(TimeSpan.FromSeconds(10));
+            errorTask.Wait(TimeSpan.FromSeconds(10));
+            string printed;
+            lock (text) printed = text.ToString();
+            string tail = string.Join('\n', (printed + (errorTask.IsCompleted ? errorTask.Result : "")).Split('\n').TakeLast(60));
+            throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time. Its last output:\n{tail}");
         }
         outputTask.Wait();
         string standardOutputText;

@@ -6,7 +6,7 @@ namespace Anemos.Tests.Vm;
 /// <summary>Boots a kernel in QEMU under TCG (KVM cannot run normal kernels on these machines), always with a time limit.</summary>
 public static class Qemu
 {
-    public static string Boot(string kernel, string initramfs, string disk, string commandLine = "console=ttyS0 panic=-1", int memoryMiB = 512, int timeoutSeconds = 240)
+    public static string Boot(string kernel, string initramfs, string disk, string commandLine = "console=ttyS0 panic=-1", int memoryMiB = 512, int timeoutSeconds = 480)
     {
         string[] arguments =
         [
