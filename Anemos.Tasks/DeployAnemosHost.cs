@@ -15,7 +15,7 @@ namespace Anemos.Tasks;
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
-public sealed class DeployAnemosHost : AnemosTask
+public sealed partial class DeployAnemosHost : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     public string? Address { get; set; }
@@ -234,20 +234,34 @@ public sealed class DeployAnemosHost : AnemosTask
 
     SshTarget ResolveTarget()
     {
+        // The properties (AnemosDeployAddress/User/Port) override the metadata, so they pass the same
+        // checks as metadata: neither can start with '-' and become an option of ssh.
         string address = string.IsNullOrWhiteSpace(Address) ? HostName : Address.Trim(); // as the build: the name is the address by default
-        int port = 22;
-        if (!string.IsNullOrWhiteSpace(Port) && (!int.TryParse(Port, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
-            throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
+        if (!ResolveAnemosHosts.IsValidAddress(address))
+            throw new AnemosException(Diagnostics.InvalidAddress, HostName, address);
+        string user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
+        if (!ResolveAnemosHosts.IsValidUser(user))
+            throw new AnemosException(Diagnostics.InvalidUser, HostName, user);
+        int? port = null;
+        if (!string.IsNullOrWhiteSpace(Port))
+        {
+            if (!int.TryParse(Port.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
+                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
+            port = number;
+        }
         foreach (var (name, key) in new[] { ("HostKey", HostKey), ("DeployedHostKey", DeployedHostKey) })
-            if (!string.IsNullOrWhiteSpace(key) && !key.Trim().StartsWith("SHA256:", StringComparison.Ordinal))
+            if (!string.IsNullOrWhiteSpace(key) && !PinPattern().IsMatch(key.Trim()))
                 throw new AnemosException(Diagnostics.DeploySettingInvalid, $"{name} of host '{HostName}'", key, "a fingerprint as ssh-keygen -lf prints it: SHA256:…");
-        return new SshTarget(address, string.IsNullOrWhiteSpace(User) ? "root" : User.Trim(), port)
+        return new SshTarget(address, user, port)
         {
             HostKey = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim(),
             ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
             IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^SHA256:[A-Za-z0-9+/]{43}=?$")]
+    private static partial System.Text.RegularExpressions.Regex PinPattern();
 
     int ParseTimeout()
     {
@@ -330,7 +344,7 @@ public sealed class DeployAnemosHost : AnemosTask
     {
         var handedOver = DateTimeOffset.UtcNow;
         var leaveBy = handedOver + LeaveLimit < deadline ? handedOver + LeaveLimit : deadline;
-        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim() };
+        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
         bool connectionAlive = true, sawItDown = false;
         string lastSeen = "answering ssh";
         string? left = null;
@@ -363,44 +377,45 @@ public sealed class DeployAnemosHost : AnemosTask
                 }
             }
 
-            var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
-            if (scan.Keys.Count == 0)
+            // The probe is a login as the deploy makes it, through the user's ssh config (ProxyJump,
+            // aliases) with the deployed pin: no side door to the address, no scan of another path.
+            SshSession? candidate = null;
+            try
             {
-                sawItDown = true;
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} {SshSession.DescribeScanFailure(scan.Errors)}";
+                candidate = SshSession.Open(newTarget, CancellationToken);
+                string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
+                {
+                    wentAway = left ?? "";
+                    return candidate;
+                }
+                candidate.Dispose();
+                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
+                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
             }
-            else
+            catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
             {
-                string fingerprints = string.Join(", ", scan.Keys.Select(k => k.Fingerprint).Distinct());
-                SshSession? candidate = null;
-                try
+                candidate?.Dispose();
+                // The old system's key (a first install pins the stock image's): it is still shutting down.
+                var offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
+                bool oldSystem = _target.HostKey is { } oldPin && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
+                if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, offered, e.Message);
+                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
+                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
+            }
+            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+            {
+                candidate?.Dispose();
+                if (SshSession.LooksUnreachable(e.Message))
                 {
-                    candidate = SshSession.Open(newTarget, CancellationToken);
-                    string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
-                    if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
-                    {
-                        wentAway = left ?? "";
-                        return candidate;
-                    }
-                    candidate.Dispose();
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
+                    sawItDown = true;
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} no ssh server answered ({e.Arguments.ElementAtOrDefault(1)})";
                 }
-                catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+                else
                 {
-                    candidate?.Dispose();
-                    // The old system's key (a first install pins the stock image's): it is still shutting down.
-                    bool oldSystem = _target.HostKey is { } oldPin && scan.Keys.Any(k => HostKeyFingerprint.Matches(oldPin, k.Fingerprint));
-                    if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-                }
-                catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
-                {
-                    // Just started: sshd may answer a keyscan before it takes logins. A few tries, then a clear error.
-                    candidate?.Dispose();
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers with {fingerprints}, but logging in failed: {e.Message}";
-                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
+                    // Just started: sshd may answer before it takes logins. A few tries, then a clear error.
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers, but logging in failed: {e.Message}";
+                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, "an ssh server that answered", e.Message);
                 }
             }
             if (DateTimeOffset.UtcNow > deadline)

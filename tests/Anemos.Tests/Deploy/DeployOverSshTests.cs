@@ -150,6 +150,74 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.False(Directory.Exists(deployment.State));
     }
 
+    /// <summary>An ssh config of the test's own: the server's known_hosts, nothing of the machine's, and the given Host blocks.</summary>
+    string SshConfig(string name, string hosts)
+    {
+        string path = Path.Combine(_server.Directory, name);
+        File.WriteAllText(path, hosts + $"\nHost *\n  UserKnownHostsFile {_server.KnownHosts}\n  GlobalKnownHostsFile /dev/null\n");
+        return path;
+    }
+
+    [Fact]
+    public void ADeployGoesThroughAProxyJumpOfTheUsersConfig()
+    {
+        // A second sshd on 127.0.0.1 is the jump host; the deployed host is reached only as ssh resolves it.
+        using var jump = new LoopbackSshServer();
+        File.AppendAllText(Path.Combine(jump.Directory, "authorized_keys"), File.ReadAllText(_server.ClientKey + ".pub"));
+        string jumpKnownHosts = Path.Combine(jump.Directory, "jump_known_hosts");
+        File.WriteAllText(jumpKnownHosts, $"[127.0.0.1]:{jump.Port} {File.ReadAllText(Path.Combine(jump.Directory, "host_key.pub")).Split(' ')[0]} {File.ReadAllText(Path.Combine(jump.Directory, "host_key.pub")).Split(' ')[1]}\n");
+        string config = SshConfig("proxyjump_config", $"""
+            Host anemos-jump
+              HostName 127.0.0.1
+              Port {jump.Port}
+              User root
+              IdentityFile {_server.ClientKey}
+              IdentitiesOnly yes
+              UserKnownHostsFile {jumpKnownHosts}
+              GlobalKnownHostsFile /dev/null
+            Host anemos-behind
+              HostName 127.0.0.1
+              Port {_server.Port}
+              ProxyJump anemos-jump
+            """);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="anemos-behind" HostKey="{_server.HostKeyFingerprint}" />""",
+            properties: $"<AnemosSshConfigFile>{config}</AnemosSshConfigFile>");
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+        Assert.Contains($"root@anemos-behind, host key {_server.HostKeyFingerprint} pinned", result.Output);
+        Assert.Contains("Accepted publickey", File.ReadAllText(jump.Log));
+    }
+
+    [Fact]
+    public void AHostAliasWithItsOwnPortNeedsNoPortMetadata()
+    {
+        string config = SshConfig("alias_config", $"""
+            Host anemos-alias
+              HostName 127.0.0.1
+              Port {_server.Port}
+            """);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="anemos-alias" HostKey="{_server.HostKeyFingerprint}" />""",
+            properties: $"<AnemosSshConfigFile>{config}</AnemosSshConfigFile>");
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+    }
+
+    [Theory]
+    [InlineData("AnemosDeployUser", "ANEMOS1006")]
+    [InlineData("AnemosDeployAddress", "ANEMOS1005")]
+    public void AnOverrideThatLooksLikeAnSshOptionIsACodedErrorAndNeverRuns(string property, string code)
+    {
+        using var deployment = new Deployment(_server, Host());
+        string marker = Path.Combine(deployment.Project.Directory, "proxy-command-ran");
+        var result = deployment.Publish("-p:Host=x", $"-p:{property}=-oProxyCommand=touch {marker};");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error " + code, result.Output);
+        Assert.False(File.Exists(marker), "the value ran as an ssh option");
+        Assert.False(Directory.Exists(deployment.State));
+    }
+
     [Fact]
     public void SecretsTravelOnlyInTheirSegmentAndNeverReachBinObjTheBinlogOrTheConsole()
     {
