@@ -218,6 +218,76 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.False(Directory.Exists(deployment.State));
     }
 
+    /// <summary>The ssh processes whose control socket is under <paramref name="folder"/> (pgrep -a: pid and command line).</summary>
+    static string[] SshProcessesUnder(string folder) =>
+        ProcessRunner.Run("pgrep", "-a", "-f", $"ControlPath={folder}/anemos-ssh-").StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [Fact]
+    public void AKilledDeployLeavesNoLastingRootSessionAndTheNextDeployCleansUpAfterIt()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A temp folder of this test's own (short: control socket paths are limited), so only its ssh processes are looked at.
+        string temp = Path.Combine("/tmp", "anemos-k" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(temp);
+        try
+        {
+            deployment.Project.Environment["TMPDIR"] = temp;
+            var start = new ProcessStartInfo("dotnet")
+            {
+                WorkingDirectory = deployment.Project.Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (string argument in new[] { "publish", deployment.Project.ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", "-p:Host=x" }) start.ArgumentList.Add(argument);
+            foreach (var (name, value) in deployment.Project.Environment)
+                if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
+            var output = new StringBuilder();
+            bool killed = false;
+            using (var publish = Process.Start(start)!)
+            {
+                string errors = "";
+                var reader = new Thread(() => errors = publish.StandardError.ReadToEnd());
+                reader.Start();
+                // The event: the connect phase ended, so a root master connection is up. Kill the whole deploy there.
+                while (publish.StandardOutput.ReadLine() is { } line)
+                {
+                    output.AppendLine(line);
+                    // The phase's end ("deploy x: connect 0.4 s: …"), not its start ("deploy x: connect ...").
+                    if (Regex.IsMatch(line, @"deploy x: connect [0-9]"))
+                    {
+                        publish.Kill(entireProcessTree: true);
+                        killed = true;
+                        break;
+                    }
+                }
+                publish.WaitForExit();
+                reader.Join();
+                output.Append(errors);
+            }
+            Assert.True(killed, "the deploy never reported its connect phase:\n" + output);
+
+            // The master was detached from the deploy, so the kill did not reach it; it lives on only for a finite time.
+            var masters = SshProcessesUnder(temp).Where(p => p.Contains("ControlMaster=yes", StringComparison.Ordinal)).ToList();
+            Assert.True(masters.Count == 1, "expected the killed deploy's master:\n" + string.Join("\n", masters) + "\n" + output);
+            Assert.Contains($"ControlPersist={Anemos.Tasks.Ssh.SshSession.ControlPersistSeconds}", masters[0]);
+            Assert.True(Anemos.Tasks.Ssh.SshSession.ControlPersistSeconds <= 60);
+            string stale = Assert.Single(Directory.GetDirectories(temp, "anemos-ssh-*"));
+
+            // The next deploy stops the orphaned master, removes its folder, and works.
+            var next = deployment.Publish("-p:Host=x");
+            Assert.True(next.ExitCode == 0, next.ToString());
+            Assert.False(Directory.Exists(stale), "the killed deploy's control folder is still there");
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (SshProcessesUnder(temp).Length > 0 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.Empty(SshProcessesUnder(temp));
+            Assert.Empty(Directory.GetDirectories(temp, "anemos-ssh-*"));
+        }
+        finally
+        {
+            foreach (string line in SshProcessesUnder(temp)) ProcessRunner.Run("kill", line.Split(' ')[0]);
+            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     public void SecretsTravelOnlyInTheirSegmentAndNeverReachBinObjTheBinlogOrTheConsole()
     {
