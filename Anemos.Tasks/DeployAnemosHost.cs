@@ -120,8 +120,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
             JsonElement facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how) = EnsureHelper(session, compatibility, phase);
-                hold = HoldHost(session, owner);
+                (facts, string how) = EnsureHelperAndHold(session, compatibility, phase, owner, out hold);
                 phase.Complete($"helper {Text(facts, "helperVersion")} ({how}), {Text(facts, "architecture")}, kernel {Text(facts, "kernelRelease")}, init {Text(facts, "initSystem")}");
             }
 
@@ -270,35 +269,69 @@ public sealed partial class DeployAnemosHost : AnemosTask
         return seconds;
     }
 
-    /// <summary>The host's facts from its helper; a missing helper or one out of range is replaced by the SDK's, proven by sha256.</summary>
-    (JsonElement Facts, string How) EnsureHelper(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase)
+    /// <summary>
+    /// The host's facts from its helper, and the host's deploy lock. An installed helper in range
+    /// takes the lock itself. A missing helper or one out of range is replaced by the SDK's: it is
+    /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
+    /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
+    /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
+    /// </summary>
+    (JsonElement Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
     {
         var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         var facts = ParseResult(first.Output);
         string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
         if (facts is { } existing && compatibility.Accepts(version))
+        {
+            hold = HoldHost(session, owner, _helper);
             return (existing.GetProperty("facts"), "already installed");
+        }
 
         string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
-        phase.BytesSent += session.Upload(HelperFile, _state + "/bin/anemos-kexec", FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
-        session.RunChecked($"chmod 0755 {_helper}", CancellationToken);
+        string candidate = $"{_state}/bin/anemos-kexec.{Guid.NewGuid():N}";
+        string quotedCandidate = ShellQuoting.Quote(candidate);
+        hold = null;
+        try
+        {
+            phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
+            session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
+            hold = HoldHost(session, owner, quotedCandidate);
+            session.RunChecked($"mv -f {quotedCandidate} {_helper}", CancellationToken);
+        }
+        catch
+        {
+            hold?.Dispose();
+            hold = null;
+            session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
+            throw;
+        }
         var second = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
         {
-            string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
-            throw new AnemosException(Diagnostics.HelperUnusable, _target.Display,
-                $"{SshSession.LastLine(second.Errors + "\n" + second.Output)} (exit {second.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
+            hold.Dispose();
+            hold = null;
+            throw Unusable(session, second);
         }
         return (installedFacts, $"installed, was {reason}");
     }
 
-    /// <summary>The deploy's lock on the host, held by a helper process for as long as this connection lives.</summary>
-    RemoteProcess HoldHost(SshSession session, string owner)
+    /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>
+    AnemosException Unusable(SshSession session, RemoteResult result)
     {
-        var hold = session.Start(Helper($"hold --owner {ShellQuoting.Quote(owner)}"), CancellationToken);
+        string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
+        return new AnemosException(Diagnostics.HelperUnusable, _target.Display,
+            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
+    }
+
+    /// <summary>The deploy's lock on the host, held by a helper process (at <paramref name="helper"/>, quoted) for as long as this connection lives.</summary>
+    RemoteProcess HoldHost(SshSession session, string owner, string helper)
+    {
+        var hold = session.Start($"{helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
         if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
         string errors = hold.Errors();
         hold.Dispose();
+        if (!errors.Contains("ANEMOS5018", StringComparison.Ordinal))
+            throw Unusable(session, new RemoteResult(255, "", errors));
         string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
         throw new AnemosException(Diagnostics.HostLockHeld, _target.Display, message);
     }

@@ -410,6 +410,41 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
+    public void ADeployThatCannotTakeTheHostsLockNeverReplacesItsHelper()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var first = deployment.Publish("-p:Host=x");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string helper = Path.Combine(deployment.State, "bin", "anemos-kexec");
+        string Identity() => ProcessRunner.Run("stat", "-c", "%i %Y %s", helper).StandardOutput.Trim();
+        string before = Identity();
+
+        // A first deploy is running: it holds the host's lock through the installed helper (the event: its "held" line).
+        var start = new ProcessStartInfo(helper) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in new[] { "--state", deployment.State, "hold", "--owner", "alice@laptop" }) start.ArgumentList.Add(argument);
+        using (var hold = Process.Start(start)!)
+        {
+            Assert.StartsWith("held", hold.StandardOutput.ReadLine());
+            // A second deploy whose SDK wants another helper version: refused by the lock before it replaces anything.
+            var second = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
+            Assert.NotEqual(0, second.ExitCode);
+            Assert.Contains("error ANEMOS4013", second.Output);
+            Assert.Contains("alice@laptop", second.Output);
+            Assert.Equal(before, Identity());
+            Assert.Equal(["anemos-kexec"], Directory.GetFiles(Path.Combine(deployment.State, "bin")).Select(Path.GetFileName));
+            hold.StandardInput.Close();
+            hold.WaitForExit();
+        }
+
+        // Once the lock is free, the same deploy replaces the helper: it went up under its own name, then took the installed one's.
+        var third = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
+        Assert.True(third.ExitCode == 0, third.ToString());
+        Assert.Contains("installed, was 0.1.0 is outside [9.0.0, 10.0.0)", third.Output);
+        Assert.NotEqual(before, Identity());
+        Assert.Equal(["anemos-kexec"], Directory.GetFiles(Path.Combine(deployment.State, "bin")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void KillingSshAtRandomPointsNeverStagesAPartialFileAndTheNextDeploySucceeds()
     {
         using var deployment = new Deployment(_server, Host());
