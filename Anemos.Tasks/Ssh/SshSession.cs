@@ -301,7 +301,9 @@ public sealed class SshSession : IDisposable
                 if (input is not null) input.CopyTo(process.StandardInput.BaseStream);
                 process.StandardInput.Close();
             }
-            catch (IOException) when (cancellationToken.IsCancellationRequested || process.HasExited) { }
+            // ssh ended before it took all the input (the connection was cut, the remote command
+            // failed): its exit code says so below; the callers prove what arrived (sha256).
+            catch (IOException) { }
             process.WaitForExit();
             reading.Wait(CancellationToken.None);
             cancellationToken.ThrowIfCancellationRequested();

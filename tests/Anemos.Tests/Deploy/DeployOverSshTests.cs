@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Anemos.Tests.Infrastructure;
 using Anemos.Tests.Ssh;
+using Xunit.Abstractions;
 
 namespace Anemos.Tests.Deploy;
 
@@ -16,8 +17,13 @@ namespace Anemos.Tests.Deploy;
 public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
 {
     readonly LoopbackSshServer _server;
+    readonly ITestOutputHelper _output;
 
-    public DeployOverSshTests(LoopbackSshServer server) => _server = server;
+    public DeployOverSshTests(LoopbackSshServer server, ITestOutputHelper output)
+    {
+        _server = server;
+        _output = output;
+    }
 
     sealed class Deployment : IDisposable
     {
@@ -445,39 +451,55 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
-    public void KillingSshAtRandomPointsNeverStagesAPartialFileAndTheNextDeploySucceeds()
+    public void CuttingTheConnectionAtARandomByteNeverStagesAPartialFileAndTheNextDeploySucceeds()
     {
-        using var deployment = new Deployment(_server, Host());
-        var random = new Random(7);
+        // Faults by events, not timers: a proxy between ssh and sshd cuts every connection after a
+        // seeded random number of bytes, so each trial cuts for sure, wherever that byte falls.
+        const int seed = 7, trials = 6;
+        using var proxy = new CuttingTcpProxy(_server.Port);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="127.0.0.1" Port="{proxy.Port}" HostKey="{_server.HostKeyFingerprint}" />""");
+        var random = new Random(seed);
+        var blob = new byte[4 << 20]; // random bytes in the payload: an overlay that does not compress away
+        random.NextBytes(blob);
+        File.WriteAllBytes(deployment.Project.PathOf("files/blob"), blob);
         string manifestPath = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
-        int interrupted = 0;
-        for (int trial = 0; trial < 10; trial++)
-        {
-            // A new 4 MiB payload file each time: every deploy has a real upload to cut.
-            var bytes = new byte[4 << 20];
-            random.NextBytes(bytes);
-            File.WriteAllBytes(deployment.Project.PathOf("files/blob"), bytes);
-            var build = deployment.Project.Build("-p:Host=x");
-            Assert.True(build.ExitCode == 0, build.ToString());
+        string cache = Path.Combine(deployment.State, "cache");
 
-            ProcessResult? cut = null;
-            var publish = new Thread(() => cut = deployment.Publish("-p:Host=x"));
-            publish.Start();
-            Thread.Sleep(random.Next(1500, 6000));
-            // Only this test's client processes: their ControlPath is in a private anemos-ssh- folder and they name this port.
-            ProcessRunner.Run("pkill", "-KILL", "-f", $"ssh .*-p {_server.Port} .*ControlPath=/tmp/anemos-ssh-");
-            publish.Join();
-            if (cut!.ExitCode != 0) interrupted++;
+        proxy.Arm(null);
+        var first = deployment.Publish("-p:Host=x"); // builds, installs the helper
+        Assert.True(first.ExitCode == 0, first.ToString());
+        // What a deploy sends when the host has only the helper: the range the cuts are drawn from.
+        Directory.Delete(cache, recursive: true);
+        proxy.Arm(null);
+        var whole = deployment.Publish("-p:Host=x", "--no-build");
+        Assert.True(whole.ExitCode == 0, whole.ToString());
+        long total = proxy.Forwarded;
+        _output.WriteLine($"seed {seed}: a deploy of kernel, base and overlay moves {total} bytes through the proxy");
+
+        for (int trial = 0; trial < trials; trial++)
+        {
+            if (Directory.Exists(cache)) Directory.Delete(cache, recursive: true); // every trial has the whole upload to cut
+            long cutAt = random.NextInt64(1, total);
+            _output.WriteLine($"trial {trial}: cut after byte {cutAt} of {total}");
+            proxy.Arm(cutAt);
+            var clock = Stopwatch.StartNew();
+            var cut = deployment.Publish("-p:Host=x", "--no-build");
+            _output.WriteLine($"  cut deploy: exit {cut.ExitCode} in {clock.Elapsed.TotalSeconds:0.0} s{(cut.Output.Contains("error ANEMOS", StringComparison.Ordinal) ? ", " + Regex.Match(cut.Output, "error ANEMOS[0-9]+[^\n]*").Value : "")}");
+            Assert.True(proxy.Cut, $"trial {trial} (seed {seed}): the proxy never reached byte {cutAt}; it forwarded {proxy.Forwarded}\n{cut}");
+            // A cut is a coded error of the deploy, never an unhandled exception.
+            Assert.False(cut.Output.Contains("error ANEMOS0001", StringComparison.Ordinal) || cut.Output.Contains("MSB4018", StringComparison.Ordinal), $"trial {trial}: the cut was not a coded error:\n{cut}");
             AssertNothingPartialIsStaged(deployment.State, cut);
 
-            var next = deployment.Publish("-p:Host=x");
-            Assert.True(next.ExitCode == 0, $"trial {trial}: the deploy after the cut failed:\n{next}\n--- the cut one:\n{cut}");
+            proxy.Arm(null);
+            clock.Restart();
+            var next = deployment.Publish("-p:Host=x", "--no-build");
+            _output.WriteLine($"  next deploy: exit {next.ExitCode} in {clock.Elapsed.TotalSeconds:0.0} s");
+            Assert.True(next.ExitCode == 0, $"trial {trial} (seed {seed}, cut at {cutAt}): the deploy after the cut failed:\n{next}\n--- the cut one:\n{cut}");
             AssertNothingPartialIsStaged(deployment.State, next);
             var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
             var manifest = JsonDocument.Parse(File.ReadAllText(manifestPath)).RootElement;
             Assert.Equal(manifest.GetProperty("initramfs").GetProperty("sha256").GetString(), staged.GetProperty("provenSha256").GetString());
         }
-        Assert.True(interrupted >= 3, $"only {interrupted} of 10 deploys were cut; the kills missed");
     }
 
     /// <summary>Whatever a cut left behind, what counts as staged is whole and proven, and the cache holds only files named by their own sha256.</summary>
