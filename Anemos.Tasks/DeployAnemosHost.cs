@@ -15,7 +15,7 @@ namespace Anemos.Tasks;
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
-public sealed class DeployAnemosHost : AnemosTask
+public sealed partial class DeployAnemosHost : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     public string? Address { get; set; }
@@ -120,8 +120,7 @@ public sealed class DeployAnemosHost : AnemosTask
             JsonElement facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how) = EnsureHelper(session, compatibility, phase);
-                hold = HoldHost(session, owner);
+                (facts, string how) = EnsureHelperAndHold(session, compatibility, phase, owner, out hold);
                 phase.Complete($"helper {Text(facts, "helperVersion")} ({how}), {Text(facts, "architecture")}, kernel {Text(facts, "kernelRelease")}, init {Text(facts, "initSystem")}");
             }
 
@@ -234,20 +233,34 @@ public sealed class DeployAnemosHost : AnemosTask
 
     SshTarget ResolveTarget()
     {
+        // The properties (AnemosDeployAddress/User/Port) override the metadata, so they pass the same
+        // checks as metadata: neither can start with '-' and become an option of ssh.
         string address = string.IsNullOrWhiteSpace(Address) ? HostName : Address.Trim(); // as the build: the name is the address by default
-        int port = 22;
-        if (!string.IsNullOrWhiteSpace(Port) && (!int.TryParse(Port, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
-            throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
+        if (!ResolveAnemosHosts.IsValidAddress(address))
+            throw new AnemosException(Diagnostics.InvalidAddress, HostName, address);
+        string user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
+        if (!ResolveAnemosHosts.IsValidUser(user))
+            throw new AnemosException(Diagnostics.InvalidUser, HostName, user);
+        int? port = null;
+        if (!string.IsNullOrWhiteSpace(Port))
+        {
+            if (!int.TryParse(Port.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
+                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
+            port = number;
+        }
         foreach (var (name, key) in new[] { ("HostKey", HostKey), ("DeployedHostKey", DeployedHostKey) })
-            if (!string.IsNullOrWhiteSpace(key) && !key.Trim().StartsWith("SHA256:", StringComparison.Ordinal))
+            if (!string.IsNullOrWhiteSpace(key) && !PinPattern().IsMatch(key.Trim()))
                 throw new AnemosException(Diagnostics.DeploySettingInvalid, $"{name} of host '{HostName}'", key, "a fingerprint as ssh-keygen -lf prints it: SHA256:…");
-        return new SshTarget(address, string.IsNullOrWhiteSpace(User) ? "root" : User.Trim(), port)
+        return new SshTarget(address, user, port)
         {
             HostKey = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim(),
             ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
             IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^SHA256:[A-Za-z0-9+/]{43}=?$")]
+    private static partial System.Text.RegularExpressions.Regex PinPattern();
 
     int ParseTimeout()
     {
@@ -256,35 +269,69 @@ public sealed class DeployAnemosHost : AnemosTask
         return seconds;
     }
 
-    /// <summary>The host's facts from its helper; a missing helper or one out of range is replaced by the SDK's, proven by sha256.</summary>
-    (JsonElement Facts, string How) EnsureHelper(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase)
+    /// <summary>
+    /// The host's facts from its helper, and the host's deploy lock. An installed helper in range
+    /// takes the lock itself. A missing helper or one out of range is replaced by the SDK's: it is
+    /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
+    /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
+    /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
+    /// </summary>
+    (JsonElement Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
     {
         var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         var facts = ParseResult(first.Output);
         string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
         if (facts is { } existing && compatibility.Accepts(version))
+        {
+            hold = HoldHost(session, owner, _helper);
             return (existing.GetProperty("facts"), "already installed");
+        }
 
         string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
-        phase.BytesSent += session.Upload(HelperFile, _state + "/bin/anemos-kexec", FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
-        session.RunChecked($"chmod 0755 {_helper}", CancellationToken);
+        string candidate = $"{_state}/bin/anemos-kexec.{Guid.NewGuid():N}";
+        string quotedCandidate = ShellQuoting.Quote(candidate);
+        hold = null;
+        try
+        {
+            phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
+            session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
+            hold = HoldHost(session, owner, quotedCandidate);
+            session.RunChecked($"mv -f {quotedCandidate} {_helper}", CancellationToken);
+        }
+        catch
+        {
+            hold?.Dispose();
+            hold = null;
+            session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
+            throw;
+        }
         var second = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
         {
-            string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
-            throw new AnemosException(Diagnostics.HelperUnusable, _target.Display,
-                $"{SshSession.LastLine(second.Errors + "\n" + second.Output)} (exit {second.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
+            hold.Dispose();
+            hold = null;
+            throw Unusable(session, second);
         }
         return (installedFacts, $"installed, was {reason}");
     }
 
-    /// <summary>The deploy's lock on the host, held by a helper process for as long as this connection lives.</summary>
-    RemoteProcess HoldHost(SshSession session, string owner)
+    /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>
+    AnemosException Unusable(SshSession session, RemoteResult result)
     {
-        var hold = session.Start(Helper($"hold --owner {ShellQuoting.Quote(owner)}"), CancellationToken);
+        string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
+        return new AnemosException(Diagnostics.HelperUnusable, _target.Display,
+            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
+    }
+
+    /// <summary>The deploy's lock on the host, held by a helper process (at <paramref name="helper"/>, quoted) for as long as this connection lives.</summary>
+    RemoteProcess HoldHost(SshSession session, string owner, string helper)
+    {
+        var hold = session.Start($"{helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
         if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
         string errors = hold.Errors();
         hold.Dispose();
+        if (!errors.Contains("ANEMOS5018", StringComparison.Ordinal))
+            throw Unusable(session, new RemoteResult(255, "", errors));
         string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
         throw new AnemosException(Diagnostics.HostLockHeld, _target.Display, message);
     }
@@ -330,7 +377,7 @@ public sealed class DeployAnemosHost : AnemosTask
     {
         var handedOver = DateTimeOffset.UtcNow;
         var leaveBy = handedOver + LeaveLimit < deadline ? handedOver + LeaveLimit : deadline;
-        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim() };
+        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
         bool connectionAlive = true, sawItDown = false;
         string lastSeen = "answering ssh";
         string? left = null;
@@ -363,44 +410,45 @@ public sealed class DeployAnemosHost : AnemosTask
                 }
             }
 
-            var scan = SshSession.ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(5), CancellationToken);
-            if (scan.Keys.Count == 0)
+            // The probe is a login as the deploy makes it, through the user's ssh config (ProxyJump,
+            // aliases) with the deployed pin: no side door to the address, no scan of another path.
+            SshSession? candidate = null;
+            try
             {
-                sawItDown = true;
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} {SshSession.DescribeScanFailure(scan.Errors)}";
+                candidate = SshSession.Open(newTarget, CancellationToken);
+                string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
+                {
+                    wentAway = left ?? "";
+                    return candidate;
+                }
+                candidate.Dispose();
+                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
+                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
             }
-            else
+            catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
             {
-                string fingerprints = string.Join(", ", scan.Keys.Select(k => k.Fingerprint).Distinct());
-                SshSession? candidate = null;
-                try
+                candidate?.Dispose();
+                // The old system's key (a first install pins the stock image's): it is still shutting down.
+                var offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
+                bool oldSystem = _target.HostKey is { } oldPin && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
+                if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, offered, e.Message);
+                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
+                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
+            }
+            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+            {
+                candidate?.Dispose();
+                if (SshSession.LooksUnreachable(e.Message))
                 {
-                    candidate = SshSession.Open(newTarget, CancellationToken);
-                    string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
-                    if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
-                    {
-                        wentAway = left ?? "";
-                        return candidate;
-                    }
-                    candidate.Dispose();
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
+                    sawItDown = true;
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} no ssh server answered ({e.Arguments.ElementAtOrDefault(1)})";
                 }
-                catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+                else
                 {
-                    candidate?.Dispose();
-                    // The old system's key (a first install pins the stock image's): it is still shutting down.
-                    bool oldSystem = _target.HostKey is { } oldPin && scan.Keys.Any(k => HostKeyFingerprint.Matches(oldPin, k.Fingerprint));
-                    if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-                }
-                catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
-                {
-                    // Just started: sshd may answer a keyscan before it takes logins. A few tries, then a clear error.
-                    candidate?.Dispose();
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers with {fingerprints}, but logging in failed: {e.Message}";
-                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, fingerprints, e.Message);
+                    // Just started: sshd may answer before it takes logins. A few tries, then a clear error.
+                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers, but logging in failed: {e.Message}";
+                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, "an ssh server that answered", e.Message);
                 }
             }
             if (DateTimeOffset.UtcNow > deadline)

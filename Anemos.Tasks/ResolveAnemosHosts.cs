@@ -33,6 +33,13 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")]
     private static partial Regex UserPattern();
 
+    /// <summary>A login name ssh cannot take for an option: letters, digits, '_', '.', '-', not starting with '-'. The deploy checks its overrides with the same rule.</summary>
+    public static bool IsValidUser(string user) => UserPattern().IsMatch(user);
+
+    /// <summary>An address ssh cannot take for an option: not empty, no spaces or control characters, not starting with '-'.</summary>
+    public static bool IsValidAddress(string address) =>
+        address.Length > 0 && !address.StartsWith('-') && !address.Any(char.IsWhiteSpace) && !address.Any(char.IsControl);
+
     [Required] public ITaskItem[] Hosts { get; set; } = [];
     [Required] public string HostsIntermediateDirectory { get; set; } = "";
     public string? ProjectFile { get; set; }
@@ -124,13 +131,13 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
             ok = false;
         }
         string address = Address(host);
-        if (address.Length == 0 || address.StartsWith('-') || address.Any(char.IsWhiteSpace) || address.Any(char.IsControl))
+        if (!IsValidAddress(address))
         {
             LogDiagnostic(Diagnostics.InvalidAddress, ProjectFile, 0, name, address);
             ok = false;
         }
         string? user = Metadata(host, "User");
-        if (user is not null && !UserPattern().IsMatch(user))
+        if (user is not null && !IsValidUser(user))
         {
             LogDiagnostic(Diagnostics.InvalidUser, ProjectFile, 0, name, user);
             ok = false;

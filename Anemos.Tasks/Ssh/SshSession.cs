@@ -10,8 +10,8 @@ public sealed record RemoteResult(int ExitCode, string Output, string Errors);
 /// <summary>
 /// One multiplexed OpenSSH connection to a host (ControlMaster, private socket folder), so a
 /// deploy authenticates once and honours the user's ssh config, agent, ProxyJump and known_hosts.
-/// Host keys are never ignored: a pinned key is checked before anything is sent, an unpinned
-/// host must be in known_hosts. A user other than root works through `sudo -n`.
+/// Host keys are never ignored: a pinned key is the only key ssh accepts (checked in the key
+/// exchange, before authentication), an unpinned host must be in known_hosts. A user other than root works through `sudo -n`.
 /// </summary>
 public sealed class SshSession : IDisposable
 {
@@ -29,11 +29,20 @@ public sealed class SshSession : IDisposable
         _socketDirectory = socketDirectory;
     }
 
+    /// <summary>How long a master connection outlives its last client: a killed deploy leaves no root session behind for longer.</summary>
+    public const int ControlPersistSeconds = 60;
+
+    const string FolderPrefix = "anemos-ssh-";
+    const string PinnedAlias = "anemos-pinned";
+
     public static SshSession Open(SshTarget target, CancellationToken cancellationToken = default)
     {
-        // Unix socket paths are short (108 bytes): a private folder right under /tmp.
-        string directory = Directory.CreateTempSubdirectory("anemos-ssh-").FullName;
+        RemoveStaleFolders();
+        // Unix socket paths are short (108 bytes): a private folder right under the temp folder.
+        string directory = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Who owns the folder: the next run removes it (and stops its master) once this process is gone.
+        File.WriteAllText(Path.Combine(directory, "owner"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var session = new SshSession(target, directory);
         try
         {
@@ -47,73 +56,120 @@ public sealed class SshSession : IDisposable
         }
     }
 
-    void Connect(CancellationToken cancellationToken)
+    /// <summary>
+    /// Control folders of runs that were killed (their owner process is gone): their master, if
+    /// it still lives, is told to exit, and the folder is removed. Folders of live runs are left alone.
+    /// </summary>
+    public static void RemoveStaleFolders()
+    {
+        IEnumerable<string> folders;
+        try { folders = Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*").ToList(); }
+        catch (IOException) { return; }
+        catch (UnauthorizedAccessException) { return; }
+        foreach (string folder in folders)
+        {
+            try
+            {
+                string ownerFile = Path.Combine(folder, "owner");
+                if (!File.Exists(ownerFile))
+                {
+                    // A folder from before owner files, or one being created right now: only old ones go.
+                    if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) < TimeSpan.FromMinutes(5)) continue;
+                }
+                else if (int.TryParse(File.ReadAllText(ownerFile).Trim(), out int pid) && ProcessIsAlive(pid)) continue;
+                string socket = Path.Combine(folder, "mux");
+                if (File.Exists(socket))
+                    Execute("ssh", ["-o", "ControlPath=" + socket, "-O", "exit", "--", "anemos-stale-master"], null, null, CancellationToken.None);
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            catch (AnemosException) { }
+        }
+    }
+
+    static bool ProcessIsAlive(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>Where the pin script records each key fingerprint the server offered.</summary>
+    string OfferedFile => Path.Combine(_socketDirectory, "offered");
+
+    /// <summary>The fingerprints the server offered to this session's pinned connections, in order, without repeats.</summary>
+    public IReadOnlyList<string> OfferedFingerprints =>
+        File.Exists(OfferedFile) ? File.ReadAllLines(OfferedFile).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct().ToList() : [];
+
+    /// <summary>The options every ssh of this session gets: config, identity, port when set, batch mode, the control socket, and the pin.</summary>
+    void BuildOptions()
     {
         if (_target.ConfigFile is { } config) _options.AddRange(["-F", config]);
         if (_target.IdentityFile is { } identity) _options.AddRange(["-i", identity, "-o", "IdentitiesOnly=yes"]);
-        _options.AddRange(["-p", _target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
-            "-o", "ServerAliveInterval=10", "-o", "ControlPath=" + Path.Combine(_socketDirectory, "mux")]);
+        // The port only when one is set: otherwise the user's config (a Host alias's Port) decides, as `ssh -G` shows.
+        if (_target.Port is { } port) _options.AddRange(["-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        _options.AddRange(["-o", "BatchMode=yes", "-o", "ConnectTimeout=" + _target.ConnectTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-o", "ServerAliveInterval=10", "-o", "ControlPath=" + Path.Combine(_socketDirectory, "mux"), "-o", "StrictHostKeyChecking=yes"]);
 
         if (_target.HostKey is { Length: > 0 } pinned)
         {
-            // Ask the server for its keys first and compare: a host that is not the pinned one gets nothing, not even our name.
-            var (keys, scanErrors) = ScanHostKeys(_target.Address, _target.Port, TimeSpan.FromSeconds(20), cancellationToken,
-                found => found.Any(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint)));
-            if (keys.Count == 0)
-                throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, $"no host key from port {_target.Port}: {DescribeScanFailure(scanErrors)}");
-            var match = keys.FirstOrDefault(k => HostKeyFingerprint.Matches(pinned, k.Fingerprint));
-            if (match.Blob is null)
-                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, string.Join(", ", keys.Select(k => k.Fingerprint)), pinned);
-            string knownHosts = Path.Combine(_socketDirectory, "known_hosts");
-            string hostPattern = _target.Port == 22 ? _target.Address : $"[{_target.Address}]:{_target.Port}";
-            File.WriteAllText(knownHosts, $"{hostPattern} {match.Type} {match.Blob}\n");
-            _options.AddRange(["-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes"]);
-        }
-        else
-        {
-            _options.AddRange(["-o", "StrictHostKeyChecking=yes"]);
-        }
+            // The pin is the only key: no known_hosts file, no DNS, no IP check, no certificate
+            // authority, and a KnownHostsCommand of ours that vouches for exactly the pinned key (and
+            // records every key offered, for the error). ssh checks it during the key exchange, on the
+            // connection it makes through the user's config (ProxyJump, aliases), before authenticating.
+            string script = Path.Combine(_socketDirectory, "pin");
+            File.WriteAllText(script, $"""
+                #!/bin/sh
+                # anemos: $1 is the offered key's fingerprint (%f), $2 its type (%t), $3 the key (%K)
+                [ -n "$1" ] || exit 0
+                printf '%s\n' "$1" >> {ShellQuoting.Quote(OfferedFile)}
+                [ "$1" = {ShellQuoting.Quote(NormalizePin(pinned))} ] && printf '{PinnedAlias} %s %s\n' "$2" "$3"
+                exit 0
 
-        var master = Execute("ssh", [.. _options, "-o", "ControlMaster=yes", "-o", "ControlPersist=yes", "-f", "-N", _target.Destination], null, null, cancellationToken);
-        if (master.ExitCode != 0)
-            throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
+                """.Replace("\r", ""));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            _options.AddRange(["-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "VerifyHostKeyDNS=no",
+                "-o", "CheckHostIP=no", "-o", "HostKeyAlias=" + PinnedAlias, "-o", "UpdateHostKeys=no",
+                "-o", $"KnownHostsCommand=\"{script}\" %f %t %K"]);
+        }
     }
 
-    /// <summary>Key types asked for, one connection at a time: ssh-keyscan's parallel connections per type get dropped by slow servers and some forwarders.</summary>
-    static readonly string[] KeyTypes = ["ed25519", "ecdsa", "rsa"];
+    /// <summary>A fingerprint as ssh's %f prints it: "SHA256:" and unpadded base64.</summary>
+    static string NormalizePin(string pinned) => pinned.Trim().TrimEnd('=');
+
+    void Connect(CancellationToken cancellationToken)
+    {
+        BuildOptions();
+        var master = Execute("ssh", [.. _options, "-o", "ControlMaster=yes", "-o", $"ControlPersist={ControlPersistSeconds}", "-f", "-N", "--", _target.Destination],
+            null, null, cancellationToken);
+        if (master.ExitCode == 0) return;
+        if (_target.HostKey is { } pin)
+        {
+            var offered = OfferedFingerprints;
+            if (offered.Count > 0 && !offered.Any(f => HostKeyFingerprint.Matches(pin, f)))
+                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, string.Join(", ", offered), pin);
+        }
+        throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
+    }
 
     /// <summary>
-    /// The host keys a server offers (ssh-keyscan), without logging in: also how a deploy sees a
-    /// host go and come back. Stops at the first type that gives a key, or once <paramref name="enough"/> says so.
+    /// Whether an ssh failure (ANEMOS4002's text) means nothing answered at the other end (refused,
+    /// timed out, closed before the key exchange) rather than a server that answered and refused us.
     /// </summary>
-    public static (IReadOnlyList<(string Type, string Blob, string Fingerprint)> Keys, string Errors) ScanHostKeys(string address, int port, TimeSpan timeout,
-        CancellationToken cancellationToken, Func<IReadOnlyList<(string Type, string Blob, string Fingerprint)>, bool>? enough = null)
-    {
-        var keys = new List<(string Type, string Blob, string Fingerprint)>();
-        var errors = new StringBuilder();
-        foreach (string type in KeyTypes)
-        {
-            var scan = Execute("ssh-keyscan", ["-T", ((int)Math.Max(1, timeout.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "-t", type, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), address], null, null, cancellationToken);
-            keys.AddRange(HostKeyFingerprint.FromKeyscan(scan.Output));
-            errors.Append(scan.Errors);
-            if (enough is null ? keys.Count > 0 : enough(keys)) break;
-        }
-        return (keys, errors.ToString());
-    }
-
-    /// <summary>Why a keyscan gave no key, in words: its last error, or whether a server answered at all.</summary>
-    public static string DescribeScanFailure(string errors)
-    {
-        var lines = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var problems = lines.Where(l => !l.StartsWith('#')).ToList();
-        if (problems.Count > 0) return problems[^1].TrimEnd('.');
-        return lines.Any(l => l.Contains("SSH-", StringComparison.Ordinal)) ? "an ssh server answered but sent no host key in time" : "no ssh server answered";
-    }
+    public static bool LooksUnreachable(string message) =>
+        new[] { "Connection refused", "timed out", "No route to host", "Network is unreachable", "Connection closed", "Connection reset",
+            "kex_exchange_identification", "Could not resolve", "banner exchange", "closed by remote host", "Broken pipe" }
+            .Any(m => message.Contains(m, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>
     public RemoteResult Run(string command, Stream? input = null, Stream? output = null, CancellationToken cancellationToken = default) =>
-        Execute("ssh", [.. _options, _target.Destination, RemoteCommand(command)], input, output, cancellationToken);
+        Execute("ssh", [.. _options, "--", _target.Destination, RemoteCommand(command)], input, output, cancellationToken);
 
     /// <summary>Runs a command that must answer within <paramref name="timeout"/>; a silent connection gives exit code 255 and "timed out".</summary>
     public RemoteResult Run(string command, TimeSpan timeout, CancellationToken cancellationToken)
@@ -122,7 +178,7 @@ public sealed class SshSession : IDisposable
         limit.CancelAfter(timeout);
         try
         {
-            return Execute("ssh", [.. _options, _target.Destination, RemoteCommand(command)], null, null, limit.Token);
+            return Execute("ssh", [.. _options, "--", _target.Destination, RemoteCommand(command)], null, null, limit.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -136,7 +192,7 @@ public sealed class SshSession : IDisposable
     /// </summary>
     public RemoteProcess Start(string command, CancellationToken cancellationToken)
     {
-        var process = StartProcess("ssh", [.. _options, _target.Destination, RemoteCommand(command)]);
+        var process = StartProcess("ssh", [.. _options, "--", _target.Destination, RemoteCommand(command)]);
         var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var firstLine = process.StandardOutput.ReadLineAsync(cancellationToken).AsTask();
         try
@@ -245,7 +301,9 @@ public sealed class SshSession : IDisposable
                 if (input is not null) input.CopyTo(process.StandardInput.BaseStream);
                 process.StandardInput.Close();
             }
-            catch (IOException) when (cancellationToken.IsCancellationRequested || process.HasExited) { }
+            // ssh ended before it took all the input (the connection was cut, the remote command
+            // failed): its exit code says so below; the callers prove what arrived (sha256).
+            catch (IOException) { }
             process.WaitForExit();
             reading.Wait(CancellationToken.None);
             cancellationToken.ThrowIfCancellationRequested();
@@ -260,7 +318,7 @@ public sealed class SshSession : IDisposable
         try
         {
             if (File.Exists(Path.Combine(_socketDirectory, "mux")) || Directory.EnumerateFileSystemEntries(_socketDirectory).Any())
-                Execute("ssh", [.. _options, "-O", "exit", _target.Destination], null, null, CancellationToken.None);
+                Execute("ssh", [.. _options, "-O", "exit", "--", _target.Destination], null, null, CancellationToken.None);
         }
         catch (AnemosException) { }
         try { Directory.Delete(_socketDirectory, recursive: true); } catch (IOException) { }

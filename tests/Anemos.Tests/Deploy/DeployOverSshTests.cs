@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Anemos.Tests.Infrastructure;
 using Anemos.Tests.Ssh;
+using Xunit.Abstractions;
 
 namespace Anemos.Tests.Deploy;
 
@@ -16,8 +17,13 @@ namespace Anemos.Tests.Deploy;
 public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
 {
     readonly LoopbackSshServer _server;
+    readonly ITestOutputHelper _output;
 
-    public DeployOverSshTests(LoopbackSshServer server) => _server = server;
+    public DeployOverSshTests(LoopbackSshServer server, ITestOutputHelper output)
+    {
+        _server = server;
+        _output = output;
+    }
 
     sealed class Deployment : IDisposable
     {
@@ -150,6 +156,144 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.False(Directory.Exists(deployment.State));
     }
 
+    /// <summary>An ssh config of the test's own: the server's known_hosts, nothing of the machine's, and the given Host blocks.</summary>
+    string SshConfig(string name, string hosts)
+    {
+        string path = Path.Combine(_server.Directory, name);
+        File.WriteAllText(path, hosts + $"\nHost *\n  UserKnownHostsFile {_server.KnownHosts}\n  GlobalKnownHostsFile /dev/null\n");
+        return path;
+    }
+
+    [Fact]
+    public void ADeployGoesThroughAProxyJumpOfTheUsersConfig()
+    {
+        // A second sshd on 127.0.0.1 is the jump host; the deployed host is reached only as ssh resolves it.
+        using var jump = new LoopbackSshServer();
+        File.AppendAllText(Path.Combine(jump.Directory, "authorized_keys"), File.ReadAllText(_server.ClientKey + ".pub"));
+        string jumpKnownHosts = Path.Combine(jump.Directory, "jump_known_hosts");
+        File.WriteAllText(jumpKnownHosts, $"[127.0.0.1]:{jump.Port} {File.ReadAllText(Path.Combine(jump.Directory, "host_key.pub")).Split(' ')[0]} {File.ReadAllText(Path.Combine(jump.Directory, "host_key.pub")).Split(' ')[1]}\n");
+        string config = SshConfig("proxyjump_config", $"""
+            Host anemos-jump
+              HostName 127.0.0.1
+              Port {jump.Port}
+              User root
+              IdentityFile {_server.ClientKey}
+              IdentitiesOnly yes
+              UserKnownHostsFile {jumpKnownHosts}
+              GlobalKnownHostsFile /dev/null
+            Host anemos-behind
+              HostName 127.0.0.1
+              Port {_server.Port}
+              ProxyJump anemos-jump
+            """);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="anemos-behind" HostKey="{_server.HostKeyFingerprint}" />""",
+            properties: $"<AnemosSshConfigFile>{config}</AnemosSshConfigFile>");
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+        Assert.Contains($"root@anemos-behind, host key {_server.HostKeyFingerprint} pinned", result.Output);
+        Assert.Contains("Accepted publickey", File.ReadAllText(jump.Log));
+    }
+
+    [Fact]
+    public void AHostAliasWithItsOwnPortNeedsNoPortMetadata()
+    {
+        string config = SshConfig("alias_config", $"""
+            Host anemos-alias
+              HostName 127.0.0.1
+              Port {_server.Port}
+            """);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="anemos-alias" HostKey="{_server.HostKeyFingerprint}" />""",
+            properties: $"<AnemosSshConfigFile>{config}</AnemosSshConfigFile>");
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+    }
+
+    [Theory]
+    [InlineData("AnemosDeployUser", "ANEMOS1006")]
+    [InlineData("AnemosDeployAddress", "ANEMOS1005")]
+    public void AnOverrideThatLooksLikeAnSshOptionIsACodedErrorAndNeverRuns(string property, string code)
+    {
+        using var deployment = new Deployment(_server, Host());
+        string marker = Path.Combine(deployment.Project.Directory, "proxy-command-ran");
+        var result = deployment.Publish("-p:Host=x", $"-p:{property}=-oProxyCommand=touch {marker};");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error " + code, result.Output);
+        Assert.False(File.Exists(marker), "the value ran as an ssh option");
+        Assert.False(Directory.Exists(deployment.State));
+    }
+
+    /// <summary>The ssh processes whose control socket is under <paramref name="folder"/> (pgrep -a: pid and command line).</summary>
+    static string[] SshProcessesUnder(string folder) =>
+        ProcessRunner.Run("pgrep", "-a", "-f", $"ControlPath={folder}/anemos-ssh-").StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [Fact]
+    public void AKilledDeployLeavesNoLastingRootSessionAndTheNextDeployCleansUpAfterIt()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A temp folder of this test's own (short: control socket paths are limited), so only its ssh processes are looked at.
+        string temp = Path.Combine("/tmp", "anemos-k" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(temp);
+        try
+        {
+            deployment.Project.Environment["TMPDIR"] = temp;
+            var start = new ProcessStartInfo("dotnet")
+            {
+                WorkingDirectory = deployment.Project.Directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (string argument in new[] { "publish", deployment.Project.ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", "-p:Host=x" }) start.ArgumentList.Add(argument);
+            foreach (var (name, value) in deployment.Project.Environment)
+                if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
+            var output = new StringBuilder();
+            bool killed = false;
+            using (var publish = Process.Start(start)!)
+            {
+                string errors = "";
+                var reader = new Thread(() => errors = publish.StandardError.ReadToEnd());
+                reader.Start();
+                // The event: the connect phase ended, so a root master connection is up. Kill the whole deploy there.
+                while (publish.StandardOutput.ReadLine() is { } line)
+                {
+                    output.AppendLine(line);
+                    // The phase's end ("deploy x: connect 0.4 s: …"), not its start ("deploy x: connect ...").
+                    if (Regex.IsMatch(line, @"deploy x: connect [0-9]"))
+                    {
+                        publish.Kill(entireProcessTree: true);
+                        killed = true;
+                        break;
+                    }
+                }
+                publish.WaitForExit();
+                reader.Join();
+                output.Append(errors);
+            }
+            Assert.True(killed, "the deploy never reported its connect phase:\n" + output);
+
+            // The master was detached from the deploy, so the kill did not reach it; it lives on only for a finite time.
+            var masters = SshProcessesUnder(temp).Where(p => p.Contains("ControlMaster=yes", StringComparison.Ordinal)).ToList();
+            Assert.True(masters.Count == 1, "expected the killed deploy's master:\n" + string.Join("\n", masters) + "\n" + output);
+            Assert.Contains($"ControlPersist={Anemos.Tasks.Ssh.SshSession.ControlPersistSeconds}", masters[0]);
+            Assert.True(Anemos.Tasks.Ssh.SshSession.ControlPersistSeconds <= 60);
+            string stale = Assert.Single(Directory.GetDirectories(temp, "anemos-ssh-*"));
+
+            // The next deploy stops the orphaned master, removes its folder, and works.
+            var next = deployment.Publish("-p:Host=x");
+            Assert.True(next.ExitCode == 0, next.ToString());
+            Assert.False(Directory.Exists(stale), "the killed deploy's control folder is still there");
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (SshProcessesUnder(temp).Length > 0 && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            Assert.Empty(SshProcessesUnder(temp));
+            Assert.Empty(Directory.GetDirectories(temp, "anemos-ssh-*"));
+        }
+        finally
+        {
+            foreach (string line in SshProcessesUnder(temp)) ProcessRunner.Run("kill", line.Split(' ')[0]);
+            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     public void SecretsTravelOnlyInTheirSegmentAndNeverReachBinObjTheBinlogOrTheConsole()
     {
@@ -272,39 +416,90 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
-    public void KillingSshAtRandomPointsNeverStagesAPartialFileAndTheNextDeploySucceeds()
+    public void ADeployThatCannotTakeTheHostsLockNeverReplacesItsHelper()
     {
         using var deployment = new Deployment(_server, Host());
-        var random = new Random(7);
-        string manifestPath = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
-        int interrupted = 0;
-        for (int trial = 0; trial < 10; trial++)
-        {
-            // A new 4 MiB payload file each time: every deploy has a real upload to cut.
-            var bytes = new byte[4 << 20];
-            random.NextBytes(bytes);
-            File.WriteAllBytes(deployment.Project.PathOf("files/blob"), bytes);
-            var build = deployment.Project.Build("-p:Host=x");
-            Assert.True(build.ExitCode == 0, build.ToString());
+        var first = deployment.Publish("-p:Host=x");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        string helper = Path.Combine(deployment.State, "bin", "anemos-kexec");
+        string Identity() => ProcessRunner.Run("stat", "-c", "%i %Y %s", helper).StandardOutput.Trim();
+        string before = Identity();
 
-            ProcessResult? cut = null;
-            var publish = new Thread(() => cut = deployment.Publish("-p:Host=x"));
-            publish.Start();
-            Thread.Sleep(random.Next(1500, 6000));
-            // Only this test's client processes: their ControlPath is in a private anemos-ssh- folder and they name this port.
-            ProcessRunner.Run("pkill", "-KILL", "-f", $"ssh .*-p {_server.Port} .*ControlPath=/tmp/anemos-ssh-");
-            publish.Join();
-            if (cut!.ExitCode != 0) interrupted++;
+        // A first deploy is running: it holds the host's lock through the installed helper (the event: its "held" line).
+        var start = new ProcessStartInfo(helper) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in new[] { "--state", deployment.State, "hold", "--owner", "alice@laptop" }) start.ArgumentList.Add(argument);
+        using (var hold = Process.Start(start)!)
+        {
+            Assert.StartsWith("held", hold.StandardOutput.ReadLine());
+            // A second deploy whose SDK wants another helper version: refused by the lock before it replaces anything.
+            var second = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
+            Assert.NotEqual(0, second.ExitCode);
+            Assert.Contains("error ANEMOS4013", second.Output);
+            Assert.Contains("alice@laptop", second.Output);
+            Assert.Equal(before, Identity());
+            Assert.Equal(["anemos-kexec"], Directory.GetFiles(Path.Combine(deployment.State, "bin")).Select(Path.GetFileName));
+            hold.StandardInput.Close();
+            hold.WaitForExit();
+        }
+
+        // Once the lock is free, the same deploy replaces the helper: it went up under its own name, then took the installed one's.
+        var third = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
+        Assert.True(third.ExitCode == 0, third.ToString());
+        Assert.Contains("installed, was 0.1.0 is outside [9.0.0, 10.0.0)", third.Output);
+        Assert.NotEqual(before, Identity());
+        Assert.Equal(["anemos-kexec"], Directory.GetFiles(Path.Combine(deployment.State, "bin")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void CuttingTheConnectionAtARandomByteNeverStagesAPartialFileAndTheNextDeploySucceeds()
+    {
+        // Faults by events, not timers: a proxy between ssh and sshd cuts every connection after a
+        // seeded random number of bytes, so each trial cuts for sure, wherever that byte falls.
+        const int seed = 7, trials = 6;
+        using var proxy = new CuttingTcpProxy(_server.Port);
+        using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="127.0.0.1" Port="{proxy.Port}" HostKey="{_server.HostKeyFingerprint}" />""");
+        var random = new Random(seed);
+        var blob = new byte[4 << 20]; // random bytes in the payload: an overlay that does not compress away
+        random.NextBytes(blob);
+        File.WriteAllBytes(deployment.Project.PathOf("files/blob"), blob);
+        string manifestPath = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
+        string cache = Path.Combine(deployment.State, "cache");
+
+        proxy.Arm(null);
+        var first = deployment.Publish("-p:Host=x"); // builds, installs the helper
+        Assert.True(first.ExitCode == 0, first.ToString());
+        // What a deploy sends when the host has only the helper: the range the cuts are drawn from.
+        Directory.Delete(cache, recursive: true);
+        proxy.Arm(null);
+        var whole = deployment.Publish("-p:Host=x", "--no-build");
+        Assert.True(whole.ExitCode == 0, whole.ToString());
+        long total = proxy.Forwarded;
+        _output.WriteLine($"seed {seed}: a deploy of kernel, base and overlay moves {total} bytes through the proxy");
+
+        for (int trial = 0; trial < trials; trial++)
+        {
+            if (Directory.Exists(cache)) Directory.Delete(cache, recursive: true); // every trial has the whole upload to cut
+            long cutAt = random.NextInt64(1, total);
+            _output.WriteLine($"trial {trial}: cut after byte {cutAt} of {total}");
+            proxy.Arm(cutAt);
+            var clock = Stopwatch.StartNew();
+            var cut = deployment.Publish("-p:Host=x", "--no-build");
+            _output.WriteLine($"  cut deploy: exit {cut.ExitCode} in {clock.Elapsed.TotalSeconds:0.0} s{(cut.Output.Contains("error ANEMOS", StringComparison.Ordinal) ? ", " + Regex.Match(cut.Output, "error ANEMOS[0-9]+[^\n]*").Value : "")}");
+            Assert.True(proxy.Cut, $"trial {trial} (seed {seed}): the proxy never reached byte {cutAt}; it forwarded {proxy.Forwarded}\n{cut}");
+            // A cut is a coded error of the deploy, never an unhandled exception.
+            Assert.False(cut.Output.Contains("error ANEMOS0001", StringComparison.Ordinal) || cut.Output.Contains("MSB4018", StringComparison.Ordinal), $"trial {trial}: the cut was not a coded error:\n{cut}");
             AssertNothingPartialIsStaged(deployment.State, cut);
 
-            var next = deployment.Publish("-p:Host=x");
-            Assert.True(next.ExitCode == 0, $"trial {trial}: the deploy after the cut failed:\n{next}\n--- the cut one:\n{cut}");
+            proxy.Arm(null);
+            clock.Restart();
+            var next = deployment.Publish("-p:Host=x", "--no-build");
+            _output.WriteLine($"  next deploy: exit {next.ExitCode} in {clock.Elapsed.TotalSeconds:0.0} s");
+            Assert.True(next.ExitCode == 0, $"trial {trial} (seed {seed}, cut at {cutAt}): the deploy after the cut failed:\n{next}\n--- the cut one:\n{cut}");
             AssertNothingPartialIsStaged(deployment.State, next);
             var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
             var manifest = JsonDocument.Parse(File.ReadAllText(manifestPath)).RootElement;
             Assert.Equal(manifest.GetProperty("initramfs").GetProperty("sha256").GetString(), staged.GetProperty("provenSha256").GetString());
         }
-        Assert.True(interrupted >= 3, $"only {interrupted} of 10 deploys were cut; the kills missed");
     }
 
     /// <summary>Whatever a cut left behind, what counts as staged is whole and proven, and the cache holds only files named by their own sha256.</summary>

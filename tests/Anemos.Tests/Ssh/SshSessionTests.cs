@@ -50,6 +50,35 @@ public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposa
     }
 
     [Fact]
+    public void APinIsTheOnlyKeyEvenWhenTheConfigTrustsAnotherThroughARelay()
+    {
+        // The reproduction of issue 13: the pinned server (key A) answers at Address:Port, but the
+        // user's config relays the login to another sshd holding only key B, and names a
+        // GlobalKnownHostsFile that lists B. A check beside the connection (ssh-keyscan to the
+        // address) sees A and lets ssh log in to B; the pin checked on the connection refuses B.
+        using var relayed = new LoopbackSshServer();
+        File.AppendAllText(Path.Combine(relayed.Directory, "authorized_keys"), File.ReadAllText(_server.ClientKey + ".pub"));
+        string keyB = File.ReadAllText(Path.Combine(relayed.Directory, "host_key.pub")).Split(' ')[1];
+        string global = Path.Combine(_work, "global_known_hosts");
+        File.WriteAllText(global, $"[127.0.0.1]:{_server.Port} ssh-ed25519 {keyB}\nanemos-pinned ssh-ed25519 {keyB}\n127.0.0.1 ssh-ed25519 {keyB}\n");
+        string jumpKnownHosts = Path.Combine(_work, "jump_known_hosts");
+        File.WriteAllText(jumpKnownHosts, $"[127.0.0.1]:{_server.Port} ssh-ed25519 {File.ReadAllText(Path.Combine(_server.Directory, "host_key.pub")).Split(' ')[1]}\n");
+        string config = Path.Combine(_work, "relay_config");
+        File.WriteAllText(config, $"""
+            Host 127.0.0.1
+              UserKnownHostsFile {_server.KnownHosts}
+              GlobalKnownHostsFile {global}
+              ProxyCommand ssh -F /dev/null -i {_server.ClientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile={jumpKnownHosts} -o StrictHostKeyChecking=yes -p {_server.Port} -W 127.0.0.1:{relayed.Port} root@127.0.0.1
+
+            """);
+        var target = _server.Target(_server.HostKeyFingerprint) with { ConfigFile = config };
+
+        var error = Refused("ANEMOS4001", () => SshSession.Open(target));
+        Assert.Contains(relayed.HostKeyFingerprint, error.Message);
+        Assert.DoesNotContain("Accepted", File.ReadAllText(relayed.Log));
+    }
+
+    [Fact]
     public void AnUnknownHostKeyIsNeverAcceptedSilently()
     {
         var error = Refused("ANEMOS4002", () => SshSession.Open(_server.Target()));
