@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Anemos.Sdk and the samples: packs the SDK into artifacts/feed, then builds samples/base,
+# Builds Anemos.Sdk and the samples: packs the SDK and its templates into artifacts/feed, then builds samples/base,
 # samples/dns and samples/bitfehler-net (and with them their base, samples/installer), printing one summary line
 # per host. Installs what is missing when run as root on Debian/Ubuntu, or says what to install.
 set -euo pipefail
@@ -20,6 +20,8 @@ export MSBUILDDISABLENODEREUSE=1
 echo "== Packing Anemos.Sdk into artifacts/feed"
 rm -rf artifacts/feed
 dotnet pack Anemos.Sdk/Anemos.Sdk.csproj -c Release -nologo -v:q
+echo "== Packing Anemos.Templates into artifacts/feed (dotnet new install artifacts/feed/Anemos.Templates.*.nupkg)"
+dotnet pack templates/Anemos.Templates.csproj -c Release -nologo -v:q
 # The samples restore the SDK into artifacts/packages: drop an older copy of the same version.
 rm -rf artifacts/packages/anemos.sdk
 

@@ -12,6 +12,21 @@ public static class SdkFeed
     public static string PackagesDirectory => Packed.Value.Packages;
     public static string PackagePath => Path.Combine(FeedDirectory, $"Anemos.Sdk.{Repository.Version}.nupkg");
 
+    static readonly Lazy<string> PackedTemplates = new(PackTemplates, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Anemos.Templates (templates/), packed on first use into the same private feed as the SDK.</summary>
+    public static string TemplatesPackagePath => PackedTemplates.Value;
+
+    static string PackTemplates()
+    {
+        string package = Path.Combine(FeedDirectory, $"Anemos.Templates.{Repository.Version}.nupkg");
+        var result = ProcessRunner.Run("dotnet", ["pack", Repository.PathOf("templates", "Anemos.Templates.csproj"), "-c", "Release", "-o", FeedDirectory, "-nologo", "-v:q", "-nodeReuse:false"],
+            Repository.Root, DotnetEnvironment(packages: null), TimeSpan.FromMinutes(5));
+        if (result.ExitCode != 0 || !File.Exists(package))
+            throw new InvalidOperationException("Packing Anemos.Templates failed:\n" + result);
+        return package;
+    }
+
     static (string, string) Pack()
     {
         string root = Path.Combine(Path.GetTempPath(), "anemos-tests", "run-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);

@@ -1,0 +1,150 @@
+using System.Text.RegularExpressions;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Integration;
+
+/// <summary>
+/// The templates package installed as a user installs it: Anemos.Templates packed from templates/
+/// into the private feed, `dotnet new install` into a home of its own (HOME and DOTNET_CLI_HOME in
+/// a temporary folder, so the machine's templates are untouched), then hosts made with
+/// `dotnet new` that build with no warning against the packed SDK, and a deploy host that
+/// rehearses in QEMU (TCG).
+/// </summary>
+public sealed class TemplateHome : IDisposable
+{
+    public string Root { get; } = TestProject.NewDirectory();
+    public Dictionary<string, string?> Environment { get; }
+
+    public TemplateHome()
+    {
+        string home = Path.Combine(Root, "home");
+        Directory.CreateDirectory(home);
+        Environment = SdkFeed.DotnetEnvironment(SdkFeed.PackagesDirectory);
+        Environment["HOME"] = home;
+        Environment["DOTNET_CLI_HOME"] = home;
+        // The bases read their Debian packages from the repository's caches (fetched by ./build.sh): nothing is downloaded twice.
+        Environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
+        Environment["ANEMOS_INSTALLER_PACKAGES"] = Repository.InstallerPackages;
+        var install = Dotnet(["new", "install", SdkFeed.TemplatesPackagePath], Root);
+        if (install.ExitCode != 0 || !install.Output.Contains("anemos-host") || !install.Output.Contains("anemos-deploy-host"))
+            throw new InvalidOperationException("dotnet new install failed:\n" + install);
+    }
+
+    public ProcessResult Dotnet(IEnumerable<string> arguments, string directory, int minutes = 10) =>
+        ProcessRunner.Run("dotnet", arguments, directory, Environment, TimeSpan.FromMinutes(minutes));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHome>
+{
+    static readonly Regex Warning = new(@"warning [A-Z]+[0-9]+", RegexOptions.IgnoreCase);
+
+    /// <summary>`dotnet new TEMPLATE ARGS` in a folder of its own; returns the project folder (named after -n).</summary>
+    string New(string name, params string[] arguments)
+    {
+        string parent = Path.Combine(home.Root, "new-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(parent);
+        var result = home.Dotnet(["new", .. arguments, "-n", name], parent);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotMatch(Warning, result.Output);
+        string project = Path.Combine(parent, name);
+        Assert.True(File.Exists(Path.Combine(project, name + ".proj")), $"no {name}.proj in {project}:\n{result}");
+        // The template pins the SDK this package was built with; the test points it at the packed SDK and its feed.
+        Assert.Contains($"\"Anemos.Sdk\": \"{Repository.Version}\"", File.ReadAllText(Path.Combine(project, "global.json")));
+        TestProject.WriteSdkConfiguration(project);
+        return project;
+    }
+
+    ProcessResult Build(string project, params string[] arguments)
+    {
+        var result = home.Dotnet(["build", "-nologo", "-nodeReuse:false", .. arguments], project, minutes: 15);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("0 Warning(s)", result.Output);
+        Assert.DoesNotMatch(Warning, result.Output);
+        return result;
+    }
+
+    static string PayloadListing(string project) =>
+        ProcessRunner.Run("tar", "-tzf", Path.Combine(project, "bin", "anemos", "payload.tar.gz")).Output;
+
+    [Fact]
+    public void AnemosHostMakesADebianHostThatBuilds()
+    {
+        string project = New("web", "anemos-host", "--host", "web", "--address", "web.example.org");
+
+        string xml = File.ReadAllText(Path.Combine(project, "web.proj"));
+        Assert.Contains("<AnemosHost Include=\"web\" Address=\"web.example.org\"", xml);
+        Assert.Contains("HostKey=\"SHA256:REPLACE-", xml);
+        Assert.Contains("""<ProjectReference Include="installer/installer.proj" />""", xml);
+        string imgbuild = File.ReadAllText(Path.Combine(project, "IMGBUILD"));
+        Assert.Contains("target=debian", imgbuild);
+        Assert.Contains("grub-install --target=i386-pc \"$ANEMOS_INSTALL_DISK\"", imgbuild);
+        Assert.Contains("$ANEMOS_PAYLOAD_SHA256", imgbuild);
+        Assert.False(File.Exists(Path.Combine(project, "IMGBUILD.arch")));
+        string profile = File.ReadAllText(Path.Combine(project, "Properties", "PublishProfiles", "web-first-install.pubxml"));
+        Assert.Contains("-p:Host=web -p:PublishProfile=web-first-install", profile);
+        string readme = File.ReadAllText(Path.Combine(project, "README.md"));
+        Assert.Contains("dotnet build -t:Rehearse -p:Host=web", readme);
+        Assert.DoesNotContain("ANEMOS_TEMPLATE", readme + xml + imgbuild + profile);
+        // The installer base is samples/installer, byte for byte.
+        foreach (string file in new[] { "installer.proj", "fetch-debian-packages.sh" })
+            Assert.Equal(File.ReadAllText(Repository.PathOf("samples", "installer", file)), File.ReadAllText(Path.Combine(project, "installer", file)));
+
+        string output = Build(project).Output;
+        Assert.Contains("anemos web:", output);
+        Assert.Contains("bootstraps: arch debian", output);
+        string listing = PayloadListing(project);
+        Assert.Contains("IMGBUILD\n", listing);
+        Assert.Contains("files/etc/ssh/sshd_config.d/10-hardening.conf\n", listing);
+        Assert.Contains("files/root/.ssh/authorized_keys\n", listing);
+        Assert.DoesNotContain("installer/", listing);
+        Assert.DoesNotContain("README", listing);
+
+        // The README's rehearsal: the installer boots, the engine partitions the install disk and
+        // stops at bootstrap, since the rehearsal VM has no route to the mirror.
+        var rehearsal = home.Dotnet(["build", "-nologo", "-nodeReuse:false", "-t:Rehearse", "-p:Host=web", "-p:AnemosRehearseAccelerator=tcg", "-p:AnemosRehearseTimeout=600"], project, minutes: 15);
+        Assert.True(rehearsal.ExitCode != 0, rehearsal.ToString());
+        Assert.Contains("install disk: /dev/vda", rehearsal.Output);
+        Assert.Contains("makeimg[setup]: writing a msdos partition table on /dev/vda", rehearsal.Output);
+        Assert.Contains("ANEMOS2223", rehearsal.Output);
+        Assert.Matches(@"ANEMOS-RESULT fail host=web payload=[0-9a-f]{64} step=makeimg:bootstrap", rehearsal.Output);
+        Assert.Contains("error ANEMOS3102", rehearsal.Output);
+    }
+
+    [Fact]
+    public void AnemosHostTargetArchMakesAnArchHostThatBuilds()
+    {
+        string project = New("archhost", "anemos-host", "--target", "arch");
+        string imgbuild = File.ReadAllText(Path.Combine(project, "IMGBUILD"));
+        Assert.Contains("target=arch", imgbuild);
+        Assert.Contains("openssh", imgbuild);
+        Assert.Contains("<AnemosHost Include=\"server\" Address=\"REPLACE-", File.ReadAllText(Path.Combine(project, "archhost.proj")));
+        Assert.Contains("anemos server:", Build(project).Output);
+    }
+
+    [Fact]
+    public void AnemosDeployHostBuildsAndRehearses()
+    {
+        string project = New("box", "anemos-deploy-host", "--host", "box", "--address", "box.example.org");
+        Assert.True((File.GetUnixFileMode(Path.Combine(project, "deploy")) & UnixFileMode.UserExecute) != 0, "deploy is not executable");
+        Assert.Equal(File.ReadAllText(Repository.PathOf("samples", "base", "base.proj")), File.ReadAllText(Path.Combine(project, "base", "base.proj")));
+
+        Assert.Contains("anemos box:", Build(project).Output);
+        string listing = PayloadListing(project);
+        Assert.Contains("deploy\n", listing);
+        Assert.DoesNotContain("base/", listing);
+
+        var rehearsal = Build(project, "-t:Rehearse", "-p:Host=box", "-p:AnemosRehearseAccelerator=tcg", "-p:AnemosRehearseTimeout=300");
+        Assert.Contains("wrote the marker to /dev/vda: anemos box ", rehearsal.Output);
+        Assert.Matches(@"ANEMOS-RESULT ok host=box payload=[0-9a-f]{64}", rehearsal.Output);
+        // The marker is on the rehearsal disk.
+        using var disk = File.OpenRead(Path.Combine(project, "obj", "anemos", "rehearse", "box", "disk0.img"));
+        byte[] sector = new byte[16];
+        disk.ReadExactly(sector);
+        Assert.Equal("anemos box ", System.Text.Encoding.ASCII.GetString(sector)[..11]);
+    }
+}
