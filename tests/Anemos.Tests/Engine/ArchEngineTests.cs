@@ -261,6 +261,39 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         Assert.Contains("pacstrap failed", line);
     }
 
+    /// <summary>The later steps' own failures, each with its step and code, after a real (fast) bootstrap.</summary>
+    [Theory]
+    [InlineData("bad-hostconf-word", "bootstrap", "ANEMOS2227")]
+    [InlineData("file-through-an-absolute-link", "files", "ANEMOS2230")]
+    [InlineData("cleanup-fails", "finish", "ANEMOS2251")]
+    public void EachLaterFailureHasItsStepAndCode(string shape, string step, string code)
+    {
+        string imgbuild = shape switch
+        {
+            "bad-hostconf-word" => $"target=arch\nformat=dir\npackages=\"{ArchRepositoryFixture.Package}\"\nhostconf=\"colour=blue\"\n",
+            "file-through-an-absolute-link" => $"target=arch\nformat=dir\npackages=\"{ArchRepositoryFixture.Package}\"\n",
+            _ => $"target=arch\nformat=custom\npackages=\"{ArchRepositoryFixture.Package}\"\n" +
+                "setup() { mount -t tmpfs -o size=64m tmpfs \"$1\"; }\ncleanup() { umount \"$1\"; return 4; }\n",
+        };
+        string folder = fixture.NewProject(shape, imgbuild);
+        string outside = Path.Combine(folder, "outside");
+        string[] arguments = [];
+        if (shape == "file-through-an-absolute-link")
+        {
+            // A first input folder makes /srv a link out of the image; a second one has a file below it,
+            // which would land on the installer's own disk.
+            Directory.CreateDirectory(outside);
+            Directory.CreateDirectory(Path.Combine(folder, "links"));
+            File.CreateSymbolicLink(Path.Combine(folder, "links", "srv"), outside);
+            Directory.CreateDirectory(Path.Combine(folder, "site", "srv", "www"));
+            File.WriteAllText(Path.Combine(folder, "site", "srv", "www", "index.html"), "hello\n");
+            arguments = ["links", "site"];
+        }
+        var result = Makeimg.Run(folder, new Dictionary<string, string?> { ["ANEMOS_SECRETS"] = null }, arguments);
+        Makeimg.AssertFailed(result, step, code);
+        if (Directory.Exists(outside)) Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+    }
+
     [Fact]
     public void CustomCallsSetupAndCleanupWithTheRoot()
     {

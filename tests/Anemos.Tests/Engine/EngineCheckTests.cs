@@ -73,6 +73,7 @@ public sealed class EngineCheckTests : IDisposable
     [InlineData("root-not-empty", "setup", "ANEMOS2210")]
     [InlineData("disk-not-a-device", "setup", "ANEMOS2212")]
     [InlineData("custom-setup-fails", "setup", "ANEMOS2217")]
+    [InlineData("mkfs-missing", "setup", "ANEMOS2215")]
     [InlineData("bootstrapper-missing", "bootstrap", "ANEMOS2220")]
     [InlineData("keys-without-keyring", "bootstrap", "ANEMOS2221")]
     public void EachEarlyFailureHasItsStepAndCode(string shape, string step, string code)
@@ -92,6 +93,7 @@ public sealed class EngineCheckTests : IDisposable
                 break;
             case "disk-not-a-device": arguments = ["--format", "raw 1G", "--disk", Path.Combine(folder, "IMGBUILD")]; break;
             case "custom-setup-fails": File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=arch\nformat=custom\npackages=base\nsetup() { return 3; }\ncleanup() { :; }\n"); break;
+            case "mkfs-missing": arguments = ["--format", "raw 64M msdos f2fs", "--image", Path.Combine(folder, "disk.img")]; break; // no f2fs-tools here
             case "bootstrapper-missing": File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=alpine\nformat=dir\npackages=alpine-base\n"); break;
             default:
                 File.WriteAllText(Path.Combine(folder, "IMGBUILD"), "target=debian\nformat=dir\npackages=hello\ndebian_mirror=http://127.0.0.1:9/debian\n");
