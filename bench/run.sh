@@ -157,7 +157,7 @@ boot_ms() { # memory-MiB -> ms to an "ok" result line, or "fail"
     echo "$elapsed"
 }
 boots=()
-for i in $(seq 1 "$runs"); do boots+=("$(boot_ms 256)"); done
+for _ in $(seq 1 "$runs"); do boots+=("$(boot_ms 256)"); done
 printf '%s\n' "${boots[@]}" | grep -q fail && { echo "bench: the rehearsal VM did not report success at 256 MiB" >&2; exit 1; }
 boot=$(printf '%s\n' "${boots[@]}" | median)
 add_row "rehearsal to result line" "${boot} ms" "—" "—" "—" "QEMU $accel, 256 MiB, samples/base + deploy payload"

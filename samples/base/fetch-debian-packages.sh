@@ -30,7 +30,7 @@ download() { # package folder
     # As root, apt would hand the download to its _apt user, who cannot write here.
     sandbox=; [ "$(id -u)" = 0 ] && sandbox="-o APT::Sandbox::User=root"
     (cd "$work" && apt-get download -q $sandbox "$1" >/dev/null) || { rm -rf "$work"; echo "error ANEMOS0103: apt-get download $1 failed; check the network and 'apt-get update'." >&2; exit 1; }
-    rm -rf "$dest/$2"
+    rm -rf "${dest:?}/$2"
     dpkg-deb -x "$work"/*.deb "$dest/$2"
     rm -rf "$work"
     echo "$1" >"$dest/$2.package"
