@@ -48,8 +48,8 @@ add_row() { rows+=("$(printf '| %-26s | %14s | %14s | %6s | %-8s | %s |' "$@")")
 
 # Runs "ours" and "baseline" alternately, $runs times each; sets OURS and BASE to the medians (ms).
 compare() { # ours-function baseline-function
-    local ours=() base=() i
-    for i in $(seq 1 "$runs"); do
+    local ours=() base=()
+    for _ in $(seq 1 "$runs"); do
         ours+=("$(time_ms "$1")")
         base+=("$(time_ms "$2")")
     done
