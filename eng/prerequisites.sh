@@ -27,7 +27,7 @@ anemos_require_packages() {
         guard=
         if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1; fi
         status=0
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null || status=$?
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 $missing >/dev/null || status=$?
         if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi
         if [ "$status" != 0 ]; then
             echo "error ANEMOS0105: apt-get install$missing failed (exit $status); see apt's messages above, fix them, then run this again." >&2
