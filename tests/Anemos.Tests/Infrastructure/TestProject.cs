@@ -127,6 +127,26 @@ public sealed class TestProject : IDisposable
         </Project>
         """;
 
+    /// <summary>The target tier's deploy project: the fake base image, the given hosts, properties and extra XML, a deploy script.</summary>
+    public static TestProject CreateDeployProjectFromSources(string hosts, string properties = "", string extra = "")
+    {
+        var project = CreateFromSources($"""
+              <PropertyGroup>
+                <AnemosKernel>image/kernel.bin</AnemosKernel>
+                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
+                {properties}
+              </PropertyGroup>
+              <ItemGroup>
+                {hosts}
+                <AnemosPayloadFile Remove="image/**" />
+              </ItemGroup>
+              {extra}
+            """);
+        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
+        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
+        return project;
+    }
+
     /// <summary>A ready-to-build deploy project with hosts x and y.</summary>
     public static TestProject CreateDeployProject(string? hosts = null, string properties = "", string extra = "")
     {

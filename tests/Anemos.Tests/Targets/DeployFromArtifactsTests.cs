@@ -12,19 +12,10 @@ public sealed class DeployFromArtifactsTests
 {
     static TestProject BuiltProject()
     {
-        var project = TestProject.CreateFromSources("""
-              <PropertyGroup>
-                <AnemosKernel>image/kernel.bin</AnemosKernel>
-                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
-              </PropertyGroup>
-              <ItemGroup>
-                <AnemosHost Include="x" Address="127.0.0.1" Port="1" />
-                <AnemosHost Include="y" Address="127.0.0.1" Port="1" />
-                <AnemosPayloadFile Remove="image/**" />
-              </ItemGroup>
+        var project = TestProject.CreateDeployProjectFromSources("""
+            <AnemosHost Include="x" Address="127.0.0.1" Port="1" />
+            <AnemosHost Include="y" Address="127.0.0.1" Port="1" />
             """);
-        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
-        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
         var build = project.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
         return project;

@@ -5,30 +5,20 @@ namespace Anemos.Tests.Targets;
 /// <summary>A project's own targets run around the build and the deploy when named in the hook properties.</summary>
 public sealed class HookTargetTests
 {
-    static TestProject Project() 
-    {
-        var project = TestProject.CreateFromSources("""
-              <PropertyGroup>
-                <AnemosKernel>image/kernel.bin</AnemosKernel>
-                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
-                <BeforeAnemosBuildDependsOn>Announce</BeforeAnemosBuildDependsOn>
-                <AfterAnemosBuildDependsOn>Archive</AfterAnemosBuildDependsOn>
-                <BeforeAnemosDeployDependsOn>CheckWindow</BeforeAnemosDeployDependsOn>
-                <AfterAnemosDeployDependsOn>Notify</AfterAnemosDeployDependsOn>
-              </PropertyGroup>
-              <ItemGroup>
-                <AnemosHost Include="x" Address="127.0.0.1" Port="1" />
-                <AnemosPayloadFile Remove="image/**" />
-              </ItemGroup>
-              <Target Name="Announce"><Message Importance="high" Text="HOOK before-build" /></Target>
-              <Target Name="Archive"><Message Importance="high" Text="HOOK after-build @(AnemosArtifact->Count()) artifacts" /></Target>
-              <Target Name="CheckWindow"><Message Importance="high" Text="HOOK before-deploy $(Host)" /></Target>
-              <Target Name="Notify"><Message Importance="high" Text="HOOK after-deploy" /></Target>
-            """);
-        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
-        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
-        return project;
-    }
+    static TestProject Project() => TestProject.CreateDeployProjectFromSources(
+        """<AnemosHost Include="x" Address="127.0.0.1" Port="1" />""",
+        """
+        <BeforeAnemosBuildDependsOn>Announce</BeforeAnemosBuildDependsOn>
+        <AfterAnemosBuildDependsOn>Archive</AfterAnemosBuildDependsOn>
+        <BeforeAnemosDeployDependsOn>CheckWindow</BeforeAnemosDeployDependsOn>
+        <AfterAnemosDeployDependsOn>Notify</AfterAnemosDeployDependsOn>
+        """,
+        """
+        <Target Name="Announce"><Message Importance="high" Text="HOOK before-build" /></Target>
+        <Target Name="Archive"><Message Importance="high" Text="HOOK after-build @(AnemosArtifact->Count()) artifacts" /></Target>
+        <Target Name="CheckWindow"><Message Importance="high" Text="HOOK before-deploy $(Host)" /></Target>
+        <Target Name="Notify"><Message Importance="high" Text="HOOK after-deploy" /></Target>
+        """);
 
     [Fact]
     public void BuildHooksRunAroundTheBuild()

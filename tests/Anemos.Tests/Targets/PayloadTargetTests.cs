@@ -9,23 +9,8 @@ namespace Anemos.Tests.Targets;
 /// </summary>
 public sealed class PayloadTargetTests
 {
-    static TestProject DeployProject(string extra = "")
-    {
-        var project = TestProject.CreateFromSources($"""
-              <PropertyGroup>
-                <AnemosKernel>image/kernel.bin</AnemosKernel>
-                <AnemosBaseInitramfs>image/base.cpio</AnemosBaseInitramfs>
-              </PropertyGroup>
-              <ItemGroup>
-                <AnemosHost Include="x" ZONE="example.org" />
-                <AnemosPayloadFile Remove="image/**" />
-              </ItemGroup>
-              {extra}
-            """);
-        project.WriteFakeBaseImage("image/kernel.bin", "image/base.cpio");
-        project.Write("deploy", "#!/bin/sh\nexit 0\n", executable: true);
-        return project;
-    }
+    static TestProject DeployProject(string extra = "") =>
+        TestProject.CreateDeployProjectFromSources("""<AnemosHost Include="x" ZONE="example.org" />""", extra: extra);
 
     [Fact]
     public void ThePayloadKindComesFromWhatThePayloadHolds()
