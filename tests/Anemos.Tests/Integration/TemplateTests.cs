@@ -134,6 +134,11 @@ public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHom
         Assert.Equal(File.ReadAllText(Repository.PathOf("samples", "base", "base.proj")), File.ReadAllText(Path.Combine(project, "base", "base.proj")));
 
         Assert.Contains("anemos box:", Build(project).Output);
+        // In a terminal, `dotnet build` uses the terminal logger, which hides messages below a warning
+        // unless the project's Directory.Build.rsp raises its verbosity: the summary line must still show.
+        string screen = TerminalSession.Run(home.Environment, project, "dotnet build -nologo -nodeReuse:false -tl:on");
+        Assert.Contains("anemos box: payload", screen);
+        Assert.DoesNotContain("   at ", screen);
         string listing = PayloadListing(project);
         Assert.Contains("deploy\n", listing);
         Assert.DoesNotContain("base/", listing);
