@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Anemos.Core.Protocol;
 using Anemos.Kexec;
 
 // anemos-kexec: the host helper (docs/helper.md). Plain text for a person, one JSON object with --json.

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Anemos.Kexec;
+namespace Anemos.Core.Protocol;
 
 /// <summary>The running system's network, so the deploy kernel can bring the same addresses up (docs/deploy-init.md).</summary>
 public sealed record NetworkSnapshot
