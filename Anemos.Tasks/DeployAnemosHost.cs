@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
 using Anemos.Core.Hashing;
 using Anemos.Core.Manifest;
+using Anemos.Core.Protocol;
 using Anemos.Tasks.Deploy;
 using Anemos.Tasks.Ssh;
 using Microsoft.Build.Framework;
@@ -62,10 +62,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
     DeployProgress _progress = null!;
     string _state = "";
-    string _helper = "";
-
-    /// <summary>The installed helper with its state folder and the given arguments, as a shell command.</summary>
-    string Helper(string arguments) => $"{_helper} --state {ShellQuoting.Quote(_state)} {arguments}";
+    HelperClient _helper = null!;
     SshTarget _target = null!;
 
     protected override void ExecuteCore()
@@ -100,7 +97,6 @@ public sealed partial class DeployAnemosHost : AnemosTask
         int timeout = ParseTimeout();
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         _state = RemoteStateDirectory.TrimEnd('/');
-        _helper = ShellQuoting.Quote(_state + "/bin/anemos-kexec");
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
         var secrets = DeploySecrets.Resolve(Secrets, ProjectDirectory, CancellationToken);
@@ -113,23 +109,24 @@ public sealed partial class DeployAnemosHost : AnemosTask
             session = SshSession.Open(_target, CancellationToken);
             phase.Complete(_target.HostKey is null ? _target.Display : $"{_target.Display}, host key {_target.HostKey} pinned");
         }
+        _helper = new HelperClient(session, _target.Display, _state);
 
         RemoteProcess? hold = null;
         try
         {
-            JsonElement facts;
+            Facts facts;
             using (var phase = _progress.Begin("facts"))
             {
                 (facts, string how) = EnsureHelperAndHold(session, compatibility, phase, owner, out hold);
-                phase.Complete($"helper {Text(facts, "helperVersion")} ({how}), {Text(facts, "architecture")}, kernel {Text(facts, "kernelRelease")}, init {Text(facts, "initSystem")}");
+                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
 
             var uploads = new List<(string Name, string LocalPath, FileDigest Digest)>();
             string oldBootId = "";
             using (var phase = _progress.Begin("plan"))
             {
-                var cached = facts.TryGetProperty("cachedSha256", out var list) ? list.EnumerateArray().Select(e => e.GetString()).ToHashSet() : [];
-                bool hostFetches = facts.TryGetProperty("httpsAvailable", out var https) && https.GetBoolean();
+                var cached = facts.CachedSha256.ToHashSet(StringComparer.Ordinal);
+                bool hostFetches = facts.HttpsAvailable;
                 var notes = new List<string>();
                 foreach (var (name, path, artifact) in new[] { ("kernel", KernelFile, manifest.Kernel), ("base", BaseFile, manifest.Base), ("overlay", OverlayFile, manifest.Overlay) })
                 {
@@ -172,14 +169,13 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
                 using (var phase = _progress.Begin("stage"))
                 {
-                    string command = $"stage --manifest {ShellQuoting.Quote(_state + "/upload/manifest.json")} --from {ShellQuoting.Quote(_state + "/upload")}"
-                        + (secrets.Count > 0 ? $" --segment {ShellQuoting.Quote(secretsFile)}" : "");
-                    var staged = RunHelper(session, command, "stage").GetProperty("staged");
+                    var command = new StageCommand(_state + "/upload/manifest.json") { From = _state + "/upload", Segments = secrets.Count > 0 ? [secretsFile] : [] };
+                    var staged = _helper.Run(command, CancellationToken).Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
-                    if (Text(staged, "provenSha256") != manifest.Initramfs.Sha256)
-                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {Text(staged, "provenSha256")}, the manifest names {manifest.Initramfs.Sha256}.");
+                    if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
+                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
                     session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
-                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {Text(staged, "initramfsSize")} bytes with host segments");
+                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments");
                 }
             }
             finally
@@ -189,7 +185,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
             using (var phase = _progress.Begin("boot"))
             {
-                RunHelper(session, "boot --dry-run", "boot");
+                _helper.Run(new BootCommand(DryRun: true), CancellationToken);
                 // The running system's boot id: the one way to tell it from the new system that answers later.
                 oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
                 if (DryRun)
@@ -197,10 +193,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
                     phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
                     return;
                 }
-                // Detached: the handover ends this connection, and the helper must outlive it.
-                string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
-                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {Helper("--json boot")}; else nohup {Helper("--json boot")}; fi) > {result} 2> {log} < /dev/null &",
-                    CancellationToken);
+                _helper.StartBoot(CancellationToken);
                 phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
             }
 
@@ -276,18 +269,16 @@ public sealed partial class DeployAnemosHost : AnemosTask
     /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
     /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
     /// </summary>
-    (JsonElement Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
+    (Facts Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
     {
-        var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
-        var facts = ParseResult(first.Output);
-        string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
-        if (facts is { } existing && compatibility.Accepts(version))
+        var (installed, version) = _helper.ProbeFacts(CancellationToken);
+        if (installed is not null && compatibility.Accepts(version))
         {
-            hold = HoldHost(session, owner, _helper);
-            return (existing.GetProperty("facts"), "already installed");
+            hold = _helper.Hold(owner, helperPath: null, CancellationToken);
+            return (installed, "already installed");
         }
 
-        string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
+        string reason = version is null ? "missing" : compatibility.Accepts(version) ? $"{version} answers with facts this SDK cannot read" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
         string candidate = $"{_state}/bin/anemos-kexec.{Guid.NewGuid():N}";
         string quotedCandidate = ShellQuoting.Quote(candidate);
         hold = null;
@@ -295,8 +286,9 @@ public sealed partial class DeployAnemosHost : AnemosTask
         {
             phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
             session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
-            hold = HoldHost(session, owner, quotedCandidate);
-            session.RunChecked($"mv -f {quotedCandidate} {_helper}", CancellationToken);
+            hold = _helper.Hold(owner, candidate, CancellationToken);
+            session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(_helper.InstalledPath)}", CancellationToken);
+            return (_helper.Facts(CancellationToken), $"installed, was {reason}");
         }
         catch
         {
@@ -305,66 +297,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
             session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
             throw;
         }
-        var second = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
-        if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
-        {
-            hold.Dispose();
-            hold = null;
-            throw Unusable(session, second);
-        }
-        return (installedFacts, $"installed, was {reason}");
     }
-
-    /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>
-    AnemosException Unusable(SshSession session, RemoteResult result)
-    {
-        string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
-        return new AnemosException(Diagnostics.HelperUnusable, _target.Display,
-            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
-    }
-
-    /// <summary>The deploy's lock on the host, held by a helper process (at <paramref name="helper"/>, quoted) for as long as this connection lives.</summary>
-    RemoteProcess HoldHost(SshSession session, string owner, string helper)
-    {
-        var hold = session.Start($"{helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
-        if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
-        string errors = hold.Errors();
-        hold.Dispose();
-        if (!errors.Contains("ANEMOS5018", StringComparison.Ordinal))
-            throw Unusable(session, new RemoteResult(255, "", errors));
-        string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
-        throw new AnemosException(Diagnostics.HostLockHeld, _target.Display, message);
-    }
-
-    /// <summary>Runs a helper command with --json; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
-    JsonElement RunHelper(SshSession session, string command, string name)
-    {
-        var result = session.Run(Helper("--json " + command), cancellationToken: CancellationToken);
-        var parsed = ParseResult(result.Output);
-        if (parsed is not { } json)
-            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, $"exit {result.ExitCode}", SshSession.LastLine(result.Errors) + ".");
-        if (!json.GetProperty("ok").GetBoolean())
-            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, Text(json, "code"), Text(json, "message"));
-        return json;
-    }
-
-    static JsonElement? ParseResult(string output)
-    {
-        int start = output.IndexOf('{');
-        if (start < 0) return null;
-        try
-        {
-            using var document = JsonDocument.Parse(output[start..]);
-            return document.RootElement.TryGetProperty("ok", out _) ? document.RootElement.Clone() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    static string Text(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) ? value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : value.GetRawText() : "unknown";
 
     /// <summary>
     /// Waits, after the handover, for the new system: the old connection ends (closed by the
@@ -387,11 +320,10 @@ public sealed partial class DeployAnemosHost : AnemosTask
             CancellationToken.ThrowIfCancellationRequested();
             if (connectionAlive)
             {
-                var log = session.Run($"cat {ShellQuoting.Quote(_state + "/boot.json")} 2>/dev/null", TimeSpan.FromSeconds(5), CancellationToken);
-                if (log.ExitCode == 0 && ParseResult(log.Output) is { } result)
+                var (result, log) = _helper.ReadBootResult(TimeSpan.FromSeconds(5), CancellationToken);
+                if (result is not null)
                 {
-                    if (!result.GetProperty("ok").GetBoolean())
-                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "boot", Text(result, "code"), Text(result, "message"));
+                    _helper.ThrowIfRefused(result, "boot");
                     lastSeen = "the helper handed over; the old system is shutting down";
                 }
                 if (log.ExitCode == 255)
@@ -460,8 +392,8 @@ public sealed partial class DeployAnemosHost : AnemosTask
     /// <summary>ANEMOS4016, with the end of the helper's boot.log while the old connection still works.</summary>
     AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, SshSession? session = null)
     {
-        string log = session?.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim() ?? "";
-        if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + string.Join(" | ", log.Split('\n'));
+        string log = session is null ? "" : _helper.BootLogTail(TimeSpan.FromSeconds(10), CancellationToken);
+        if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + log;
         return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
     }
 

@@ -10,4 +10,5 @@ namespace Anemos.Core.Protocol;
 [JsonSerializable(typeof(Facts))]
 [JsonSerializable(typeof(StagedState))]
 [JsonSerializable(typeof(HelperResult))]
+[JsonSerializable(typeof(HelperVersionReply))]
 public sealed partial class HelperJsonContext : JsonSerializerContext;
