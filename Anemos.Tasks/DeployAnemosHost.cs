@@ -121,34 +121,20 @@ public sealed partial class DeployAnemosHost : AnemosTask
                 phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
 
-            var uploads = new List<(string Name, string LocalPath, FileDigest Digest)>();
+            UploadPlan plan;
             string oldBootId = "";
             using (var phase = _progress.Begin("plan"))
             {
-                var cached = facts.CachedSha256.ToHashSet(StringComparer.Ordinal);
-                bool hostFetches = facts.HttpsAvailable;
-                var notes = new List<string>();
-                foreach (var (name, path, artifact) in new[] { ("kernel", KernelFile, manifest.Kernel), ("base", BaseFile, manifest.Base), ("overlay", OverlayFile, manifest.Overlay) })
-                {
-                    if (cached.Contains(artifact.Sha256)) notes.Add($"{name} cached");
-                    else if (artifact.Url is not null && hostFetches) notes.Add($"{name} fetched by the host from {artifact.Url}");
-                    else
-                    {
-                        uploads.Add((artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
-                        notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)})");
-                    }
-                }
-                uploads.Add(("manifest.json", ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken)));
-                notes.Add("manifest to upload");
-                if (secrets.Count > 0) notes.Add($"{secrets.Count} secret(s)");
-                phase.Complete(string.Join(", ", notes));
+                var files = new DeployFiles(KernelFile, BaseFile, OverlayFile, ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken));
+                plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
+                phase.Complete(plan.Summary);
             }
 
             using (var phase = _progress.Begin("upload"))
             {
-                foreach (var (name, localPath, digest) in uploads)
-                    phase.BytesSent += session.Upload(localPath, $"{_state}/upload/{name}", digest, CancellationToken);
-                phase.Complete($"{uploads.Count} file(s) proven by sha256 on the host");
+                foreach (var upload in plan.Uploads)
+                    phase.BytesSent += session.Upload(upload.LocalPath, $"{_state}/upload/{upload.Name}", upload.Digest, CancellationToken);
+                phase.Complete($"{plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 
             string secretsFile = $"{_state}/upload/secrets.cpio";
@@ -169,7 +155,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
                 using (var phase = _progress.Begin("stage"))
                 {
-                    var command = new StageCommand(_state + "/upload/manifest.json") { From = _state + "/upload", Segments = secrets.Count > 0 ? [secretsFile] : [] };
+                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", Segments = secrets.Count > 0 ? [secretsFile] : [] };
                     var staged = _helper.Run(command, CancellationToken).Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
