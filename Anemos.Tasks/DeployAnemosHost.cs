@@ -58,7 +58,6 @@ public sealed partial class DeployAnemosHost : AnemosTask
     [Output] public ITaskItem[] Phases { get; set; } = [];
 
     const string PayloadReportPath = "/etc/anemos/payload.sha256";
-    static readonly TimeSpan LeaveLimit = TimeSpan.FromMinutes(10);
 
     DeployProgress _progress = null!;
     string _state = "";
@@ -172,8 +171,13 @@ public sealed partial class DeployAnemosHost : AnemosTask
             using (var phase = _progress.Begin("boot"))
             {
                 _helper.Run(new BootCommand(DryRun: true), CancellationToken);
-                // The running system's boot id: the one way to tell it from the new system that answers later.
-                oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                // The running system's boot id: the one way to tell it from the new system that answers
+                // later. Without it the wait could decide nothing, so it is read before anything is loaded.
+                var bootId = session.Run(SshHandoverProbe.BootIdCommand, SshHandoverProbe.BootIdLimit, CancellationToken);
+                oldBootId = bootId.Output.Trim();
+                if (Wait && !DryRun && (bootId.ExitCode != 0 || !HandoverWatcher.IsBootId(oldBootId)))
+                    throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, SshHandoverProbe.BootIdCommand, bootId.ExitCode,
+                        bootId.ExitCode == 0 ? $"it printed '{oldBootId}', not a boot id" : SshSession.LastLine(bootId.Errors));
                 if (DryRun)
                 {
                     phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
@@ -192,9 +196,16 @@ public sealed partial class DeployAnemosHost : AnemosTask
             SshSession newSystem;
             using (var phase = _progress.Begin("wait"))
             {
-                var deadline = DateTimeOffset.UtcNow.AddSeconds(timeout);
-                newSystem = WaitForNewSystem(session, oldBootId, deadline, timeout, ref hold, out string wentAway);
-                phase.Complete($"the old system went away {wentAway}; the new one answered after {phase.Elapsed:0.0} s");
+                var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
+                var probe = new SshHandoverProbe(_helper, newTarget, _target.HostKey, releaseOldSystem: () =>
+                {
+                    hold?.Dispose();
+                    hold = null;
+                    session.Dispose();
+                });
+                var verdict = new HandoverWatcher(probe, SystemWatchClock.Instance, _target.Display).Watch(oldBootId, timeout, CancellationToken);
+                newSystem = (SshSession)verdict.NewSystem;
+                phase.Complete(string.Create(CultureInfo.InvariantCulture, $"{verdict.Evidence}; back after {phase.Elapsed:0.0} s"));
             }
 
             using (newSystem)
@@ -283,104 +294,6 @@ public sealed partial class DeployAnemosHost : AnemosTask
             session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Waits, after the handover, for the new system: the old connection ends (closed by the
-    /// shutdown, or silent after the kexec), then a login succeeds with the deployed host key and
-    /// the host has another boot id. A refusal the detached boot wrote stops the deploy instead;
-    /// so does an old system that is still there after 10 minutes, or a host that is not back by
-    /// the deadline. Returns a session to the new system.
-    /// </summary>
-    SshSession WaitForNewSystem(SshSession session, string oldBootId, DateTimeOffset deadline, int timeout, ref RemoteProcess? hold, out string wentAway)
-    {
-        var handedOver = DateTimeOffset.UtcNow;
-        var leaveBy = handedOver + LeaveLimit < deadline ? handedOver + LeaveLimit : deadline;
-        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
-        bool connectionAlive = true, sawItDown = false;
-        string lastSeen = "answering ssh";
-        string? left = null;
-        int loginFailures = 0;
-        while (true)
-        {
-            CancellationToken.ThrowIfCancellationRequested();
-            if (connectionAlive)
-            {
-                var (result, log) = _helper.ReadBootResult(TimeSpan.FromSeconds(5), CancellationToken);
-                if (result is not null)
-                {
-                    _helper.ThrowIfRefused(result, "boot");
-                    lastSeen = "the helper handed over; the old system is shutting down";
-                }
-                if (log.ExitCode == 255)
-                {
-                    connectionAlive = false;
-                    left = $"at {DateTimeOffset.UtcNow:HH:mm:ss}";
-                    hold?.Dispose();
-                    hold = null;
-                    session.Dispose();
-                }
-                else
-                {
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, session);
-                    Thread.Sleep(TimeSpan.FromSeconds(1));
-                    continue;
-                }
-            }
-
-            // The probe is a login as the deploy makes it, through the user's ssh config (ProxyJump,
-            // aliases) with the deployed pin: no side door to the address, no scan of another path.
-            SshSession? candidate = null;
-            try
-            {
-                candidate = SshSession.Open(newTarget, CancellationToken);
-                string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
-                if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
-                {
-                    wentAway = left ?? "";
-                    return candidate;
-                }
-                candidate.Dispose();
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-            }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
-            {
-                candidate?.Dispose();
-                // The old system's key (a first install pins the stock image's): it is still shutting down.
-                var offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
-                bool oldSystem = _target.HostKey is { } oldPin && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
-                if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, offered, e.Message);
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
-                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-            }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
-            {
-                candidate?.Dispose();
-                if (SshSession.LooksUnreachable(e.Message))
-                {
-                    sawItDown = true;
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} no ssh server answered ({e.Arguments.ElementAtOrDefault(1)})";
-                }
-                else
-                {
-                    // Just started: sshd may answer before it takes logins. A few tries, then a clear error.
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers, but logging in failed: {e.Message}";
-                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, "an ssh server that answered", e.Message);
-                }
-            }
-            if (DateTimeOffset.UtcNow > deadline)
-                throw new AnemosException(Diagnostics.HostDidNotReturn, _target.Display, left ?? "", timeout, lastSeen);
-            Thread.Sleep(TimeSpan.FromSeconds(2));
-        }
-    }
-
-    /// <summary>ANEMOS4016, with the end of the helper's boot.log while the old connection still works.</summary>
-    AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, SshSession? session = null)
-    {
-        string log = session is null ? "" : _helper.BootLogTail(TimeSpan.FromSeconds(10), CancellationToken);
-        if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + log;
-        return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
     }
 
     /// <summary>Compares the payload the new system reports with the deployed one, then runs the health check.</summary>

@@ -5,7 +5,11 @@ using Anemos.Core.Hashing;
 namespace Anemos.Tasks.Ssh;
 
 /// <summary>The outcome of one remote command.</summary>
-public sealed record RemoteResult(int ExitCode, string Output, string Errors);
+public sealed record RemoteResult(int ExitCode, string Output, string Errors)
+{
+    /// <summary>The command gave no answer within its limit (exit code 255): silence, which is not a closed connection.</summary>
+    public bool TimedOut { get; init; }
+}
 
 /// <summary>
 /// One multiplexed OpenSSH connection to a host (ControlMaster, private socket folder), so a
@@ -182,7 +186,7 @@ public sealed class SshSession : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new RemoteResult(255, "", $"no answer within {timeout.TotalSeconds:0} s");
+            return new RemoteResult(255, "", $"no answer within {timeout.TotalSeconds:0} s") { TimedOut = true };
         }
     }
 
