@@ -15,7 +15,7 @@ namespace Anemos.Tasks;
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
-public sealed partial class DeployAnemosHost : AnemosTask
+public sealed class DeployAnemosHost : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     public string? Address { get; set; }
@@ -57,8 +57,6 @@ public sealed partial class DeployAnemosHost : AnemosTask
     [Output] public long BytesSent { get; set; }
     [Output] public ITaskItem[] Phases { get; set; } = [];
 
-    const string PayloadReportPath = "/etc/anemos/payload.sha256";
-
     DeployProgress _progress = null!;
     string _state = "";
     HelperClient _helper = null!;
@@ -92,8 +90,8 @@ public sealed partial class DeployAnemosHost : AnemosTask
     void Deploy()
     {
         var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
-        _target = ResolveTarget();
-        int timeout = ParseTimeout();
+        _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
+        int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         _state = RemoteStateDirectory.TrimEnd('/');
 
@@ -116,7 +114,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
             Facts facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how) = EnsureHelperAndHold(session, compatibility, phase, owner, out hold);
+                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, compatibility, owner, phase, CancellationToken);
                 phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
 
@@ -196,8 +194,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
             SshSession newSystem;
             using (var phase = _progress.Begin("wait"))
             {
-                var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
-                var probe = new SshHandoverProbe(_helper, newTarget, _target.HostKey, releaseOldSystem: () =>
+                var probe = new SshHandoverProbe(_helper, DeploySettings.NewSystem(_target, DeployedHostKey), _target.HostKey, releaseOldSystem: () =>
                 {
                     hold?.Dispose();
                     hold = null;
@@ -210,7 +207,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
             using (newSystem)
             using (var phase = _progress.Begin("verify"))
-                phase.Complete(Verify(manifest, newSystem));
+                phase.Complete(NewSystemCheck.Verify(newSystem, _target.Display, manifest.Payload.Sha256, HealthCheck, CancellationToken));
         }
         finally
         {
@@ -220,98 +217,4 @@ public sealed partial class DeployAnemosHost : AnemosTask
         Log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
             $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {ByteSize.Format(_progress.BytesSent)} sent"));
     }
-
-    SshTarget ResolveTarget()
-    {
-        // The properties (AnemosDeployAddress/User/Port) override the metadata, so they pass the same
-        // checks as metadata: neither can start with '-' and become an option of ssh.
-        string address = string.IsNullOrWhiteSpace(Address) ? HostName : Address.Trim(); // as the build: the name is the address by default
-        if (!ResolveAnemosHosts.IsValidAddress(address))
-            throw new AnemosException(Diagnostics.InvalidAddress, HostName, address);
-        string user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
-        if (!ResolveAnemosHosts.IsValidUser(user))
-            throw new AnemosException(Diagnostics.InvalidUser, HostName, user);
-        int? port = null;
-        if (!string.IsNullOrWhiteSpace(Port))
-        {
-            if (!int.TryParse(Port.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
-                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
-            port = number;
-        }
-        foreach (var (name, key) in new[] { ("HostKey", HostKey), ("DeployedHostKey", DeployedHostKey) })
-            if (!string.IsNullOrWhiteSpace(key) && !PinPattern().IsMatch(key.Trim()))
-                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"{name} of host '{HostName}'", key, "a fingerprint as ssh-keygen -lf prints it: SHA256:…");
-        return new SshTarget(address, user, port)
-        {
-            HostKey = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim(),
-            ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
-            IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
-        };
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex("^SHA256:[A-Za-z0-9+/]{43}=?$")]
-    private static partial System.Text.RegularExpressions.Regex PinPattern();
-
-    int ParseTimeout()
-    {
-        if (!int.TryParse(TimeoutSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds < 1)
-            throw new AnemosException(Diagnostics.DeploySettingInvalid, "AnemosDeployTimeout", TimeoutSeconds, "a whole number of seconds, such as 1800");
-        return seconds;
-    }
-
-    /// <summary>
-    /// The host's facts from its helper, and the host's deploy lock. An installed helper in range
-    /// takes the lock itself. A missing helper or one out of range is replaced by the SDK's: it is
-    /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
-    /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
-    /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
-    /// </summary>
-    (Facts Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
-    {
-        var (installed, version) = _helper.ProbeFacts(CancellationToken);
-        if (installed is not null && compatibility.Accepts(version))
-        {
-            hold = _helper.Hold(owner, helperPath: null, CancellationToken);
-            return (installed, "already installed");
-        }
-
-        string reason = version is null ? "missing" : compatibility.Accepts(version) ? $"{version} answers with facts this SDK cannot read" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
-        string candidate = $"{_state}/bin/anemos-kexec.{Guid.NewGuid():N}";
-        string quotedCandidate = ShellQuoting.Quote(candidate);
-        hold = null;
-        try
-        {
-            phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
-            session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
-            hold = _helper.Hold(owner, candidate, CancellationToken);
-            session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(_helper.InstalledPath)}", CancellationToken);
-            return (_helper.Facts(CancellationToken), $"installed, was {reason}");
-        }
-        catch
-        {
-            hold?.Dispose();
-            hold = null;
-            session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
-            throw;
-        }
-    }
-
-    /// <summary>Compares the payload the new system reports with the deployed one, then runs the health check.</summary>
-    string Verify(AnemosManifest manifest, SshSession session)
-    {
-        string reported = session.Run($"cat {PayloadReportPath} 2>/dev/null", TimeSpan.FromSeconds(60), CancellationToken).Output.Trim();
-        if (reported.Length > 0 && reported != manifest.Payload.Sha256)
-            throw new AnemosException(Diagnostics.PayloadMismatch, _target.Display, reported, manifest.Payload.Sha256);
-        string detail = reported.Length > 0 ? $"reports payload {reported[..Math.Min(12, reported.Length)]}" : $"reached (the new system does not report a payload in {PayloadReportPath})";
-
-        if (!string.IsNullOrWhiteSpace(HealthCheck))
-        {
-            var health = session.Run(HealthCheck, TimeSpan.FromMinutes(5), CancellationToken);
-            if (health.ExitCode != 0)
-                throw new AnemosException(Diagnostics.HealthCheckFailed, _target.Display, HealthCheck, health.ExitCode, SshSession.LastLine(health.Errors + "\n" + health.Output));
-            detail += ", healthy";
-        }
-        return detail;
-    }
-
 }
