@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Grammar = Anemos.Core.Initramfs.DeployInitContract.BootDiskGrammar;
 
 namespace Anemos.Core.Protocol;
 
@@ -28,12 +29,12 @@ public sealed record BootDiskFact
     /// <summary>The disk as /anemos/boot-disk: a comment line, then KEY VALUE lines (docs/overlay.md).</summary>
     public string ToBootDiskFile()
     {
-        var text = new StringBuilder("# Anemos boot disk, format 1\n");
-        text.Append($"device {Device}\n");
-        if (Serial is not null) text.Append($"serial {Serial}\n");
-        if (Wwid is not null) text.Append($"wwid {Wwid}\n");
-        if (PtUuid is not null) text.Append($"ptuuid {PtUuid}\n");
-        if (Size is not null) text.Append(CultureInfo.InvariantCulture, $"size {Size}\n");
+        var text = new StringBuilder(Grammar.Header + "\n");
+        text.Append($"{Grammar.Device} {Device}\n");
+        if (Serial is not null) text.Append($"{Grammar.Serial} {Serial}\n");
+        if (Wwid is not null) text.Append($"{Grammar.Wwid} {Wwid}\n");
+        if (PtUuid is not null) text.Append($"{Grammar.PtUuid} {PtUuid}\n");
+        if (Size is not null) text.Append(CultureInfo.InvariantCulture, $"{Grammar.Size} {Size}\n");
         return text.ToString();
     }
 }
