@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Anemos.Core.Hashing;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
 

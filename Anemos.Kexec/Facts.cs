@@ -1,44 +1,8 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
-using System.Text.Json.Serialization;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
-
-/// <summary>Everything a deploy needs to decide, in one answer (`anemos-kexec facts --json`).</summary>
-public sealed record Facts
-{
-    public required string HelperVersion { get; init; }
-    public required string Architecture { get; init; }
-    public string? KernelRelease { get; init; }
-    public required string Libc { get; init; }
-    public bool Root { get; init; }
-    public long MemTotalBytes { get; init; }
-    public long MemAvailableBytes { get; init; }
-    public required KexecFacts Kexec { get; init; }
-    public string? Lockdown { get; init; }
-    public bool? SecureBoot { get; init; }
-    public required string InitSystem { get; init; }
-    public required string[] ConsoleArguments { get; init; }
-    public required string StateDirectory { get; init; }
-    public long? StateFreeBytes { get; init; }
-    public required string[] CachedSha256 { get; init; }
-    /// <summary>The helper can fetch https URLs itself (the host has libssl).</summary>
-    public bool HttpsAvailable { get; init; }
-    public required NetworkSnapshot Network { get; init; }
-    /// <summary>The disk holding /, with its stable identity; null when it cannot be told.</summary>
-    public BootDiskFact? BootDisk { get; init; }
-}
-
-public sealed record KexecFacts
-{
-    /// <summary>/proc/sys/kernel/kexec_load_disabled: once 1, no kexec until the next boot.</summary>
-    public bool? LoadDisabled { get; init; }
-    /// <summary>/sys/kernel/kexec_loaded: a kernel is loaded and waits for the handover.</summary>
-    public bool? Loaded { get; init; }
-    /// <summary>CONFIG_KEXEC_FILE from the kernel's config, where readable.</summary>
-    public bool? FileLoadConfigured { get; init; }
-    public bool? SignatureRequired { get; init; }
-}
 
 public static class FactsReader
 {
@@ -165,9 +129,3 @@ public static class HelperVersion
         typeof(HelperVersion).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 }
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(Facts))]
-[JsonSerializable(typeof(StagedState))]
-[JsonSerializable(typeof(HelperResult))]
-internal sealed partial class HelperJsonContext : JsonSerializerContext;

@@ -1,32 +1,39 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Anemos.Core.Protocol;
 using Anemos.Kexec;
 
 // anemos-kexec: the host helper (docs/helper.md). Plain text for a person, one JSON object with --json.
 Anemos.Core.Hashing.Sha256Hash.UseManaged = !OpenSsl.Available;
-var arguments = new List<string>(args);
-bool json = Take(arguments, "--json");
-string state = Value(arguments, "--state") ?? "/var/lib/anemos";
-var files = new SystemFiles(Value(arguments, "--root") ?? "/");
+// Known before the command line is understood, so even a usage error answers in the form asked for.
+bool json = args.Contains("--json");
+string state = HelperCommandLine.DefaultStateDirectory;
+var files = new SystemFiles("/");
 Action<string> report = json ? line => Console.Error.WriteLine(line) : line => Console.WriteLine(line);
 
 try
 {
-    string command = arguments.Count > 0 ? arguments[0] : "";
-    arguments.RemoveRange(0, Math.Min(1, arguments.Count));
-    HelperResult result = command switch
+    var commandLine = HelperCommandLine.Parse(args);
+    state = commandLine.StateDirectory;
+    files = new SystemFiles(commandLine.Root ?? "/");
+    HelperResult result = commandLine.Command switch
     {
-        "--version" or "version" => Say(new HelperResult { Ok = true, Message = HelperVersion.Current }),
-        "facts" => Say(new HelperResult { Ok = true, Facts = FactsReader.Collect(files, state, Network(files)) }),
-        "stage" => Stage(arguments),
-        "boot" => Boot(arguments),
-        "unload" => Unload(),
-        "status" => Status(),
-        "gc" => CollectGarbage(),
-        "hold" => Hold(arguments),
-        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version."),
+        VersionCommand => Say(new HelperResult { Ok = true, Message = HelperVersion.Current }),
+        FactsCommand => Say(new HelperResult { Ok = true, Facts = FactsReader.Collect(files, state, Network(files)) }),
+        StageCommand stage => Stage(stage),
+        BootCommand boot => Boot(boot),
+        UnloadCommand => Unload(),
+        StatusCommand => Status(),
+        CollectGarbageCommand => CollectGarbage(),
+        HoldCommand hold => Hold(hold),
+        var other => throw new HelperException(HelperCodes.Usage, $"The command '{other.Name}' is not implemented."),
     };
     return ExitCodes.Success;
+}
+catch (HelperUsageException e)
+{
+    Fail(HelperCodes.Usage, e.Message);
+    return ExitCodes.Usage;
 }
 catch (HelperException e)
 {
@@ -39,42 +46,22 @@ catch (Exception e)
     return ExitCodes.Internal;
 }
 
-HelperResult Stage(List<string> options)
+HelperResult Stage(StageCommand command)
 {
-    string manifest = Value(options, "--manifest") ?? throw new HelperException(HelperCodes.Usage, "stage needs --manifest FILE.");
-    string? from = Value(options, "--from");
-    string network = Value(options, "--network") ?? "auto";
-    string bootDiskOption = Value(options, "--boot-disk") ?? "auto";
-    var segments = new List<string>();
-    while (Value(options, "--segment") is { } segment) segments.Add(segment);
-    bool keepConsole = !Take(options, "--no-console");
-    Refuse(options);
-
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
-    string? networkConf = network switch
-    {
-        "none" => null,
-        "auto" => Network(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null,
-        _ => throw new HelperException(HelperCodes.Usage, $"--network is '{network}'; use auto or none."),
-    };
-    string? bootDisk = bootDiskOption switch
-    {
-        "none" => null,
-        // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
-        "auto" => BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null,
-        _ => throw new HelperException(HelperCodes.Usage, $"--boot-disk is '{bootDiskOption}'; use auto or none."),
-    };
-    if (bootDisk is null && bootDiskOption == "auto") report("boot disk: not identifiable; the deploy init decides without it");
-    string[] console = keepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
-    var staged = new Stager(state, report).Stage(manifest, from, networkConf, segments, console, bootDisk);
+    string? networkConf = command.Network == Capture.Auto && Network(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
+    // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
+    string? bootDisk = command.BootDisk == Capture.Auto && BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null;
+    if (bootDisk is null && command.BootDisk == Capture.Auto) report("boot disk: not identifiable; the deploy init decides without it");
+    string[] console = command.KeepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
+    var staged = new Stager(state, report).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk);
     return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
 }
 
-HelperResult Boot(List<string> options)
+HelperResult Boot(BootCommand command)
 {
-    bool dryRun = Take(options, "--dry-run");
-    Refuse(options);
+    bool dryRun = command.DryRun;
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     new Booter(state, files, report).Boot(dryRun);
@@ -122,10 +109,9 @@ HelperResult CollectGarbage()
 
 // `hold`: the deploy's lock on the host, held while stdin stays open, so it ends with the
 // deploy's ssh connection however that ends. A second deploy is refused with the holder's name.
-HelperResult Hold(List<string> options)
+HelperResult Hold(HoldCommand command)
 {
-    string owner = Value(options, "--owner") ?? throw new HelperException(HelperCodes.Usage, "hold needs --owner TEXT (who deploys: user@machine).");
-    Refuse(options);
+    string owner = command.Owner;
     EnsureStateFolder();
     using var deployLock = DeployLock.Acquire(state, owner);
     Say(new HelperResult { Ok = true, Message = "held by " + owner });
@@ -181,21 +167,4 @@ void Fail(string code, string message)
 {
     if (json) Console.WriteLine(JsonSerializer.Serialize(new HelperResult { Ok = false, Code = code, Message = message }, HelperJsonContext.Default.HelperResult));
     else Console.Error.WriteLine($"anemos-kexec: error {code}: {message}");
-}
-
-static bool Take(List<string> list, string flag) => list.Remove(flag);
-
-static string? Value(List<string> list, string option)
-{
-    int index = list.IndexOf(option);
-    if (index < 0) return null;
-    if (index + 1 >= list.Count) throw new HelperException(HelperCodes.Usage, $"{option} needs a value.");
-    string value = list[index + 1];
-    list.RemoveRange(index, 2);
-    return value;
-}
-
-static void Refuse(List<string> left)
-{
-    if (left.Count > 0) throw new HelperException(HelperCodes.Usage, $"Unknown arguments: {string.Join(' ', left)}.");
 }

@@ -3,6 +3,7 @@ using Anemos.Core;
 using Anemos.Core.Hashing;
 using Anemos.Core.Initramfs;
 using Anemos.Core.Manifest;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
 

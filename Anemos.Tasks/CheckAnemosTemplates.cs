@@ -1,3 +1,4 @@
+using Anemos.Core.Initramfs;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks;
@@ -15,7 +16,7 @@ public sealed class CheckAnemosTemplates : AnemosTask
 
     protected override void ExecuteCore()
     {
-        var defined = new HashSet<string>(OverlayContract.DeployEnvironmentNames, StringComparer.Ordinal);
+        var defined = new HashSet<string>(DeployInitContract.DeployEnvironmentNames, StringComparer.Ordinal);
         foreach (string line in File.ReadLines(HostVariablesFile))
         {
             int equals = line.IndexOf('=');

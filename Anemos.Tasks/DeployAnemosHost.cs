@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
 using Anemos.Core.Hashing;
 using Anemos.Core.Manifest;
+using Anemos.Core.Protocol;
 using Anemos.Tasks.Deploy;
 using Anemos.Tasks.Ssh;
 using Microsoft.Build.Framework;
@@ -15,7 +15,7 @@ namespace Anemos.Tasks;
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
-public sealed partial class DeployAnemosHost : AnemosTask
+public sealed class DeployAnemosHost : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     public string? Address { get; set; }
@@ -57,15 +57,9 @@ public sealed partial class DeployAnemosHost : AnemosTask
     [Output] public long BytesSent { get; set; }
     [Output] public ITaskItem[] Phases { get; set; } = [];
 
-    const string PayloadReportPath = "/etc/anemos/payload.sha256";
-    static readonly TimeSpan LeaveLimit = TimeSpan.FromMinutes(10);
-
     DeployProgress _progress = null!;
     string _state = "";
-    string _helper = "";
-
-    /// <summary>The installed helper with its state folder and the given arguments, as a shell command.</summary>
-    string Helper(string arguments) => $"{_helper} --state {ShellQuoting.Quote(_state)} {arguments}";
+    HelperClient _helper = null!;
     SshTarget _target = null!;
 
     protected override void ExecuteCore()
@@ -96,11 +90,10 @@ public sealed partial class DeployAnemosHost : AnemosTask
     void Deploy()
     {
         var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
-        _target = ResolveTarget();
-        int timeout = ParseTimeout();
+        _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
+        int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         _state = RemoteStateDirectory.TrimEnd('/');
-        _helper = ShellQuoting.Quote(_state + "/bin/anemos-kexec");
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
         var secrets = DeploySecrets.Resolve(Secrets, ProjectDirectory, CancellationToken);
@@ -113,45 +106,32 @@ public sealed partial class DeployAnemosHost : AnemosTask
             session = SshSession.Open(_target, CancellationToken);
             phase.Complete(_target.HostKey is null ? _target.Display : $"{_target.Display}, host key {_target.HostKey} pinned");
         }
+        _helper = new HelperClient(session, _target.Display, _state);
 
         RemoteProcess? hold = null;
         try
         {
-            JsonElement facts;
+            Facts facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how) = EnsureHelperAndHold(session, compatibility, phase, owner, out hold);
-                phase.Complete($"helper {Text(facts, "helperVersion")} ({how}), {Text(facts, "architecture")}, kernel {Text(facts, "kernelRelease")}, init {Text(facts, "initSystem")}");
+                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, compatibility, owner, phase, CancellationToken);
+                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
 
-            var uploads = new List<(string Name, string LocalPath, FileDigest Digest)>();
+            UploadPlan plan;
             string oldBootId = "";
             using (var phase = _progress.Begin("plan"))
             {
-                var cached = facts.TryGetProperty("cachedSha256", out var list) ? list.EnumerateArray().Select(e => e.GetString()).ToHashSet() : [];
-                bool hostFetches = facts.TryGetProperty("httpsAvailable", out var https) && https.GetBoolean();
-                var notes = new List<string>();
-                foreach (var (name, path, artifact) in new[] { ("kernel", KernelFile, manifest.Kernel), ("base", BaseFile, manifest.Base), ("overlay", OverlayFile, manifest.Overlay) })
-                {
-                    if (cached.Contains(artifact.Sha256)) notes.Add($"{name} cached");
-                    else if (artifact.Url is not null && hostFetches) notes.Add($"{name} fetched by the host from {artifact.Url}");
-                    else
-                    {
-                        uploads.Add((artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
-                        notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)})");
-                    }
-                }
-                uploads.Add(("manifest.json", ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken)));
-                notes.Add("manifest to upload");
-                if (secrets.Count > 0) notes.Add($"{secrets.Count} secret(s)");
-                phase.Complete(string.Join(", ", notes));
+                var files = new DeployFiles(KernelFile, BaseFile, OverlayFile, ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken));
+                plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
+                phase.Complete(plan.Summary);
             }
 
             using (var phase = _progress.Begin("upload"))
             {
-                foreach (var (name, localPath, digest) in uploads)
-                    phase.BytesSent += session.Upload(localPath, $"{_state}/upload/{name}", digest, CancellationToken);
-                phase.Complete($"{uploads.Count} file(s) proven by sha256 on the host");
+                foreach (var upload in plan.Uploads)
+                    phase.BytesSent += session.Upload(upload.LocalPath, $"{_state}/upload/{upload.Name}", upload.Digest, CancellationToken);
+                phase.Complete($"{plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 
             string secretsFile = $"{_state}/upload/secrets.cpio";
@@ -172,14 +152,13 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
                 using (var phase = _progress.Begin("stage"))
                 {
-                    string command = $"stage --manifest {ShellQuoting.Quote(_state + "/upload/manifest.json")} --from {ShellQuoting.Quote(_state + "/upload")}"
-                        + (secrets.Count > 0 ? $" --segment {ShellQuoting.Quote(secretsFile)}" : "");
-                    var staged = RunHelper(session, command, "stage").GetProperty("staged");
+                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", Segments = secrets.Count > 0 ? [secretsFile] : [] };
+                    var staged = _helper.Run(command, CancellationToken).Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
-                    if (Text(staged, "provenSha256") != manifest.Initramfs.Sha256)
-                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {Text(staged, "provenSha256")}, the manifest names {manifest.Initramfs.Sha256}.");
+                    if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
+                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
                     session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
-                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {Text(staged, "initramfsSize")} bytes with host segments");
+                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments");
                 }
             }
             finally
@@ -189,18 +168,20 @@ public sealed partial class DeployAnemosHost : AnemosTask
 
             using (var phase = _progress.Begin("boot"))
             {
-                RunHelper(session, "boot --dry-run", "boot");
-                // The running system's boot id: the one way to tell it from the new system that answers later.
-                oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                _helper.Run(new BootCommand(DryRun: true), CancellationToken);
+                // The running system's boot id: the one way to tell it from the new system that answers
+                // later. Without it the wait could decide nothing, so it is read before anything is loaded.
+                var bootId = session.Run(SshHandoverProbe.BootIdCommand, SshHandoverProbe.BootIdLimit, CancellationToken);
+                oldBootId = bootId.Output.Trim();
+                if (Wait && !DryRun && (bootId.ExitCode != 0 || !HandoverWatcher.IsBootId(oldBootId)))
+                    throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, SshHandoverProbe.BootIdCommand, bootId.ExitCode,
+                        bootId.ExitCode == 0 ? $"it printed '{oldBootId}', not a boot id" : SshSession.LastLine(bootId.Errors));
                 if (DryRun)
                 {
                     phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
                     return;
                 }
-                // Detached: the handover ends this connection, and the helper must outlive it.
-                string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
-                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {Helper("--json boot")}; else nohup {Helper("--json boot")}; fi) > {result} 2> {log} < /dev/null &",
-                    CancellationToken);
+                _helper.StartBoot(CancellationToken);
                 phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
             }
 
@@ -213,14 +194,20 @@ public sealed partial class DeployAnemosHost : AnemosTask
             SshSession newSystem;
             using (var phase = _progress.Begin("wait"))
             {
-                var deadline = DateTimeOffset.UtcNow.AddSeconds(timeout);
-                newSystem = WaitForNewSystem(session, oldBootId, deadline, timeout, ref hold, out string wentAway);
-                phase.Complete($"the old system went away {wentAway}; the new one answered after {phase.Elapsed:0.0} s");
+                var probe = new SshHandoverProbe(_helper, DeploySettings.NewSystem(_target, DeployedHostKey), _target.HostKey, releaseOldSystem: () =>
+                {
+                    hold?.Dispose();
+                    hold = null;
+                    session.Dispose();
+                });
+                var verdict = new HandoverWatcher(probe, SystemWatchClock.Instance, _target.Display).Watch(oldBootId, timeout, CancellationToken);
+                newSystem = (SshSession)verdict.NewSystem;
+                phase.Complete(string.Create(CultureInfo.InvariantCulture, $"{verdict.Evidence}; back after {phase.Elapsed:0.0} s"));
             }
 
             using (newSystem)
             using (var phase = _progress.Begin("verify"))
-                phase.Complete(Verify(manifest, newSystem));
+                phase.Complete(NewSystemCheck.Verify(newSystem, _target.Display, manifest.Payload.Sha256, HealthCheck, CancellationToken));
         }
         finally
         {
@@ -230,257 +217,4 @@ public sealed partial class DeployAnemosHost : AnemosTask
         Log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
             $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {ByteSize.Format(_progress.BytesSent)} sent"));
     }
-
-    SshTarget ResolveTarget()
-    {
-        // The properties (AnemosDeployAddress/User/Port) override the metadata, so they pass the same
-        // checks as metadata: neither can start with '-' and become an option of ssh.
-        string address = string.IsNullOrWhiteSpace(Address) ? HostName : Address.Trim(); // as the build: the name is the address by default
-        if (!ResolveAnemosHosts.IsValidAddress(address))
-            throw new AnemosException(Diagnostics.InvalidAddress, HostName, address);
-        string user = string.IsNullOrWhiteSpace(User) ? "root" : User.Trim();
-        if (!ResolveAnemosHosts.IsValidUser(user))
-            throw new AnemosException(Diagnostics.InvalidUser, HostName, user);
-        int? port = null;
-        if (!string.IsNullOrWhiteSpace(Port))
-        {
-            if (!int.TryParse(Port.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
-                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"Port of host '{HostName}'", Port, "a TCP port between 1 and 65535");
-            port = number;
-        }
-        foreach (var (name, key) in new[] { ("HostKey", HostKey), ("DeployedHostKey", DeployedHostKey) })
-            if (!string.IsNullOrWhiteSpace(key) && !PinPattern().IsMatch(key.Trim()))
-                throw new AnemosException(Diagnostics.DeploySettingInvalid, $"{name} of host '{HostName}'", key, "a fingerprint as ssh-keygen -lf prints it: SHA256:…");
-        return new SshTarget(address, user, port)
-        {
-            HostKey = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim(),
-            ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
-            IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
-        };
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex("^SHA256:[A-Za-z0-9+/]{43}=?$")]
-    private static partial System.Text.RegularExpressions.Regex PinPattern();
-
-    int ParseTimeout()
-    {
-        if (!int.TryParse(TimeoutSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) || seconds < 1)
-            throw new AnemosException(Diagnostics.DeploySettingInvalid, "AnemosDeployTimeout", TimeoutSeconds, "a whole number of seconds, such as 1800");
-        return seconds;
-    }
-
-    /// <summary>
-    /// The host's facts from its helper, and the host's deploy lock. An installed helper in range
-    /// takes the lock itself. A missing helper or one out of range is replaced by the SDK's: it is
-    /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
-    /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
-    /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
-    /// </summary>
-    (JsonElement Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
-    {
-        var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
-        var facts = ParseResult(first.Output);
-        string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;
-        if (facts is { } existing && compatibility.Accepts(version))
-        {
-            hold = HoldHost(session, owner, _helper);
-            return (existing.GetProperty("facts"), "already installed");
-        }
-
-        string reason = version is null ? "missing" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
-        string candidate = $"{_state}/bin/anemos-kexec.{Guid.NewGuid():N}";
-        string quotedCandidate = ShellQuoting.Quote(candidate);
-        hold = null;
-        try
-        {
-            phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
-            session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
-            hold = HoldHost(session, owner, quotedCandidate);
-            session.RunChecked($"mv -f {quotedCandidate} {_helper}", CancellationToken);
-        }
-        catch
-        {
-            hold?.Dispose();
-            hold = null;
-            session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
-            throw;
-        }
-        var second = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
-        if (ParseResult(second.Output) is not { } installed || !installed.TryGetProperty("facts", out var installedFacts))
-        {
-            hold.Dispose();
-            hold = null;
-            throw Unusable(session, second);
-        }
-        return (installedFacts, $"installed, was {reason}");
-    }
-
-    /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>
-    AnemosException Unusable(SshSession session, RemoteResult result)
-    {
-        string machine = session.Run("uname -m", cancellationToken: CancellationToken).Output.Trim();
-        return new AnemosException(Diagnostics.HelperUnusable, _target.Display,
-            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", _state + "/bin");
-    }
-
-    /// <summary>The deploy's lock on the host, held by a helper process (at <paramref name="helper"/>, quoted) for as long as this connection lives.</summary>
-    RemoteProcess HoldHost(SshSession session, string owner, string helper)
-    {
-        var hold = session.Start($"{helper} --state {ShellQuoting.Quote(_state)} hold --owner {ShellQuoting.Quote(owner)}", CancellationToken);
-        if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
-        string errors = hold.Errors();
-        hold.Dispose();
-        if (!errors.Contains("ANEMOS5018", StringComparison.Ordinal))
-            throw Unusable(session, new RemoteResult(255, "", errors));
-        string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
-        throw new AnemosException(Diagnostics.HostLockHeld, _target.Display, message);
-    }
-
-    /// <summary>Runs a helper command with --json; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
-    JsonElement RunHelper(SshSession session, string command, string name)
-    {
-        var result = session.Run(Helper("--json " + command), cancellationToken: CancellationToken);
-        var parsed = ParseResult(result.Output);
-        if (parsed is not { } json)
-            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, $"exit {result.ExitCode}", SshSession.LastLine(result.Errors) + ".");
-        if (!json.GetProperty("ok").GetBoolean())
-            throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, Text(json, "code"), Text(json, "message"));
-        return json;
-    }
-
-    static JsonElement? ParseResult(string output)
-    {
-        int start = output.IndexOf('{');
-        if (start < 0) return null;
-        try
-        {
-            using var document = JsonDocument.Parse(output[start..]);
-            return document.RootElement.TryGetProperty("ok", out _) ? document.RootElement.Clone() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    static string Text(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) ? value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : value.GetRawText() : "unknown";
-
-    /// <summary>
-    /// Waits, after the handover, for the new system: the old connection ends (closed by the
-    /// shutdown, or silent after the kexec), then a login succeeds with the deployed host key and
-    /// the host has another boot id. A refusal the detached boot wrote stops the deploy instead;
-    /// so does an old system that is still there after 10 minutes, or a host that is not back by
-    /// the deadline. Returns a session to the new system.
-    /// </summary>
-    SshSession WaitForNewSystem(SshSession session, string oldBootId, DateTimeOffset deadline, int timeout, ref RemoteProcess? hold, out string wentAway)
-    {
-        var handedOver = DateTimeOffset.UtcNow;
-        var leaveBy = handedOver + LeaveLimit < deadline ? handedOver + LeaveLimit : deadline;
-        var newTarget = _target with { HostKey = string.IsNullOrWhiteSpace(DeployedHostKey) ? _target.HostKey : DeployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
-        bool connectionAlive = true, sawItDown = false;
-        string lastSeen = "answering ssh";
-        string? left = null;
-        int loginFailures = 0;
-        while (true)
-        {
-            CancellationToken.ThrowIfCancellationRequested();
-            if (connectionAlive)
-            {
-                var log = session.Run($"cat {ShellQuoting.Quote(_state + "/boot.json")} 2>/dev/null", TimeSpan.FromSeconds(5), CancellationToken);
-                if (log.ExitCode == 0 && ParseResult(log.Output) is { } result)
-                {
-                    if (!result.GetProperty("ok").GetBoolean())
-                        throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "boot", Text(result, "code"), Text(result, "message"));
-                    lastSeen = "the helper handed over; the old system is shutting down";
-                }
-                if (log.ExitCode == 255)
-                {
-                    connectionAlive = false;
-                    left = $"at {DateTimeOffset.UtcNow:HH:mm:ss}";
-                    hold?.Dispose();
-                    hold = null;
-                    session.Dispose();
-                }
-                else
-                {
-                    if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, session);
-                    Thread.Sleep(TimeSpan.FromSeconds(1));
-                    continue;
-                }
-            }
-
-            // The probe is a login as the deploy makes it, through the user's ssh config (ProxyJump,
-            // aliases) with the deployed pin: no side door to the address, no scan of another path.
-            SshSession? candidate = null;
-            try
-            {
-                candidate = SshSession.Open(newTarget, CancellationToken);
-                string bootId = candidate.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
-                if (bootId.Length > 0 ? bootId != oldBootId : sawItDown)
-                {
-                    wentAway = left ?? "";
-                    return candidate;
-                }
-                candidate.Dispose();
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-            }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
-            {
-                candidate?.Dispose();
-                // The old system's key (a first install pins the stock image's): it is still shutting down.
-                var offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
-                bool oldSystem = _target.HostKey is { } oldPin && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
-                if (!oldSystem) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, offered, e.Message);
-                lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system's host key still answers";
-                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
-            }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
-            {
-                candidate?.Dispose();
-                if (SshSession.LooksUnreachable(e.Message))
-                {
-                    sawItDown = true;
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} no ssh server answered ({e.Arguments.ElementAtOrDefault(1)})";
-                }
-                else
-                {
-                    // Just started: sshd may answer before it takes logins. A few tries, then a clear error.
-                    lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} answers, but logging in failed: {e.Message}";
-                    if (++loginFailures >= 5) throw new AnemosException(Diagnostics.VerifyLoginFailed, newTarget.Display, "an ssh server that answered", e.Message);
-                }
-            }
-            if (DateTimeOffset.UtcNow > deadline)
-                throw new AnemosException(Diagnostics.HostDidNotReturn, _target.Display, left ?? "", timeout, lastSeen);
-            Thread.Sleep(TimeSpan.FromSeconds(2));
-        }
-    }
-
-    /// <summary>ANEMOS4016, with the end of the helper's boot.log while the old connection still works.</summary>
-    AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, SshSession? session = null)
-    {
-        string log = session?.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim() ?? "";
-        if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + string.Join(" | ", log.Split('\n'));
-        return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
-    }
-
-    /// <summary>Compares the payload the new system reports with the deployed one, then runs the health check.</summary>
-    string Verify(AnemosManifest manifest, SshSession session)
-    {
-        string reported = session.Run($"cat {PayloadReportPath} 2>/dev/null", TimeSpan.FromSeconds(60), CancellationToken).Output.Trim();
-        if (reported.Length > 0 && reported != manifest.Payload.Sha256)
-            throw new AnemosException(Diagnostics.PayloadMismatch, _target.Display, reported, manifest.Payload.Sha256);
-        string detail = reported.Length > 0 ? $"reports payload {reported[..Math.Min(12, reported.Length)]}" : $"reached (the new system does not report a payload in {PayloadReportPath})";
-
-        if (!string.IsNullOrWhiteSpace(HealthCheck))
-        {
-            var health = session.Run(HealthCheck, TimeSpan.FromMinutes(5), CancellationToken);
-            if (health.ExitCode != 0)
-                throw new AnemosException(Diagnostics.HealthCheckFailed, _target.Display, HealthCheck, health.ExitCode, SshSession.LastLine(health.Errors + "\n" + health.Output));
-            detail += ", healthy";
-        }
-        return detail;
-    }
-
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Anemos.Core.Initramfs;
 using Anemos.Core;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
@@ -99,9 +100,9 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     /// <summary>The deploy init's settings for this host, in host.env before its variables.</summary>
     IEnumerable<KeyValuePair<string, string>> DeploySettings(ITaskItem host)
     {
-        yield return new("ANEMOS_ON_FAILURE", Metadata(host, "OnFailure") ?? DefaultOnFailure.Trim());
-        yield return new("ANEMOS_NETWORK", Metadata(host, "Network") ?? DefaultNetwork.Trim());
-        if (Metadata(host, "TargetDisk") is { } disk) yield return new("ANEMOS_TARGET_DISK", disk);
+        yield return new(DeployInitContract.HostEnv.OnFailure, Metadata(host, "OnFailure") ?? DefaultOnFailure.Trim());
+        yield return new(DeployInitContract.HostEnv.Network, Metadata(host, "Network") ?? DefaultNetwork.Trim());
+        if (Metadata(host, "TargetDisk") is { } disk) yield return new(DeployInitContract.HostEnv.TargetDisk, disk);
     }
 
     bool ValidateHost(ITaskItem host)

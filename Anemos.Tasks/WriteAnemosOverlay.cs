@@ -1,7 +1,8 @@
-using Anemos.Core;
 using Anemos.Core.Compression;
 using Anemos.Core.Cpio;
 using Anemos.Core.Hashing;
+using Anemos.Core.Initramfs;
+using Anemos.Core;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks;
@@ -50,12 +51,12 @@ public sealed class WriteAnemosOverlay : AnemosTask
                 using (var compressed = compression.Compress(hashing))
                 using (var cpio = new NewcWriter(compressed, leaveOpen: true))
                 {
-                    cpio.AddDirectory(OverlayContract.Directory, mtime: mtime);
-                    cpio.AddFile(OverlayContract.HostEnvironment, hostEnvironment, mode: 0x1A4, mtime: mtime);
+                    cpio.AddDirectory(DeployInitContract.Directory, mtime: mtime);
+                    cpio.AddFile(DeployInitContract.HostEnvironment, hostEnvironment, mode: 0x1A4, mtime: mtime);
                     if (authorizedKeys.Length > 0)
-                        cpio.AddFile(OverlayContract.AuthorizedKeys, authorizedKeys, mode: 0x180, mtime: mtime);
+                        cpio.AddFile(DeployInitContract.AuthorizedKeys, authorizedKeys, mode: 0x180, mtime: mtime);
                     using (var content = File.OpenRead(PayloadFile))
-                        cpio.AddFile(OverlayContract.Payload, content, payload.Size, mode: 0x1A4, mtime: mtime, CancellationToken);
+                        cpio.AddFile(DeployInitContract.Payload, content, payload.Size, mode: 0x1A4, mtime: mtime, CancellationToken);
                     cpio.Finish();
                 }
                 return hashing.Digest();
@@ -73,13 +74,13 @@ public sealed class WriteAnemosOverlay : AnemosTask
     {
         var fixedPart = new List<KeyValuePair<string, string>>
         {
-            new("ANEMOS_HOST", HostName),
-            new("ANEMOS_SDK_VERSION", SdkVersion),
-            new("ANEMOS_PAYLOAD", "/" + OverlayContract.Payload),
-            new("ANEMOS_PAYLOAD_KIND", PayloadKind),
-            new("ANEMOS_PAYLOAD_SHA256", payload.Sha256),
-            new("ANEMOS_PAYLOAD_SIZE", payload.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new("ANEMOS_ON_SUCCESS", onSuccess),
+            new(DeployInitContract.HostEnv.Host, HostName),
+            new(DeployInitContract.HostEnv.SdkVersion, SdkVersion),
+            new(DeployInitContract.HostEnv.Payload, "/" + DeployInitContract.Payload),
+            new(DeployInitContract.HostEnv.PayloadKind, PayloadKind),
+            new(DeployInitContract.HostEnv.PayloadSha256, payload.Sha256),
+            new(DeployInitContract.HostEnv.PayloadSize, payload.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(DeployInitContract.HostEnv.OnSuccess, onSuccess),
         };
         byte[] header = ShellQuoting.EnvironmentFile(fixedPart);
         byte[] variables = File.ReadAllBytes(HostVariablesFile);

@@ -8,8 +8,8 @@ namespace Anemos.Core.Initramfs;
 /// </summary>
 public static class HostSegments
 {
-    public const string NetworkConfPath = "anemos/network.conf";
-    public const string BootDiskPath = "anemos/boot-disk";
+    public const string NetworkConfPath = DeployInitContract.NetworkConf;
+    public const string BootDiskPath = DeployInitContract.BootDisk;
 
     /// <summary>A newc cpio holding /anemos/network.conf, written atomically.</summary>
     public static void WriteNetworkConf(string segmentPath, byte[] networkConf) => WriteOne(segmentPath, NetworkConfPath, networkConf);
@@ -21,7 +21,7 @@ public static class HostSegments
         AtomicFile.Write(segmentPath, stream =>
         {
             using var cpio = new NewcWriter(stream, leaveOpen: true);
-            cpio.AddDirectory("anemos");
+            cpio.AddDirectory(DeployInitContract.Directory);
             cpio.AddFile(path, content);
             cpio.Finish();
         });

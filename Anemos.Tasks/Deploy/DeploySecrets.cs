@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Anemos.Core.Cpio;
+using Anemos.Core.Initramfs;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks.Deploy;
@@ -14,7 +15,7 @@ public sealed record ResolvedSecret(string Name, string TargetPath, byte[] Value
 /// </summary>
 public static class DeploySecrets
 {
-    public const string SegmentRoot = "anemos/secrets";
+    public const string SegmentRoot = DeployInitContract.Secrets;
     static readonly string[] Sources = ["Command", "File", "EnvironmentVariable"];
 
     public static IReadOnlyList<ResolvedSecret> Resolve(IEnumerable<ITaskItem> items, string projectDirectory, CancellationToken cancellationToken)
@@ -107,14 +108,14 @@ public static class DeploySecrets
         using var buffer = new MemoryStream();
         using (var cpio = new NewcWriter(buffer, leaveOpen: true))
         {
-            var directories = new SortedSet<string>(StringComparer.Ordinal) { "anemos", SegmentRoot };
+            var directories = new SortedSet<string>(StringComparer.Ordinal) { DeployInitContract.Directory, SegmentRoot };
             foreach (var secret in secrets)
             {
                 string[] parts = secret.TargetPath.Split('/');
                 for (int i = 1; i < parts.Length; i++) directories.Add(SegmentRoot + "/" + string.Join('/', parts[..i]));
             }
             foreach (string directory in directories)
-                cpio.AddDirectory(directory, directory == "anemos" ? 0x1EDu /* 0755 */ : 0x1C0u /* 0700 */);
+                cpio.AddDirectory(directory, directory == DeployInitContract.Directory ? 0x1EDu /* 0755 */ : 0x1C0u /* 0700 */);
             foreach (var secret in secrets.OrderBy(s => s.TargetPath, StringComparer.Ordinal))
                 cpio.AddFile(SegmentRoot + "/" + secret.TargetPath, secret.Value, 0x180 /* 0600 */);
             cpio.Finish();

@@ -1,3 +1,4 @@
+using Anemos.Core.Protocol;
 using Anemos.Kexec;
 using Anemos.Tests.Infrastructure;
 

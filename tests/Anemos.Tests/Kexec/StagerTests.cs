@@ -3,6 +3,7 @@ using Anemos.Core.Cpio;
 using Anemos.Core.Hashing;
 using Anemos.Core.Initramfs;
 using Anemos.Core.Manifest;
+using Anemos.Core.Protocol;
 using Anemos.Kexec;
 using Anemos.Tests.Infrastructure;
 

@@ -1,4 +1,4 @@
-namespace Anemos.Kexec;
+namespace Anemos.Core.Protocol;
 
 /// <summary>What `stage` proved, written last (staged/state.json): `boot` loads exactly this.</summary>
 public sealed record StagedState
@@ -17,16 +17,4 @@ public sealed record StagedState
     public required string CommandLine { get; init; }
     public required string[] Segments { get; init; }
     public required string StagedAt { get; init; }
-}
-
-/// <summary>The one JSON object a command prints with --json.</summary>
-public sealed record HelperResult
-{
-    public required bool Ok { get; init; }
-    public string? Code { get; init; }
-    public string? Message { get; init; }
-    public StagedState? Staged { get; init; }
-    public Facts? Facts { get; init; }
-    public bool? KexecLoaded { get; init; }
-    public string[]? Removed { get; init; }
 }

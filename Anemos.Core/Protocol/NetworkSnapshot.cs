@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Grammar = Anemos.Core.Initramfs.DeployInitContract.NetworkConfGrammar;
 
-namespace Anemos.Kexec;
+namespace Anemos.Core.Protocol;
 
 /// <summary>The running system's network, so the deploy kernel can bring the same addresses up (docs/deploy-init.md).</summary>
 public sealed record NetworkSnapshot
@@ -64,21 +65,21 @@ public sealed record NetworkSnapshot
     /// <summary>The snapshot as /anemos/network.conf: interfaces by MAC, since the deploy kernel may name them otherwise.</summary>
     public string ToNetworkConf()
     {
-        var text = new StringBuilder("# Anemos network snapshot, format 1\n");
+        var text = new StringBuilder(Grammar.Header + "\n");
         foreach (var link in Interfaces)
         {
-            text.Append($"link {link.Mac} {link.Name}\n");
-            if (link.Dhcp) text.Append($"dhcp {link.Mac}\n");
+            text.Append($"{Grammar.Link} {link.Mac} {link.Name}\n");
+            if (link.Dhcp) text.Append($"{Grammar.Dhcp} {link.Mac}\n");
             foreach (var address in link.Addresses.Where(a => !(link.Dhcp && a.Dynamic)))
-                text.Append($"addr {link.Mac} {address.Address}/{address.Prefix}\n");
+                text.Append($"{Grammar.Address} {link.Mac} {address.Address}/{address.Prefix}\n");
         }
         foreach (var route in Routes)
         {
             var link = Interfaces.FirstOrDefault(i => i.Name == route.Interface);
             if (link is null || (link.Dhcp && !route.Gateway.Contains(':'))) continue; // DHCP brings its own IPv4 routes
-            text.Append($"route {route.Destination} {route.Gateway} {link.Mac}\n");
+            text.Append($"{Grammar.Route} {route.Destination} {route.Gateway} {link.Mac}\n");
         }
-        foreach (string server in Dns) text.Append($"dns {server}\n");
+        foreach (string server in Dns) text.Append($"{Grammar.Dns} {server}\n");
         return text.ToString();
     }
 }

@@ -1,0 +1,43 @@
+using Anemos.Core.Hashing;
+using Anemos.Core.Protocol;
+using Anemos.Tasks.Ssh;
+
+namespace Anemos.Tasks.Deploy;
+
+/// <summary>The helper a deploy works with: the installed one when it is in range, else the SDK's.</summary>
+public static class HelperInstaller
+{
+    /// <summary>
+    /// The host's facts from its helper, and the host's deploy lock. An installed helper in range
+    /// takes the lock itself. A missing helper or one out of range is replaced by the SDK's: it is
+    /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
+    /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
+    /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
+    /// </summary>
+    public static (Facts Facts, string How, RemoteProcess Hold) EnsureAndHold(SshSession session, HelperClient helper, string helperFile,
+        HelperCompatibility compatibility, string owner, DeployProgress.Phase phase, CancellationToken cancellationToken)
+    {
+        var (installed, version) = helper.ProbeFacts(cancellationToken);
+        if (installed is not null && compatibility.Accepts(version))
+            return (installed, "already installed", helper.Hold(owner, helperPath: null, cancellationToken));
+
+        string reason = version is null ? "missing" : compatibility.Accepts(version) ? $"{version} answers with facts this SDK cannot read" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
+        string candidate = $"{helper.StateDirectory}/bin/anemos-kexec.{Guid.NewGuid():N}";
+        string quotedCandidate = ShellQuoting.Quote(candidate);
+        RemoteProcess? hold = null;
+        try
+        {
+            phase.BytesSent += session.Upload(helperFile, candidate, FileDigest.OfFile(helperFile, cancellationToken), cancellationToken);
+            session.RunChecked($"chmod 0755 {quotedCandidate}", cancellationToken);
+            hold = helper.Hold(owner, candidate, cancellationToken);
+            session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(helper.InstalledPath)}", cancellationToken);
+            return (helper.Facts(cancellationToken), $"installed, was {reason}", hold);
+        }
+        catch
+        {
+            hold?.Dispose();
+            session.Run($"rm -f {quotedCandidate} {ShellQuoting.Quote(candidate + ".part")}", cancellationToken: CancellationToken.None);
+            throw;
+        }
+    }
+}

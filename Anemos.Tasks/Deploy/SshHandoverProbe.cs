@@ -1,0 +1,68 @@
+using Anemos.Tasks.Ssh;
+
+namespace Anemos.Tasks.Deploy;
+
+/// <summary>
+/// The handover watcher's view of a real host: the old connection through the helper's boot
+/// reply, and new logins as the deploy makes them (through the user's ssh config, with the
+/// deployed pin: no side door to the address).
+/// </summary>
+public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, string? oldPin, Action releaseOldSystem) : IHandoverProbe
+{
+    /// <summary>How long a look at the old connection may take before it counts as a stall.</summary>
+    public static readonly TimeSpan OldSystemLimit = TimeSpan.FromSeconds(5);
+    /// <summary>How long the new system may take to print its boot id.</summary>
+    public static readonly TimeSpan BootIdLimit = TimeSpan.FromSeconds(30);
+    public const string BootIdCommand = "cat /proc/sys/kernel/random/boot_id";
+
+    bool _released;
+
+    public OldSystemReading ReadOldSystem(CancellationToken cancellationToken)
+    {
+        var (reply, raw) = helper.ReadBootResult(OldSystemLimit, cancellationToken);
+        if (raw.ExitCode != 255) return new OldSystemReading(OldConnection.Answered, reply);
+        return new OldSystemReading(raw.TimedOut ? OldConnection.Stalled : OldConnection.Ended);
+    }
+
+    public void ReleaseOldSystem()
+    {
+        if (_released) return;
+        _released = true;
+        releaseOldSystem();
+    }
+
+    public string BootLogTail(CancellationToken cancellationToken) =>
+        _released ? "" : helper.BootLogTail(TimeSpan.FromSeconds(10), cancellationToken);
+
+    public LoginAttempt Login(CancellationToken cancellationToken)
+    {
+        SshSession? candidate = null;
+        try
+        {
+            candidate = SshSession.Open(newTarget, cancellationToken);
+            var read = candidate.Run(BootIdCommand, BootIdLimit, cancellationToken);
+            string? bootId = read.ExitCode == 0 ? read.Output.Trim() : null;
+            var attempt = new LoginAttempt.LoggedIn(candidate, bootId,
+                read.TimedOut ? $"no answer within {BootIdLimit.TotalSeconds:0} s" : $"exit {read.ExitCode}: {SshSession.LastLine(read.Errors + "\n" + read.Output)}");
+            candidate = null;
+            return attempt;
+        }
+        catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+        {
+            // The old system's key (a first install pins the stock image's): it is still shutting down.
+            string offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
+            bool oldSystem = oldPin is not null && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
+            return oldSystem ? new LoginAttempt.OldHostKey() : new LoginAttempt.OtherHostKey(offered, e.Message);
+        }
+        catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+        {
+            return SshSession.LooksUnreachable(e.Message)
+                ? new LoginAttempt.Unreachable(e.Arguments.ElementAtOrDefault(1)?.ToString() ?? e.Message)
+                : new LoginAttempt.Refused(e.Message);
+        }
+        finally
+        {
+            candidate?.Dispose();
+        }
+    }
+}

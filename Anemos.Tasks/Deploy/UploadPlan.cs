@@ -1,0 +1,43 @@
+using Anemos.Core.Hashing;
+using Anemos.Core.Manifest;
+
+namespace Anemos.Tasks.Deploy;
+
+/// <summary>One file the deploy sends: to STATE/upload/<see cref="Name"/>, proven there by <see cref="Digest"/>.</summary>
+public sealed record PlannedUpload(string Name, string LocalPath, FileDigest Digest);
+
+/// <summary>This build's files for the host: the artifacts the manifest names, and the manifest itself.</summary>
+public sealed record DeployFiles(string Kernel, string Base, string Overlay, string Manifest, FileDigest ManifestDigest);
+
+/// <summary>
+/// What a deploy sends (docs/deploy.md, plan): each of kernel, base and overlay is cached on the
+/// host (by sha256), fetched by the host itself (it has a URL and the host has https), or uploaded
+/// under its sha256. The manifest always travels. A pure function of the manifest and the host's facts.
+/// </summary>
+public sealed record UploadPlan(IReadOnlyList<PlannedUpload> Uploads, IReadOnlyList<string> Notes)
+{
+    public static UploadPlan Create(AnemosManifest manifest, DeployFiles files, IReadOnlyCollection<string> cachedSha256, bool hostFetchesHttps, int secretCount)
+    {
+        var uploads = new List<PlannedUpload>();
+        var notes = new List<string>();
+        foreach (var (name, path, artifact) in new[] { ("kernel", files.Kernel, manifest.Kernel), ("base", files.Base, manifest.Base), ("overlay", files.Overlay, manifest.Overlay) })
+        {
+            if (cachedSha256.Contains(artifact.Sha256)) notes.Add($"{name} cached");
+            else if (artifact.Url is not null && hostFetchesHttps) notes.Add($"{name} fetched by the host from {artifact.Url}");
+            else
+            {
+                uploads.Add(new PlannedUpload(artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
+                notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)})");
+            }
+        }
+        uploads.Add(new PlannedUpload(ManifestName, files.Manifest, files.ManifestDigest));
+        notes.Add("manifest to upload");
+        if (secretCount > 0) notes.Add($"{secretCount} secret(s)");
+        return new UploadPlan(uploads, notes);
+    }
+
+    /// <summary>The manifest's name in the upload folder, where `stage --manifest` reads it.</summary>
+    public const string ManifestName = "manifest.json";
+
+    public string Summary => string.Join(", ", Notes);
+}

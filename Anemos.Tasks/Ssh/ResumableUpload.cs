@@ -1,0 +1,48 @@
+using Anemos.Core.Hashing;
+
+namespace Anemos.Tasks.Ssh;
+
+/// <summary>Files sent over a session: resumed after a cut, renamed into place only once proven.</summary>
+public static class ResumableUpload
+{
+    /// <summary>
+    /// Sends a file to a temporary name next to <paramref name="remotePath"/>, resuming after a cut
+    /// when the bytes already there are proven to be the file's first bytes, and renames it into
+    /// place only once its sha256 is proven on the host. Returns the bytes sent.
+    /// </summary>
+    public static long Upload(this SshSession session, string localPath, string remotePath, FileDigest digest, CancellationToken cancellationToken = default)
+    {
+        string part = remotePath + ".part";
+        string quotedPart = ShellQuoting.Quote(part);
+        session.RunChecked($"mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
+        long have = long.TryParse(session.Run($"stat -c %s {quotedPart} 2>/dev/null || echo 0", cancellationToken: cancellationToken).Output.Trim(), out long size) ? size : 0;
+        if (have > digest.Size) have = 0;
+        if (have > 0)
+        {
+            string remotePrefix = session.Run($"head -c {have} {quotedPart} | sha256sum", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
+            using var local = File.OpenRead(localPath);
+            using var prefix = new HashingStream(Stream.Null);
+            Anemos.Core.StreamCopy.CopyExactly(local, prefix, have, cancellationToken);
+            if (remotePrefix != prefix.Digest().Sha256) have = 0; // not this file's beginning: start again
+        }
+
+        long sent = digest.Size - have;
+        if (sent > 0 || have == 0)
+        {
+            using var content = File.OpenRead(localPath);
+            content.Seek(have, SeekOrigin.Begin);
+            var result = session.Run($"cat {(have > 0 ? ">>" : ">")} {quotedPart}", content, cancellationToken: cancellationToken);
+            if (result.ExitCode != 0)
+                throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, SshSession.LastLine(result.Errors));
+        }
+
+        string remoteSha = session.Run($"sha256sum {quotedPart}", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
+        if (remoteSha != digest.Sha256)
+        {
+            session.Run($"rm -f {quotedPart}", cancellationToken: cancellationToken);
+            throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, $"the host has sha256 {remoteSha}, expected {digest.Sha256}; the partial file was removed");
+        }
+        session.RunChecked($"mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}", cancellationToken);
+        return sent;
+    }
+}
