@@ -293,7 +293,7 @@ public sealed partial class DeployAnemosHost : AnemosTask
         hold = null;
         try
         {
-            phase.BytesSent += session.Upload(HelperFile, candidate, FileDigest.OfFile(HelperFile, CancellationToken), CancellationToken);
+            phase.BytesSent += HelperUpload.Send(session, _target.Display, HelperFile, candidate, CancellationToken);
             session.RunChecked($"chmod 0755 {quotedCandidate}", CancellationToken);
             hold = HoldHost(session, owner, quotedCandidate);
             session.RunChecked($"mv -f {quotedCandidate} {_helper}", CancellationToken);
