@@ -7,7 +7,8 @@ using Microsoft.Build.Framework;
 namespace Anemos.Tasks;
 
 /// <summary>
-/// Assembles a host's deploy initramfs (base bytes untouched, padding, overlay; streamed) and
+/// Assembles a host's deploy initramfs (base bytes untouched and copied by the kernel, padding,
+/// overlay; the hash resumed from the base's kept state, so only the host's own bytes are hashed) and
 /// writes the manifest that names every byte by sha256, plus the one-line build summary.
 /// </summary>
 public sealed class AssembleAnemosInitramfs : AnemosTask
@@ -33,7 +34,8 @@ public sealed class AssembleAnemosInitramfs : AnemosTask
         var payload = DigestSidecar.Read(PayloadFile, CancellationToken);
         var overlay = DigestSidecar.Read(OverlayFile, CancellationToken);
 
-        var initramfs = InitramfsLayout.AssembleFile(BaseFile, [OverlayFile], OutputFile, CancellationToken);
+        var baseState = MidstateSidecar.Read(BaseFile, @base, CancellationToken);
+        var initramfs = InitramfsLayout.AssembleFile(BaseFile, baseState, [OverlayFile], OutputFile, CancellationToken);
         DigestSidecar.Write(OutputFile, initramfs);
 
         var manifest = new AnemosManifest

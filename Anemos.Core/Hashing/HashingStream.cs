@@ -9,12 +9,17 @@ public sealed class HashingStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly bool _leaveOpen;
-    readonly Sha256Hash _hash = Sha256Hash.Create();
+    readonly Sha256Hash _hash;
     long _length;
 
-    public HashingStream(Stream inner, bool leaveOpen = false)
+    public HashingStream(Stream inner, bool leaveOpen = false) : this(inner, Sha256Hash.Create(), 0, leaveOpen) { }
+
+    /// <summary>Continues a hash that has already seen <paramref name="hashedLength"/> bytes (written elsewhere); takes ownership of it.</summary>
+    public HashingStream(Stream inner, Sha256Hash hash, long hashedLength, bool leaveOpen = false)
     {
         _inner = inner;
+        _hash = hash;
+        _length = hashedLength;
         _leaveOpen = leaveOpen;
     }
 

@@ -32,7 +32,10 @@ public abstract class Sha256Hash : IDisposable
     }
 }
 
-/// <summary>SHA-256 in managed code (FIPS 180-4), for hosts without libssl.</summary>
+/// <summary>
+/// SHA-256 in managed code (FIPS 180-4), for hosts without libssl, and wherever the chaining state
+/// must be kept and resumed (<see cref="Sha256Midstate"/>), which the platform's hash cannot export.
+/// </summary>
 public sealed class ManagedSha256 : Sha256Hash
 {
     static readonly uint[] K =
@@ -52,6 +55,19 @@ public sealed class ManagedSha256 : Sha256Hash
     readonly uint[] _schedule = new uint[64];
     int _blockLength;
     ulong _totalBytes;
+
+    public ManagedSha256() { }
+
+    /// <summary>Continues from a kept state, as if its bytes had just been appended.</summary>
+    public ManagedSha256(Sha256Midstate resumeFrom)
+    {
+        if (resumeFrom.State.Count != _state.Length) throw new ArgumentException("A SHA-256 state has eight words.", nameof(resumeFrom));
+        for (int i = 0; i < _state.Length; i++) _state[i] = resumeFrom.State[i];
+        _totalBytes = (ulong)resumeFrom.BytesHashed;
+    }
+
+    /// <summary>The state after every whole block appended so far; the last partial block is not in it.</summary>
+    public Sha256Midstate Midstate() => new((long)_totalBytes - _blockLength, [.. _state]);
 
     public override void Append(ReadOnlySpan<byte> data)
     {

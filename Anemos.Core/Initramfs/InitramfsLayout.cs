@@ -11,6 +11,8 @@ public static class InitramfsLayout
 {
     public const int Alignment = 4;
 
+    static readonly byte[] Zeros = new byte[Alignment];
+
     public static int PaddingAfter(long baseSize) => (int)((Alignment - (baseSize % Alignment)) % Alignment);
 
     /// <summary>Streams base, padding and the given segments into <paramref name="output"/>, returning the digest of everything written.</summary>
@@ -30,6 +32,41 @@ public static class InitramfsLayout
     /// <summary>Assembles into <paramref name="outputPath"/> atomically: a failure leaves no partial file.</summary>
     public static FileDigest AssembleFile(string basePath, IReadOnlyList<string> segmentPaths, string outputPath, CancellationToken cancellationToken = default) =>
         AtomicFile.Write(outputPath, stream => Assemble(basePath, segmentPaths, stream, cancellationToken));
+
+    /// <summary>
+    /// Assembles into <paramref name="outputPath"/> atomically, resuming the hash from the base's kept
+    /// state (<paramref name="baseState"/>, for exactly this base): the kernel copies the base, and only
+    /// its last partial block, the padding and the segments are hashed, so a host costs its own bytes.
+    /// </summary>
+    public static FileDigest AssembleFile(string basePath, Sha256Midstate baseState, IReadOnlyList<string> segmentPaths, string outputPath, CancellationToken cancellationToken = default) =>
+        AtomicFile.Write(outputPath, output =>
+        {
+            long baseSize;
+            ManagedSha256 hash;
+            using (var input = new FileStream(basePath, FileMode.Open, FileAccess.Read, FileShare.Read, 0))
+            {
+                baseSize = input.Length;
+                long tailLength = baseSize - baseState.BytesHashed;
+                if (tailLength is < 0 or >= Sha256Midstate.BlockSize)
+                    throw new ArgumentException($"The sha256 state covers {baseState.BytesHashed} bytes, which are not the whole blocks of '{basePath}' ({baseSize} bytes).", nameof(baseState));
+                KernelFileCopy.CopyFromStart(input, output, baseSize, cancellationToken);
+                // The base's last partial block is all of it that is hashed here.
+                Span<byte> tail = stackalloc byte[Sha256Midstate.BlockSize];
+                input.Position = baseState.BytesHashed;
+                input.ReadExactly(tail[..(int)tailLength]);
+                hash = new ManagedSha256(baseState);
+                hash.Append(tail[..(int)tailLength]);
+            }
+            using var hashing = new HashingStream(output, hash, baseSize, leaveOpen: true);
+            hashing.Write(Zeros.AsSpan(0, PaddingAfter(baseSize)));
+            for (int i = 0; i < segmentPaths.Count; i++)
+            {
+                if (i < segmentPaths.Count - 1) AppendAligned(segmentPaths[i], hashing, cancellationToken);
+                else Append(segmentPaths[i], hashing, cancellationToken);
+            }
+            hashing.Flush();
+            return hashing.Digest();
+        });
 
     static void AppendAligned(string path, Stream output, CancellationToken cancellationToken)
     {

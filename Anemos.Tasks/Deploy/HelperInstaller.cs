@@ -27,7 +27,7 @@ public static class HelperInstaller
         RemoteProcess? hold = null;
         try
         {
-            phase.BytesSent += session.Upload(helperFile, candidate, FileDigest.OfFile(helperFile, cancellationToken), cancellationToken);
+            phase.BytesSent += HelperUpload.Send(session, session.Target.Display, helperFile, candidate, cancellationToken);
             session.RunChecked($"chmod 0755 {quotedCandidate}", cancellationToken);
             hold = helper.Hold(owner, candidate, cancellationToken);
             session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(helper.InstalledPath)}", cancellationToken);

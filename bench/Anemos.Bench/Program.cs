@@ -6,7 +6,15 @@ using Anemos.Tasks;
 switch (args.FirstOrDefault())
 {
     case "assemble" when args.Length == 4:
-        InitramfsLayout.AssembleFile(args[1], [args[2]], args[3]);
+        // What AssembleAnemosInitramfs does: the base's digest and kept sha256 state from its
+        // sidecars (computed by the first run, as the first host of a build does), then the assembly.
+        var baseState = MidstateSidecar.Read(args[1], DigestSidecar.Read(args[1]));
+        InitramfsLayout.AssembleFile(args[1], baseState, [args[2]], args[3]);
+        return 0;
+
+    case "base-state" when args.Length == 2:
+        // The one-time cost per base: its sha256 state after the whole blocks, in managed code.
+        Anemos.Core.Hashing.Sha256Midstate.OfFile(args[1]);
         return 0;
 
     case "pack" when args.Length == 3:
@@ -60,7 +68,7 @@ switch (args.FirstOrDefault())
         return 0;
 
     default:
-        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT | stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY | free-port | deploy-report FILE");
+        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | base-state BASE | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT | stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY | free-port | deploy-report FILE");
         return 2;
 }
 

@@ -96,6 +96,11 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.Contains("dry run: staged and every check passed", first.Output);
         Assert.Equal("dry-run", deployment.Report("x").GetProperty("outcome").GetString());
         Assert.True(File.Exists(Path.Combine(deployment.State, "bin", "anemos-kexec")));
+        // The helper travelled gzipped (the package's anemos-kexec.gz) and was unpacked to the very bytes the SDK carries.
+        using (var package = System.IO.Compression.ZipFile.OpenRead(SdkFeed.PackagePath))
+            Assert.Equal(package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz")!.Length, deployment.PhaseBytes("x", "facts"));
+        Assert.Equal(File.ReadAllBytes(PackagedHelper.File), File.ReadAllBytes(Path.Combine(deployment.State, "bin", "anemos-kexec")));
+        Assert.Equal(["anemos-kexec"], Directory.GetFiles(Path.Combine(deployment.State, "bin")).Select(Path.GetFileName));
         string hostManifest = deployment.Project.PathOf("bin/anemos/hosts/x/manifest.json");
         var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
         Assert.Equal(Sha256(File.ReadAllBytes(deployment.Project.PathOf("bin/anemos/hosts/x/initramfs.img"))), staged.GetProperty("provenSha256").GetString());

@@ -152,6 +152,36 @@ public sealed class BaseImageProjectTests : IDisposable
     }
 
     [Fact]
+    public void ABuildFromAnotherPackageFolderLeavesTheNextBuildANoOp()
+    {
+        using var baseProject = BaseProject(FullItems);
+        using var host = TestProject.Create("""
+            <Project Sdk="Anemos.Sdk">
+              <ItemGroup>
+                <ProjectReference Include="../base/base.proj" />
+                <AnemosHost Include="x" />
+                <AnemosHost Include="y" />
+              </ItemGroup>
+            </Project>
+            """, "host.proj", Path.Combine(_root, "host"));
+        host.Write("IMGBUILD", "target=alpine\nformat=\"raw 2G msdos ext4\"\npackages=\"alpine-base\"\n");
+        string firstFolder = host.Environment["NUGET_PACKAGES"]!;
+        // Another NuGet package folder (another NUGET_PACKAGES, a cleared cache, a CI cache path): the SDK's
+        // deploy init and engine have other paths, so the base is built again, with the same bytes.
+        string otherFolder = Path.Combine(_root, "other-packages");
+
+        foreach (string folder in new[] { firstFolder, otherFolder, firstFolder })
+        {
+            host.Environment["NUGET_PACKAGES"] = folder;
+            var build = host.Build("-v:d");
+            Assert.True(build.ExitCode == 0, build.ToString());
+            var next = host.Build("-v:d");
+            Assert.True(next.ExitCode == 0, next.ToString());
+            Assert.DoesNotMatch(IncrementalBuildTests.AnemosTask, next.Output);
+        }
+    }
+
+    [Fact]
     public void TheBaseRecordsTheTargetsItCanBootstrap()
     {
         using var baseProject = BaseProject(FullItems);
