@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Anemos.Core;
 using Anemos.Kexec;
 
 // anemos-kexec: the host helper (docs/helper.md). Plain text for a person, one JSON object with --json.
@@ -7,6 +8,8 @@ Anemos.Core.Hashing.Sha256Hash.UseManaged = !OpenSsl.Available;
 var arguments = new List<string>(args);
 bool json = Take(arguments, "--json");
 string state = Value(arguments, "--state") ?? "/var/lib/anemos";
+var secretsFolder = new SecretsFolder(Value(arguments, "--run") ?? SecretsFolder.DefaultDirectory, state);
+Native.RestrictNewFiles();
 var files = new SystemFiles(Value(arguments, "--root") ?? "/");
 Action<string> report = json ? line => Console.Error.WriteLine(line) : line => Console.WriteLine(line);
 
@@ -23,8 +26,9 @@ try
         "unload" => Unload(),
         "status" => Status(),
         "gc" => CollectGarbage(),
+        "discard" => Discard(),
         "hold" => Hold(arguments),
-        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version."),
+        _ => throw new HelperException(HelperCodes.Usage, $"Unknown command '{command}'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT, --version."),
     };
     return ExitCodes.Success;
 }
@@ -48,10 +52,14 @@ HelperResult Stage(List<string> options)
     var segments = new List<string>();
     while (Value(options, "--segment") is { } segment) segments.Add(segment);
     bool keepConsole = !Take(options, "--no-console");
+    string? secretsInput = Value(options, "--secrets");
+    if (secretsInput is not null and not "-") throw new HelperException(HelperCodes.Usage, "--secrets takes '-': the secrets segment comes on stdin, never from a file.");
     Refuse(options);
 
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
+    string? secretsSegment = secretsInput is null ? null : secretsFolder.Receive(Console.OpenStandardInput());
     string? networkConf = network switch
     {
         "none" => null,
@@ -67,7 +75,9 @@ HelperResult Stage(List<string> options)
     };
     if (bootDisk is null && bootDiskOption == "auto") report("boot disk: not identifiable; the deploy init decides without it");
     string[] console = keepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
-    var staged = new Stager(state, report).Stage(manifest, from, networkConf, segments, console, bootDisk);
+    StagedState staged;
+    try { staged = new Stager(state, report, secretsFolder).Stage(manifest, from, networkConf, segments, console, bootDisk, secretsSegment); }
+    finally { SweepSecrets(); }
     return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
 }
 
@@ -77,6 +87,7 @@ HelperResult Boot(List<string> options)
     Refuse(options);
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
     new Booter(state, files, report).Boot(dryRun);
     return Say(new HelperResult { Ok = true, Message = dryRun ? "dry run: every check passed; nothing was loaded" : "handed over" });
 }
@@ -96,10 +107,45 @@ HelperResult Status()
     return Say(new HelperResult { Ok = true, Staged = staged, KexecLoaded = loaded, Message = staged is null ? "nothing staged" : $"staged host {staged.Host}" });
 }
 
+// `discard`: what a dry run ends with: the initramfs with the deploy's secrets is deleted (and the
+// state naming it); without secrets, what is staged stays.
+HelperResult Discard()
+{
+    EnsureStateFolder();
+    using var stateLock = StateLock.Acquire(state);
+    new Booter(state, files, report).Forget();
+    SweepSecrets();
+    return Say(new HelperResult { Ok = true, Message = "no secrets are kept on this host" });
+}
+
+// Every command under the state lock removes secrets nothing staged names: a deploy that failed
+// between stage and boot, or an older helper's files, leave none behind for long.
+void SweepSecrets()
+{
+    string? keep = null;
+    string statePath = Path.Combine(state, "staged", "state.json");
+    try
+    {
+        if (File.Exists(statePath) && JsonSerializer.Deserialize(File.ReadAllText(statePath), HelperJsonContext.Default.StagedState) is { } staged)
+        {
+            if (secretsFolder.Holds(staged.InitramfsPath)) keep = staged.InitramfsPath;
+            else if (staged.Segments.Contains("secrets.cpio"))
+            {
+                // An older helper appended the secrets into the state folder.
+                AtomicFile.TryDelete(statePath);
+                AtomicFile.TryDelete(staged.InitramfsPath);
+            }
+        }
+    }
+    catch (JsonException) { }
+    secretsFolder.Sweep(keep);
+}
+
 HelperResult CollectGarbage()
 {
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
     string cache = Path.Combine(state, "cache", "sha256");
     var keep = new HashSet<string>(StringComparer.Ordinal);
     string manifestPath = Path.Combine(state, "staged", "manifest.json");
@@ -128,6 +174,8 @@ HelperResult Hold(List<string> options)
     Refuse(options);
     EnsureStateFolder();
     using var deployLock = DeployLock.Acquire(state, owner);
+    // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
+    using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
     Say(new HelperResult { Ok = true, Message = "held by " + owner });
     Console.Out.Flush();
     using var input = Console.OpenStandardInput();
@@ -135,19 +183,14 @@ HelperResult Hold(List<string> options)
     return new HelperResult { Ok = true, Message = "released" };
 }
 
-void EnsureStateFolder()
+OwnedFileLock? OwnedFileLockOrNull()
 {
-    try
-    {
-        Directory.CreateDirectory(state);
-        // Staged initramfs files may carry the deploy's secrets: the state folder is root's alone.
-        if (files.Root == "/") File.SetUnixFileMode(state, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-    {
-        throw new HelperException(HelperCodes.StateFolder, $"The state folder {state} cannot be created or used: {e.Message}. Run as root, or pass --state DIR on a file system with room.");
-    }
+    try { return StateLock.Acquire(state); }
+    catch (HelperException) { return null; }
 }
+
+// Checked (never chmodded) before anything in it is trusted: docs/helper.md, "State folder".
+void EnsureStateFolder() => StateFolder.Ensure(state);
 
 NetworkSnapshot Network(SystemFiles system)
 {
