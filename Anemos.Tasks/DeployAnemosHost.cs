@@ -11,7 +11,7 @@ namespace Anemos.Tasks;
 
 /// <summary>
 /// Deploys one host over SSH (docs/deploy.md): connect → facts (install the helper when missing or
-/// out of range) → plan → upload what the host lacks → secrets → stage → boot → wait for the host
+/// out of range) → plan → upload what the host lacks → stage (with the secrets, into RAM) → boot → wait for the host
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
@@ -38,6 +38,8 @@ public sealed partial class DeployAnemosHost : AnemosTask
     public string? HelperVersionRange { get; set; }
     /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
     [Required] public string RemoteStateDirectory { get; set; } = "";
+    /// <summary>The helper's folder in RAM for an initramfs with secrets (its --run); empty: the helper's default.</summary>
+    public string? RemoteSecretsDirectory { get; set; }
 
     /// <summary>AnemosSecret items: Command, File or EnvironmentVariable, and TargetPath. Resolved here, never logged.</summary>
     public ITaskItem[] Secrets { get; set; } = [];
@@ -65,7 +67,8 @@ public sealed partial class DeployAnemosHost : AnemosTask
     string _helper = "";
 
     /// <summary>The installed helper with its state folder and the given arguments, as a shell command.</summary>
-    string Helper(string arguments) => $"{_helper} --state {ShellQuoting.Quote(_state)} {arguments}";
+    string Helper(string arguments) => $"{_helper} --state {ShellQuoting.Quote(_state)}{RunOption} {arguments}";
+    string RunOption => string.IsNullOrWhiteSpace(RemoteSecretsDirectory) ? "" : " --run " + ShellQuoting.Quote(RemoteSecretsDirectory.Trim());
     SshTarget _target = null!;
 
     protected override void ExecuteCore()
@@ -143,6 +146,9 @@ public sealed partial class DeployAnemosHost : AnemosTask
                 }
                 uploads.Add(("manifest.json", ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken)));
                 notes.Add("manifest to upload");
+                CheckRoom(facts, uploads.Select(u => u.Digest.Size)
+                    .Concat(new[] { manifest.Kernel, manifest.Base, manifest.Overlay }.Where(a => !cached.Contains(a.Sha256) && a.Url is not null && hostFetches).Select(a => a.Size)),
+                    manifest.Initramfs.Size);
                 if (secrets.Count > 0) notes.Add($"{secrets.Count} secret(s)");
                 phase.Complete(string.Join(", ", notes));
             }
@@ -154,54 +160,48 @@ public sealed partial class DeployAnemosHost : AnemosTask
                 phase.Complete($"{uploads.Count} file(s) proven by sha256 on the host");
             }
 
-            string secretsFile = $"{_state}/upload/secrets.cpio";
+            // The secrets travel on the stage command's stdin into the helper's folder in RAM: never a
+            // file on the host's disk. Until the handover, a failure makes the helper delete them.
+            bool handedOver = false;
             try
             {
-                if (secrets.Count > 0)
-                {
-                    using var phase = _progress.Begin("secrets");
-                    byte[] segment = DeploySecrets.WriteSegment(secrets);
-                    // Streamed from memory into a file only root can read; it never touches the operator's disk.
-                    var sent = session.Run($"umask 077 && mkdir -p {ShellQuoting.Quote(_state + "/upload")} && cat > {ShellQuoting.Quote(secretsFile)}",
-                        new MemoryStream(segment), cancellationToken: CancellationToken);
-                    if (sent.ExitCode != 0)
-                        throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, "receive the secrets segment", sent.ExitCode, SshSession.LastLine(sent.Errors));
-                    phase.BytesSent = segment.Length;
-                    phase.Complete($"{secrets.Count} secret(s) as a separate segment, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}");
-                }
-
                 using (var phase = _progress.Begin("stage"))
                 {
+                    byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
                     string command = $"stage --manifest {ShellQuoting.Quote(_state + "/upload/manifest.json")} --from {ShellQuoting.Quote(_state + "/upload")}"
-                        + (secrets.Count > 0 ? $" --segment {ShellQuoting.Quote(secretsFile)}" : "");
-                    var staged = RunHelper(session, command, "stage").GetProperty("staged");
+                        + (secrets.Count > 0 ? " --secrets -" : "");
+                    var staged = RunHelper(session, command, "stage", secrets.Count > 0 ? new MemoryStream(segment) : null).GetProperty("staged");
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (Text(staged, "provenSha256") != manifest.Initramfs.Sha256)
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {Text(staged, "provenSha256")}, the manifest names {manifest.Initramfs.Sha256}.");
                     session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
-                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {Text(staged, "initramfsSize")} bytes with host segments");
+                    phase.BytesSent = segment.Length;
+                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {Text(staged, "initramfsSize")} bytes with host segments"
+                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : ""));
+                }
+
+                using (var phase = _progress.Begin("boot"))
+                {
+                    RunHelper(session, "boot --dry-run", "boot");
+                    // The running system's boot id: the one way to tell it from the new system that answers later.
+                    oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
+                    if (DryRun)
+                    {
+                        phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before"
+                            + (secrets.Count > 0 ? "; the secrets were deleted" : ""));
+                        return;
+                    }
+                    // Detached: the handover ends this connection, and the helper must outlive it.
+                    string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
+                    session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {Helper("--json boot")}; else nohup {Helper("--json boot")}; fi) > {result} 2> {log} < /dev/null &",
+                        CancellationToken);
+                    handedOver = true;
+                    phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
                 }
             }
             finally
             {
-                if (secrets.Count > 0) session.Run($"rm -f {ShellQuoting.Quote(secretsFile)}", cancellationToken: CancellationToken.None);
-            }
-
-            using (var phase = _progress.Begin("boot"))
-            {
-                RunHelper(session, "boot --dry-run", "boot");
-                // The running system's boot id: the one way to tell it from the new system that answers later.
-                oldBootId = session.Run("cat /proc/sys/kernel/random/boot_id", TimeSpan.FromSeconds(30), CancellationToken).Output.Trim();
-                if (DryRun)
-                {
-                    phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
-                    return;
-                }
-                // Detached: the handover ends this connection, and the helper must outlive it.
-                string log = ShellQuoting.Quote(_state + "/boot.log"), result = ShellQuoting.Quote(_state + "/boot.json");
-                session.RunChecked($"rm -f {result}; cd / && (if command -v setsid >/dev/null 2>&1; then setsid {Helper("--json boot")}; else nohup {Helper("--json boot")}; fi) > {result} 2> {log} < /dev/null &",
-                    CancellationToken);
-                phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
+                if (secrets.Count > 0 && !handedOver) session.Run(Helper("discard"), cancellationToken: CancellationToken.None);
             }
 
             if (!Wait)
@@ -315,6 +315,17 @@ public sealed partial class DeployAnemosHost : AnemosTask
         return (installedFacts, $"installed, was {reason}");
     }
 
+    /// <summary>ANEMOS4030 before anything is uploaded, when the state folder cannot hold the stage's peak (docs/deploy.md).</summary>
+    void CheckRoom(JsonElement facts, IEnumerable<long> arriving, long initramfsSize)
+    {
+        if (!facts.TryGetProperty("stateFreeBytes", out var free) || free.ValueKind != JsonValueKind.Number) return;
+        var sizes = arriving.ToList();
+        long peak = StateRoom.Peak(sizes, initramfsSize);
+        if (free.GetInt64() < peak)
+            throw new AnemosException(Diagnostics.StateFolderFull, _target.Display, _state, ByteSize.Format(free.GetInt64()), ByteSize.Format(peak),
+                $"{ByteSize.Format(sizes.Sum())} arriving, the initramfs {ByteSize.Format(initramfsSize)} twice, {ByteSize.Format(StateRoom.MarginBytes)} margin");
+    }
+
     /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>
     AnemosException Unusable(SshSession session, RemoteResult result)
     {
@@ -337,9 +348,9 @@ public sealed partial class DeployAnemosHost : AnemosTask
     }
 
     /// <summary>Runs a helper command with --json; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
-    JsonElement RunHelper(SshSession session, string command, string name)
+    JsonElement RunHelper(SshSession session, string command, string name, Stream? input = null)
     {
-        var result = session.Run(Helper("--json " + command), cancellationToken: CancellationToken);
+        var result = session.Run(Helper("--json " + command), input, cancellationToken: CancellationToken);
         var parsed = ParseResult(result.Output);
         if (parsed is not { } json)
             throw new AnemosException(Diagnostics.HelperRefused, _target.Display, name, $"exit {result.ExitCode}", SshSession.LastLine(result.Errors) + ".");
@@ -422,9 +433,11 @@ public sealed partial class DeployAnemosHost : AnemosTask
                     wentAway = left ?? "";
                     return candidate;
                 }
-                candidate.Dispose();
                 lastSeen = $"{DateTimeOffset.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                if (DateTimeOffset.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen);
+                // Over this login to the old system, the deploy kernel is unloaded before giving up.
+                if (DateTimeOffset.UtcNow > leaveBy)
+                    using (candidate) throw DidNotLeave(handedOver, lastSeen, candidate);
+                candidate.Dispose();
             }
             catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
             {
@@ -457,12 +470,23 @@ public sealed partial class DeployAnemosHost : AnemosTask
         }
     }
 
-    /// <summary>ANEMOS4016, with the end of the helper's boot.log while the old connection still works.</summary>
+    /// <summary>
+    /// ANEMOS4016, with the end of the helper's boot.log while the old connection still works; over
+    /// that connection the deploy kernel is unloaded, so no later reboot starts the installer.
+    /// </summary>
     AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, SshSession? session = null)
     {
         string log = session?.Run($"tail -n 5 {ShellQuoting.Quote(_state + "/boot.log")} 2>&1", TimeSpan.FromSeconds(10), CancellationToken).Output.Trim() ?? "";
         if (log.Length > 0) lastSeen += "; the helper's boot.log ends: " + string.Join(" | ", log.Split('\n'));
-        return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen);
+        string kernel = "the old system answers only new logins, so whether the deploy kernel is still loaded is unknown: run anemos-kexec unload on the host before anything reboots it";
+        if (session is not null)
+        {
+            var unload = session.Run(Helper("--json unload"), TimeSpan.FromSeconds(30), CancellationToken.None);
+            kernel = unload.ExitCode == 0
+                ? "the deploy kernel was unloaded, so no later reboot starts it"
+                : $"unloading the deploy kernel failed ({SshSession.LastLine(unload.Errors + "\n" + unload.Output)}): run anemos-kexec unload on the host before anything reboots it";
+        }
+        return new AnemosException(Diagnostics.HostDidNotLeave, _target.Display, (int)(DateTimeOffset.UtcNow - handedOver).TotalSeconds, lastSeen, kernel);
     }
 
     /// <summary>Compares the payload the new system reports with the deployed one, then runs the health check.</summary>

@@ -208,7 +208,8 @@ public sealed class SshSession : IDisposable
         return new RemoteProcess(process, firstLine.Result, errors);
     }
 
-    string RemoteCommand(string command) => _target.NeedsSudo ? "sudo -n sh -c " + ShellQuoting.Quote(command) : command;
+    // Always through `sh -c`: the login shell only starts sh, so a root shell of csh or fish cannot misread the command.
+    string RemoteCommand(string command) => (_target.NeedsSudo ? "sudo -n sh -c " : "exec sh -c ") + ShellQuoting.Quote(command);
 
     /// <summary>Runs a command and stops with ANEMOS4003 when it fails.</summary>
     public string RunChecked(string command, CancellationToken cancellationToken = default)
@@ -228,7 +229,8 @@ public sealed class SshSession : IDisposable
     {
         string part = remotePath + ".part";
         string quotedPart = ShellQuoting.Quote(part);
-        RunChecked($"mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
+        // Folders made here (the helper's state folder among them) are root's alone: the helper never chmods one later.
+        RunChecked($"umask 077 && mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
         long have = long.TryParse(Run($"stat -c %s {quotedPart} 2>/dev/null || echo 0", cancellationToken: cancellationToken).Output.Trim(), out long size) ? size : 0;
         if (have > digest.Size) have = 0;
         if (have > 0)
