@@ -8,7 +8,7 @@ namespace Anemos.Kexec;
 /// `boot`: preflight (root, kexec allowed, memory), kexec_file_load of the staged kernel and
 /// initramfs, then the handover: `systemctl kexec` under systemd, otherwise sync and
 /// reboot(LINUX_REBOOT_CMD_KEXEC). A failed load is reported with the errno in words and the
-/// kernel's last log lines, and unloaded.
+/// kernel's last log lines, and unloaded; so is a failed handover: no deploy kernel stays loaded.
 /// </summary>
 public sealed class Booter(string stateDirectory, SystemFiles files, Action<string> report)
 {
@@ -54,13 +54,45 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
 
     public void Boot(bool dryRun)
     {
-        var state = Preflight();
         if (dryRun)
         {
-            report($"dry run: would load {state.KernelPath} with {state.InitramfsPath} ({state.InitramfsSize} bytes), command line '{state.CommandLine}'");
+            var checkedState = Preflight();
+            report($"dry run: would load {checkedState.KernelPath} with {checkedState.InitramfsPath} ({checkedState.InitramfsSize} bytes), command line '{checkedState.CommandLine}'");
             return;
         }
+        StagedState? state = null;
+        try
+        {
+            state = Preflight();
+            Load(state);
+        }
+        finally
+        {
+            // Loaded (the kernel holds its own copy) or refused: an initramfs with secrets goes now.
+            Forget(state);
+        }
+        HandOver(state!);
+    }
 
+    /// <summary>Deletes the staged initramfs when it carries secrets (it lives in the secrets folder), and the state that names it.</summary>
+    public void Forget(StagedState? state = null)
+    {
+        var stager = new Stager(stateDirectory, report);
+        if (state is null)
+        {
+            if (!File.Exists(stager.StatePath)) return;
+            try { state = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState); }
+            catch (System.Text.Json.JsonException) { return; }
+            if (state is null) return;
+        }
+        if (!state.Segments.Contains("secrets")) return;
+        Anemos.Core.AtomicFile.TryDelete(stager.StatePath);
+        Anemos.Core.AtomicFile.TryDelete(state.InitramfsPath);
+        report("the initramfs with the deploy's secrets was deleted");
+    }
+
+    void Load(StagedState state)
+    {
         int errno;
         using (var kernel = File.OpenHandle(state.KernelPath))
         using (var initramfs = File.OpenHandle(state.InitramfsPath))
@@ -73,18 +105,35 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
                 $"kexec_file_load refused the staged kernel: {Native.Describe(errno)}. {Advice(errno)} Kernel log: {kernelLog}");
         }
         report($"loaded {state.Host}'s deploy kernel; handing over");
+    }
 
-        if (files.Exists("/run/systemd/system"))
+    /// <summary>`systemctl kexec` or reboot(KEXEC); when neither takes over, the deploy kernel is unloaded, so no later reboot starts an installer.</summary>
+    void HandOver(StagedState state)
+    {
+        string failure;
+        try
         {
-            var systemctl = Process.Start(new ProcessStartInfo("systemctl", "kexec") { UseShellExecute = false });
-            systemctl?.WaitForExit();
-            if (systemctl is null || systemctl.ExitCode != 0)
-                throw new HelperException(HelperCodes.HandoverFailed, "systemctl kexec failed; the kernel stays loaded (anemos-kexec unload drops it). See journalctl.");
-            return;
+            if (files.Exists("/run/systemd/system"))
+            {
+                using var systemctl = Process.Start(new ProcessStartInfo("systemctl", "kexec") { UseShellExecute = false });
+                systemctl?.WaitForExit();
+                if (systemctl is not null && systemctl.ExitCode == 0) return;
+                failure = $"systemctl kexec failed{(systemctl is null ? "" : $" (exit {systemctl.ExitCode})")}; see journalctl";
+            }
+            else
+            {
+                Native.Sync();
+                failure = $"reboot into the loaded kernel failed: {Native.Describe(Native.RebootIntoLoadedKernel())}";
+            }
         }
-        Native.Sync();
-        errno = Native.RebootIntoLoadedKernel();
-        throw new HelperException(HelperCodes.HandoverFailed, $"reboot into the loaded kernel failed: {Native.Describe(errno)}. The kernel stays loaded (anemos-kexec unload drops it).");
+        catch (Exception e) when (e is not HelperException)
+        {
+            failure = $"the handover failed: {e.Message}";
+        }
+        int errno = Native.KexecUnload();
+        throw new HelperException(HelperCodes.HandoverFailed, errno == 0
+            ? $"{failure}. {state.Host}'s deploy kernel was unloaded: the host runs on as before. Fix the cause, then deploy again."
+            : $"{failure}, and unloading it failed too ({Native.Describe(errno)}): a reboot would start the deploy kernel. Run anemos-kexec unload, or power-cycle the host.");
     }
 
     static string Advice(int errno) => errno switch

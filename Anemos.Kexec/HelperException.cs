@@ -28,6 +28,7 @@ public static class HelperCodes
     public const string SegmentInvalid = "ANEMOS5016";
     public const string KernelUnsigned = "ANEMOS5017";
     public const string DeployLockHeld = "ANEMOS5018";
+    public const string SecretsNotInRam = "ANEMOS5019";
     public const string Internal = "ANEMOS5099";
 }
 

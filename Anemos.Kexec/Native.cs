@@ -11,8 +11,17 @@ public static partial class Native
     [LibraryImport("libc", SetLastError = true)]
     private static partial long syscall(long number, long a, long b, long c, nint d, long e);
 
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static unsafe partial long syscallStatx(long number, long directory, byte* path, long flags, long mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static unsafe partial long SyscallPointers(long number, long a, byte* b, long c, long d, byte* e);
+
     [LibraryImport("libc")]
     private static partial uint geteuid();
+
+    [LibraryImport("libc")]
+    private static partial uint umask(uint mask);
 
     [LibraryImport("libc")]
     private static partial void sync();
@@ -24,6 +33,45 @@ public static partial class Native
     private static partial nint StrError(int errno);
 
     public static bool IsRoot() => geteuid() == 0;
+
+    public static uint EffectiveUserId() => geteuid();
+
+    /// <summary>Files the helper creates are its own alone (0600, folders 0700), whatever umask it inherited.</summary>
+    public static void RestrictNewFiles() => umask(0x3F /* 077 */);
+
+    const long TmpfsMagic = 0x01021994, RamfsMagic = 0x858458f6;
+
+    /// <summary>True when <paramref name="path"/> is on tmpfs or ramfs: what is written there never reaches a disk (swap aside).</summary>
+    public static bool IsInRam(string path)
+    {
+        long number = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 43 : 137; // statfs(2)
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        byte[] buffer = new byte[256];
+        unsafe
+        {
+            fixed (byte* p = name)
+            fixed (byte* b = buffer)
+                if (SyscallPointers(number, (long)p, b, 0, 0, null) != 0) return false;
+        }
+        long type = BitConverter.ToInt64(buffer, 0) & 0xFFFFFFFF; // f_type comes first on x86_64 and arm64
+        return type == TmpfsMagic || type == RamfsMagic;
+    }
+
+    /// <summary>Owner, mode and type of a path itself (a symlink is not followed), from statx(2); null when it does not exist.</summary>
+    public static (uint Owner, uint Mode)? StatNoFollow(string path)
+    {
+        long number = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 291 : 332; // statx(2)
+        const long AtFdCwd = -100, AtSymlinkNoFollow = 0x100, StatxBasicStats = 0x7FF;
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        byte[] buffer = new byte[256];
+        unsafe
+        {
+            fixed (byte* p = name)
+            fixed (byte* b = buffer)
+                if (syscallStatx(number, AtFdCwd, p, AtSymlinkNoFollow, StatxBasicStats, b) != 0) return null;
+        }
+        return (BitConverter.ToUInt32(buffer, 20), BitConverter.ToUInt16(buffer, 28)); // stx_uid, stx_mode
+    }
 
     static long KexecFileLoadNumber => RuntimeInformation.ProcessArchitecture switch
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Anemos.Core;
 using Anemos.Core.Protocol;
 using Anemos.Kexec;
 
@@ -9,6 +10,8 @@ Anemos.Core.Hashing.Sha256Hash.UseManaged = !OpenSsl.Available;
 bool json = args.Contains("--json");
 string state = HelperCommandLine.DefaultStateDirectory;
 var files = new SystemFiles("/");
+var secretsFolder = new SecretsFolder(SecretsFolder.DefaultDirectory, state);
+Native.RestrictNewFiles();
 Action<string> report = json ? line => Console.Error.WriteLine(line) : line => Console.WriteLine(line);
 
 try
@@ -16,6 +19,7 @@ try
     var commandLine = HelperCommandLine.Parse(args);
     state = commandLine.StateDirectory;
     files = new SystemFiles(commandLine.Root ?? "/");
+    secretsFolder = new SecretsFolder(commandLine.RunDirectory ?? SecretsFolder.DefaultDirectory, state);
     HelperResult result = commandLine.Command switch
     {
         VersionCommand => Say(new HelperResult { Ok = true, Message = HelperVersion.Current }),
@@ -25,6 +29,7 @@ try
         UnloadCommand => Unload(),
         StatusCommand => Status(),
         CollectGarbageCommand => CollectGarbage(),
+        DiscardCommand => Discard(),
         HoldCommand hold => Hold(hold),
         var other => throw new HelperException(HelperCodes.Usage, $"The command '{other.Name}' is not implemented."),
     };
@@ -50,12 +55,16 @@ HelperResult Stage(StageCommand command)
 {
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
+    string? secretsSegment = command.SecretsOnStandardInput ? secretsFolder.Receive(Console.OpenStandardInput()) : null;
     string? networkConf = command.Network == Capture.Auto && Network(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
     // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
     string? bootDisk = command.BootDisk == Capture.Auto && BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null;
     if (bootDisk is null && command.BootDisk == Capture.Auto) report("boot disk: not identifiable; the deploy init decides without it");
     string[] console = command.KeepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
-    var staged = new Stager(state, report).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk);
+    StagedState staged;
+    try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment); }
+    finally { SweepSecrets(); }
     return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
 }
 
@@ -64,6 +73,7 @@ HelperResult Boot(BootCommand command)
     bool dryRun = command.DryRun;
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
     new Booter(state, files, report).Boot(dryRun);
     return Say(new HelperResult { Ok = true, Message = dryRun ? "dry run: every check passed; nothing was loaded" : "handed over" });
 }
@@ -83,10 +93,45 @@ HelperResult Status()
     return Say(new HelperResult { Ok = true, Staged = staged, KexecLoaded = loaded, Message = staged is null ? "nothing staged" : $"staged host {staged.Host}" });
 }
 
+// `discard`: what a dry run ends with: the initramfs with the deploy's secrets is deleted (and the
+// state naming it); without secrets, what is staged stays.
+HelperResult Discard()
+{
+    EnsureStateFolder();
+    using var stateLock = StateLock.Acquire(state);
+    new Booter(state, files, report).Forget();
+    SweepSecrets();
+    return Say(new HelperResult { Ok = true, Message = "no secrets are kept on this host" });
+}
+
+// Every command under the state lock removes secrets nothing staged names: a deploy that failed
+// between stage and boot, or an older helper's files, leave none behind for long.
+void SweepSecrets()
+{
+    string? keep = null;
+    string statePath = Path.Combine(state, "staged", "state.json");
+    try
+    {
+        if (File.Exists(statePath) && JsonSerializer.Deserialize(File.ReadAllText(statePath), HelperJsonContext.Default.StagedState) is { } staged)
+        {
+            if (secretsFolder.Holds(staged.InitramfsPath)) keep = staged.InitramfsPath;
+            else if (staged.Segments.Contains("secrets.cpio"))
+            {
+                // An older helper appended the secrets into the state folder.
+                AtomicFile.TryDelete(statePath);
+                AtomicFile.TryDelete(staged.InitramfsPath);
+            }
+        }
+    }
+    catch (JsonException) { }
+    secretsFolder.Sweep(keep);
+}
+
 HelperResult CollectGarbage()
 {
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
+    SweepSecrets();
     string cache = Path.Combine(state, "cache", "sha256");
     var keep = new HashSet<string>(StringComparer.Ordinal);
     string manifestPath = Path.Combine(state, "staged", "manifest.json");
@@ -114,6 +159,8 @@ HelperResult Hold(HoldCommand command)
     string owner = command.Owner;
     EnsureStateFolder();
     using var deployLock = DeployLock.Acquire(state, owner);
+    // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
+    using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
     Say(new HelperResult { Ok = true, Message = "held by " + owner });
     Console.Out.Flush();
     using var input = Console.OpenStandardInput();
@@ -121,19 +168,14 @@ HelperResult Hold(HoldCommand command)
     return new HelperResult { Ok = true, Message = "released" };
 }
 
-void EnsureStateFolder()
+OwnedFileLock? OwnedFileLockOrNull()
 {
-    try
-    {
-        Directory.CreateDirectory(state);
-        // Staged initramfs files may carry the deploy's secrets: the state folder is root's alone.
-        if (files.Root == "/") File.SetUnixFileMode(state, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-    {
-        throw new HelperException(HelperCodes.StateFolder, $"The state folder {state} cannot be created or used: {e.Message}. Run as root, or pass --state DIR on a file system with room.");
-    }
+    try { return StateLock.Acquire(state); }
+    catch (HelperException) { return null; }
 }
+
+// Checked (never chmodded) before anything in it is trusted: docs/helper.md, "State folder".
+void EnsureStateFolder() => StateFolder.Ensure(state);
 
 NetworkSnapshot Network(SystemFiles system)
 {

@@ -11,10 +11,11 @@ namespace Anemos.Kexec;
 /// `stage`: takes every artifact a manifest names from the cache, a folder or its https URL,
 /// proves each sha256 and size, assembles the initramfs with the build's own code and proves its
 /// sha256 before it counts as staged; then appends the host-side segments (network snapshot,
-/// boot disk, extra segments such as secrets). Nothing half-written is ever taken as staged: state.json is
-/// removed first and written last.
+/// boot disk, extra segments, the deploy's secrets). Nothing half-written is ever taken as staged: state.json is
+/// removed first and written last. An initramfs with secrets is written to the secrets folder in
+/// RAM, never under the state folder.
 /// </summary>
-public sealed class Stager(string stateDirectory, Action<string> report)
+public sealed class Stager(string stateDirectory, Action<string> report, SecretsFolder? secretsFolder = null)
 {
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(30) };
 
@@ -30,7 +31,7 @@ public sealed class Stager(string stateDirectory, Action<string> report)
         ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
     };
 
-    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null)
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null)
     {
         if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
         byte[] manifestBytes = File.ReadAllBytes(manifestPath);
@@ -81,11 +82,24 @@ public sealed class Stager(string stateDirectory, Action<string> report)
             segments.Add(extra);
             segmentNames.Add(Path.GetFileName(extra));
         }
-
         string initramfs = Path.Combine(StagedDirectory, "initramfs.img");
-        var finalDigest = segments.Count == 0
-            ? CopyAs(proven, initramfs, provenDigest)
-            : InitramfsLayout.AssembleFile(proven, segments, initramfs);
+        if (secretsSegment is not null)
+        {
+            var folder = secretsFolder ?? throw new InvalidOperationException("A secrets segment needs the secrets folder.");
+            segments.Add(secretsSegment);
+            segmentNames.Add("secrets");
+            initramfs = folder.InitramfsPath;
+        }
+
+        // The proven part is appended to or renamed: it never stays behind.
+        FileDigest finalDigest;
+        if (segments.Count == 0) finalDigest = CopyAs(proven, initramfs, provenDigest);
+        else
+        {
+            AtomicFile.TryDelete(Path.Combine(StagedDirectory, "initramfs.img"));
+            finalDigest = InitramfsLayout.AssembleFile(proven, segments, initramfs);
+            AtomicFile.TryDelete(proven);
+        }
 
         string commandLine = string.Join(' ', new[] { manifest.CommandLine }
             .Concat(consoleArguments.Where(a => !manifest.CommandLine.Split(' ').Contains(a)))
@@ -145,11 +159,11 @@ public sealed class Stager(string stateDirectory, Action<string> report)
                     RemoveIfOurs(named);
                     throw new HelperException(HelperCodes.SizeMismatch, $"{name} {named} has {size} bytes but the manifest names {artifact.Size}. The upload is truncated or not the one built; upload it again.");
                 }
-                return Adopt(name, named, artifact, cached);
+                return Adopt(name, named, artifact, cached, move: IsOurs(named));
             }
             foreach (string conventional in ConventionalNames[name].Select(n => Path.Combine(fromDirectory, n)))
                 if (File.Exists(conventional) && new FileInfo(conventional).Length == artifact.Size)
-                    return Adopt(name, conventional, artifact, cached);
+                    return Adopt(name, conventional, artifact, cached, move: false);
         }
 
         if (artifact.Url is { } url)
@@ -159,16 +173,33 @@ public sealed class Stager(string stateDirectory, Action<string> report)
             $"{name} ({artifact.Sha256}) is not in the cache{(fromDirectory is null ? "" : $" nor in {fromDirectory}")} and has no URL. Upload it (named by its sha256) and stage again.");
     }
 
-    /// <summary>Copies a supplied file into the cache, hashing on the way; a wrong hash is refused and the copy removed.</summary>
-    string Adopt(string name, string source, ManifestArtifact artifact, string cached)
+    /// <summary>
+    /// Takes a supplied file into the cache: a deploy's upload (named by its sha256 under the state
+    /// folder) is hashed in place and moved, so the host's disk never holds it twice; any other file
+    /// is copied while hashing, never more than the manifest's size. A wrong hash is refused and the
+    /// copy (or upload) removed.
+    /// </summary>
+    string Adopt(string name, string source, ManifestArtifact artifact, string cached, bool move)
     {
+        if (move)
+        {
+            var own = FileDigest.OfFile(source);
+            if (own.Sha256 != artifact.Sha256 || own.Size != artifact.Size)
+            {
+                AtomicFile.TryDelete(source);
+                throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {own.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
+            }
+            File.Move(source, cached, overwrite: true);
+            report($"{name}: taken from {source}");
+            return cached;
+        }
         string temporary = Path.Combine(TemporaryDirectory, artifact.Sha256 + ".adopt");
         FileDigest digest;
         using (var input = File.OpenRead(source))
         using (var output = File.Create(temporary))
         using (var hashing = new HashingStream(output, leaveOpen: true))
         {
-            StreamCopy.CopyToEnd(input, hashing);
+            StreamCopy.CopyToEnd(new BoundedStream(input, artifact.Size), hashing);
             digest = hashing.Digest();
         }
         if (digest.Sha256 != artifact.Sha256)
@@ -185,10 +216,11 @@ public sealed class Stager(string stateDirectory, Action<string> report)
     /// <summary>Uploads live under the state folder: a refused one is removed so it is never tried again.</summary>
     void RemoveIfOurs(string path)
     {
-        string full = Path.GetFullPath(path);
-        if (full.StartsWith(Path.GetFullPath(stateDirectory) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            AtomicFile.TryDelete(full);
+        if (IsOurs(path)) AtomicFile.TryDelete(Path.GetFullPath(path));
     }
+
+    bool IsOurs(string path) =>
+        Path.GetFullPath(path).StartsWith(Path.GetFullPath(stateDirectory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>A resumable https download: a cut transfer continues from the bytes already there, and the whole file is proven.</summary>
     string Download(string name, string url, ManifestArtifact artifact, string cached)
@@ -212,7 +244,8 @@ public sealed class Stager(string stateDirectory, Action<string> report)
                 bool resumed = response.StatusCode == System.Net.HttpStatusCode.PartialContent;
                 using var body = response.Content.ReadAsStream();
                 using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write);
-                StreamCopy.CopyToEnd(body, file);
+                // Never more than the manifest's size: a server that sends on cannot fill the host's disk.
+                StreamCopy.CopyToEnd(new BoundedStream(body, artifact.Size - have), file);
                 report($"{name}: downloaded from {url}{(resumed ? $" (resumed at {have} bytes)" : "")}");
             }
             var digest = FileDigest.OfFile(partial);

@@ -193,7 +193,15 @@ public sealed class BuildAnemosBaseImage : AnemosTask
                 LogDiagnostic(Diagnostics.RootfsInputInvalid, archive, $"holds '{entry.Name}', which leaves the archive's root");
                 return;
             }
+            // Checked on the tree as built so far, not on the text: `lib -> /tmp/x` then `lib/f` would write /tmp/x/f.
+            if (SymlinkOnTheWay(destination, name) is { } link)
+            {
+                LogDiagnostic(Diagnostics.RootfsInputInvalid, archive, $"holds '{entry.Name}' below '{link}', which the archive made a symlink: extracting it would write outside the tree");
+                return;
+            }
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            // An entry replaces a symlink of the same name rather than writing through it.
+            if (new FileInfo(target).LinkTarget is not null) File.Delete(target);
             switch (entry.EntryType)
             {
                 case TarEntryType.Directory:
@@ -218,6 +226,19 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             if (entry.EntryType is not (TarEntryType.SymbolicLink or TarEntryType.HardLink) && !OperatingSystem.IsWindows())
                 File.SetUnixFileMode(target, entry.Mode);
         }
+    }
+
+    /// <summary>The first folder of <paramref name="name"/> (below <paramref name="destination"/>) that is a symlink, or null.</summary>
+    static string? SymlinkOnTheWay(string destination, string name)
+    {
+        string[] parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string path = destination;
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            path = Path.Combine(path, parts[i]);
+            if (new DirectoryInfo(path).LinkTarget is not null) return string.Join('/', parts[..(i + 1)]);
+        }
+        return null;
     }
 
     void AddDirectoryTree(string directory, string prefix)

@@ -11,7 +11,7 @@ namespace Anemos.Tasks;
 
 /// <summary>
 /// Deploys one host over SSH (docs/deploy.md): connect → facts (install the helper when missing or
-/// out of range) → plan → upload what the host lacks → secrets → stage → boot → wait for the host
+/// out of range) → plan → upload what the host lacks → stage (with the secrets, into RAM) → boot → wait for the host
 /// to go and come back → verify. Nothing on the host changes before every secret is resolved, and
 /// `boot` starts only after `stage` proved every hash.
 /// </summary>
@@ -38,6 +38,8 @@ public sealed class DeployAnemosHost : AnemosTask
     public string? HelperVersionRange { get; set; }
     /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
     [Required] public string RemoteStateDirectory { get; set; } = "";
+    /// <summary>The helper's folder in RAM for an initramfs with secrets (its --run); empty: the helper's default.</summary>
+    public string? RemoteSecretsDirectory { get; set; }
 
     /// <summary>AnemosSecret items: Command, File or EnvironmentVariable, and TargetPath. Resolved here, never logged.</summary>
     public ITaskItem[] Secrets { get; set; } = [];
@@ -106,7 +108,7 @@ public sealed class DeployAnemosHost : AnemosTask
             session = SshSession.Open(_target, CancellationToken);
             phase.Complete(_target.HostKey is null ? _target.Display : $"{_target.Display}, host key {_target.HostKey} pinned");
         }
-        _helper = new HelperClient(session, _target.Display, _state);
+        _helper = new HelperClient(session, _target.Display, _state, string.IsNullOrWhiteSpace(RemoteSecretsDirectory) ? null : RemoteSecretsDirectory.Trim());
 
         RemoteProcess? hold = null;
         try
@@ -124,6 +126,7 @@ public sealed class DeployAnemosHost : AnemosTask
             {
                 var files = new DeployFiles(KernelFile, BaseFile, OverlayFile, ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken));
                 plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
+                StateRoom.Check(facts.StateFreeBytes, plan.ArrivingSizes, manifest.Initramfs.Size, _target.Display, _state);
                 phase.Complete(plan.Summary);
             }
 
@@ -134,55 +137,49 @@ public sealed class DeployAnemosHost : AnemosTask
                 phase.Complete($"{plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 
-            string secretsFile = $"{_state}/upload/secrets.cpio";
+            // The secrets travel on the stage command's stdin into the helper's folder in RAM: never a
+            // file on the host's disk. Until the handover, a failure makes the helper delete them.
+            bool handedOver = false;
             try
             {
-                if (secrets.Count > 0)
-                {
-                    using var phase = _progress.Begin("secrets");
-                    byte[] segment = DeploySecrets.WriteSegment(secrets);
-                    // Streamed from memory into a file only root can read; it never touches the operator's disk.
-                    var sent = session.Run($"umask 077 && mkdir -p {ShellQuoting.Quote(_state + "/upload")} && cat > {ShellQuoting.Quote(secretsFile)}",
-                        new MemoryStream(segment), cancellationToken: CancellationToken);
-                    if (sent.ExitCode != 0)
-                        throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, "receive the secrets segment", sent.ExitCode, SshSession.LastLine(sent.Errors));
-                    phase.BytesSent = segment.Length;
-                    phase.Complete($"{secrets.Count} secret(s) as a separate segment, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}");
-                }
-
                 using (var phase = _progress.Begin("stage"))
                 {
-                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", Segments = secrets.Count > 0 ? [secretsFile] : [] };
-                    var staged = _helper.Run(command, CancellationToken).Staged;
+                    byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
+                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", SecretsOnStandardInput = secrets.Count > 0 };
+                    var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null).Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
                     session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
-                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments");
+                    phase.BytesSent = segment.Length;
+                    phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments"
+                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : ""));
+                }
+
+                using (var phase = _progress.Begin("boot"))
+                {
+                    _helper.Run(new BootCommand(DryRun: true), CancellationToken);
+                    // The running system's boot id: the one way to tell it from the new system that answers
+                    // later. Without it the wait could decide nothing, so it is read before anything is loaded.
+                    var bootId = session.Run(SshHandoverProbe.BootIdCommand, SshHandoverProbe.BootIdLimit, CancellationToken);
+                    oldBootId = bootId.Output.Trim();
+                    if (Wait && !DryRun && (bootId.ExitCode != 0 || !HandoverWatcher.IsBootId(oldBootId)))
+                        throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, SshHandoverProbe.BootIdCommand, bootId.ExitCode,
+                            bootId.ExitCode == 0 ? $"it printed '{oldBootId}', not a boot id" : SshSession.LastLine(bootId.Errors));
+                    if (DryRun)
+                    {
+                        phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before"
+                            + (secrets.Count > 0 ? "; the secrets were deleted" : ""));
+                        return;
+                    }
+                    _helper.StartBoot(CancellationToken);
+                    handedOver = true;
+                    phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
                 }
             }
             finally
             {
-                if (secrets.Count > 0) session.Run($"rm -f {ShellQuoting.Quote(secretsFile)}", cancellationToken: CancellationToken.None);
-            }
-
-            using (var phase = _progress.Begin("boot"))
-            {
-                _helper.Run(new BootCommand(DryRun: true), CancellationToken);
-                // The running system's boot id: the one way to tell it from the new system that answers
-                // later. Without it the wait could decide nothing, so it is read before anything is loaded.
-                var bootId = session.Run(SshHandoverProbe.BootIdCommand, SshHandoverProbe.BootIdLimit, CancellationToken);
-                oldBootId = bootId.Output.Trim();
-                if (Wait && !DryRun && (bootId.ExitCode != 0 || !HandoverWatcher.IsBootId(oldBootId)))
-                    throw new AnemosException(Diagnostics.RemoteCommandFailed, _target.Display, SshHandoverProbe.BootIdCommand, bootId.ExitCode,
-                        bootId.ExitCode == 0 ? $"it printed '{oldBootId}', not a boot id" : SshSession.LastLine(bootId.Errors));
-                if (DryRun)
-                {
-                    phase.Complete("dry run: staged and every check passed; nothing was loaded, the host runs as before");
-                    return;
-                }
-                _helper.StartBoot(CancellationToken);
-                phase.Complete("every check passed; the helper loads the deploy kernel and hands over");
+                if (secrets.Count > 0 && !handedOver) _helper.TryRun(new DiscardCommand(), cancellationToken: CancellationToken.None);
             }
 
             if (!Wait)

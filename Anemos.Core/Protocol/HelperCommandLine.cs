@@ -39,6 +39,8 @@ public sealed record StageCommand(string Manifest) : HelperCommand
     public IReadOnlyList<string> Segments { get; init; } = [];
     /// <summary>Carry the running kernel's console= arguments into the deploy kernel.</summary>
     public bool KeepConsole { get; init; } = true;
+    /// <summary>The secrets segment comes on standard input (never from a file) and is kept in RAM only.</summary>
+    public bool SecretsOnStandardInput { get; init; }
 
     internal override IEnumerable<string> Options()
     {
@@ -49,6 +51,7 @@ public sealed record StageCommand(string Manifest) : HelperCommand
         if (BootDisk != Capture.Auto) { yield return "--boot-disk"; yield return BootDisk.ToString().ToLowerInvariant(); }
         foreach (string segment in Segments) { yield return "--segment"; yield return segment; }
         if (!KeepConsole) yield return "--no-console";
+        if (SecretsOnStandardInput) { yield return "--secrets"; yield return "-"; }
     }
 }
 
@@ -73,6 +76,12 @@ public sealed record CollectGarbageCommand : HelperCommand
     public override string Name => "gc";
 }
 
+/// <summary>What a dry run ends with: the staged initramfs holding the deploy's secrets is deleted.</summary>
+public sealed record DiscardCommand : HelperCommand
+{
+    public override string Name => "discard";
+}
+
 /// <summary>Holds the host's deploy lock while its standard input stays open.</summary>
 public sealed record HoldCommand(string Owner) : HelperCommand
 {
@@ -91,13 +100,16 @@ public sealed record HelperCommandLine(HelperCommand Command)
     public bool Json { get; init; }
     /// <summary>Read the system's files under this folder instead of / (tests).</summary>
     public string? Root { get; init; }
+    /// <summary>The RAM-backed folder for the secrets (default: the helper's own under /run).</summary>
+    public string? RunDirectory { get; init; }
 
-    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version";
+    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT, --version";
 
     public IReadOnlyList<string> ToArguments()
     {
         var arguments = new List<string> { "--state", StateDirectory };
         if (Root is not null) arguments.AddRange(["--root", Root]);
+        if (RunDirectory is not null) arguments.AddRange(["--run", RunDirectory]);
         if (Json) arguments.Add("--json");
         arguments.Add(Command.Name);
         arguments.AddRange(Command.Options());
@@ -111,6 +123,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
         bool json = Take(arguments, "--json");
         string state = Value(arguments, "--state") ?? DefaultStateDirectory;
         string? root = Value(arguments, "--root");
+        string? run = Value(arguments, "--run");
         string name = arguments.Count > 0 ? arguments[0] : "";
         arguments.RemoveRange(0, Math.Min(1, arguments.Count));
         HelperCommand command = name switch
@@ -122,11 +135,12 @@ public sealed record HelperCommandLine(HelperCommand Command)
             "unload" => new UnloadCommand(),
             "status" => new StatusCommand(),
             "gc" => new CollectGarbageCommand(),
+            "discard" => new DiscardCommand(),
             "hold" => new HoldCommand(Value(arguments, "--owner") ?? throw new HelperUsageException("hold needs --owner TEXT (who deploys: user@machine).")),
             _ => throw new HelperUsageException($"Unknown command '{name}'. Commands: {Commands}."),
         };
         if (arguments.Count > 0) throw new HelperUsageException($"Unknown arguments: {string.Join(' ', arguments)}.");
-        return new HelperCommandLine(command) { StateDirectory = state, Json = json, Root = root };
+        return new HelperCommandLine(command) { StateDirectory = state, Json = json, Root = root, RunDirectory = run };
     }
 
     static StageCommand ParseStage(List<string> options)
@@ -138,7 +152,13 @@ public sealed record HelperCommandLine(HelperCommand Command)
         var segments = new List<string>();
         while (Value(options, "--segment") is { } segment) segments.Add(segment);
         bool keepConsole = !Take(options, "--no-console");
-        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, Segments = segments, KeepConsole = keepConsole };
+        bool secrets = Value(options, "--secrets") switch
+        {
+            null => false,
+            "-" => true,
+            _ => throw new HelperUsageException("--secrets takes '-': the secrets segment comes on stdin, never from a file."),
+        };
+        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets };
     }
 
     static Capture ParseCapture(List<string> options, string option) => Value(options, option) switch

@@ -31,6 +31,9 @@ public static class DeploySecrets
             string targetPath = NormalizeTargetPath(name, item.GetMetadata("TargetPath"));
             if (!targets.Add(targetPath))
                 throw new AnemosException(Diagnostics.SecretInvalid, name, $"has the TargetPath secrets/{targetPath}, which another AnemosSecret already uses");
+            // A file at `a` and another at `a/b`: the kernel unpacks one and silently drops the other.
+            if (targets.FirstOrDefault(t => t.StartsWith(targetPath + "/", StringComparison.Ordinal) || targetPath.StartsWith(t + "/", StringComparison.Ordinal)) is { } nested)
+                throw new AnemosException(Diagnostics.SecretInvalid, name, $"has the TargetPath secrets/{targetPath}, and another AnemosSecret has secrets/{nested}: one would be a folder of the other");
 
             byte[] value = given[0] switch
             {

@@ -55,6 +55,11 @@ public interface IHandoverProbe
     void ReleaseOldSystem();
     /// <summary>The end of the helper's boot.log over the old connection, or "".</summary>
     string BootLogTail(CancellationToken cancellationToken);
+    /// <summary>
+    /// Unloads the deploy kernel over a login to the old system (the old connection when
+    /// <paramref name="oldSystemLogin"/> is null), so no later reboot starts the installer; says what happened.
+    /// </summary>
+    string UnloadDeployKernel(IDisposable? oldSystemLogin, CancellationToken cancellationToken);
     /// <summary>Logs in as the deploy does, with the deployed pin, and reads the boot id there.</summary>
     LoginAttempt Login(CancellationToken cancellationToken);
 }
@@ -104,7 +109,8 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
                         lastSeen = "the helper handed over; the old system is shutting down";
                     }
                     stalled = null;
-                    if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, probe.BootLogTail(cancellationToken));
+                    if (clock.UtcNow > leaveBy)
+                        throw DidNotLeave(handedOver, lastSeen, probe.BootLogTail(cancellationToken), probe.UnloadDeployKernel(null, cancellationToken));
                     clock.Wait(OldSystemInterval, cancellationToken);
                     continue;
                 }
@@ -131,17 +137,21 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
                     return new HandoverVerdict(login.Session,
                         $"{leaving}{(seenDown is null ? "" : $", no ssh server {seenDown}")}; back with a new boot id {bootId[..8]}… (was {oldBootId[..8]}…), read over a login with the deployed host key");
                 case LoginAttempt.LoggedIn login:
-                    login.Session.Dispose();
-                    if (login.BootId == oldBootId)
+                    using (login.Session)
                     {
+                        if (login.BootId != oldBootId)
+                        {
+                            lastSeen = $"{clock.UtcNow:HH:mm:ss} a login succeeded, but its boot id could not be read ({login.Detail})";
+                            break;
+                        }
                         lastSeen = $"{clock.UtcNow:HH:mm:ss} the old system answers again (same boot)";
-                        if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, "");
+                        // Over this login to the old system, the deploy kernel is unloaded before giving up.
+                        if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, "", probe.UnloadDeployKernel(login.Session, cancellationToken));
                     }
-                    else lastSeen = $"{clock.UtcNow:HH:mm:ss} a login succeeded, but its boot id could not be read ({login.Detail})";
                     break;
                 case LoginAttempt.OldHostKey:
                     lastSeen = $"{clock.UtcNow:HH:mm:ss} the old system's host key still answers";
-                    if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, "");
+                    if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, "", UnloadUnknown);
                     break;
                 case LoginAttempt.OtherHostKey other:
                     throw new AnemosException(Diagnostics.VerifyLoginFailed, display, other.Offered, other.Message);
@@ -163,9 +173,12 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
     /// <summary>A boot id as the kernel prints it (/proc/sys/kernel/random/boot_id): a UUID.</summary>
     public static bool IsBootId(string? text) => Guid.TryParseExact(text, "D", out _);
 
-    AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, string bootLog) =>
+    /// <summary>What ANEMOS4016 says when no login to the old system could unload the deploy kernel.</summary>
+    public const string UnloadUnknown = "the old system answers only new logins, so whether the deploy kernel is still loaded is unknown: run anemos-kexec unload on the host before anything reboots it";
+
+    AnemosException DidNotLeave(DateTimeOffset handedOver, string lastSeen, string bootLog, string kernel) =>
         new(Diagnostics.HostDidNotLeave, display, (int)(clock.UtcNow - handedOver).TotalSeconds,
-            bootLog.Length > 0 ? lastSeen + "; the helper's boot.log ends: " + bootLog : lastSeen);
+            bootLog.Length > 0 ? lastSeen + "; the helper's boot.log ends: " + bootLog : lastSeen, kernel);
 
     AnemosException DidNotReturn(string? left, int timeoutSeconds, string lastSeen) =>
         new(Diagnostics.HostDidNotReturn, display, left ?? "", timeoutSeconds, lastSeen);

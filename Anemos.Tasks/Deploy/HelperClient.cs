@@ -9,31 +9,34 @@ namespace Anemos.Tasks.Deploy;
 /// replies read as <see cref="HelperResult"/> (docs/helper.md). The only place the deploy speaks
 /// the helper's protocol.
 /// </summary>
-public sealed class HelperClient(SshSession session, string display, string stateDirectory)
+public sealed class HelperClient(SshSession session, string display, string stateDirectory, string? runDirectory = null)
 {
     /// <summary>Where the helper is installed on the host, under its state folder.</summary>
     public string InstalledPath { get; } = stateDirectory + "/bin/anemos-kexec";
 
     public string StateDirectory => stateDirectory;
 
+    /// <summary>The same helper over another session to the same host (a new login).</summary>
+    public HelperClient Over(SshSession other) => new(other, display, stateDirectory, runDirectory);
+
     /// <summary>A helper command as one shell command line, every word quoted.</summary>
     public string CommandText(HelperCommand command, bool json = true, string? helperPath = null) =>
         string.Join(' ', new[] { helperPath ?? InstalledPath }
-            .Concat(new HelperCommandLine(command) { StateDirectory = stateDirectory, Json = json }.ToArguments())
+            .Concat(new HelperCommandLine(command) { StateDirectory = stateDirectory, Json = json, RunDirectory = runDirectory }.ToArguments())
             .Select(ShellQuoting.Quote));
 
     /// <summary>Runs a command with --json: its reply, or null when it printed none (missing helper, crash), with the raw result.</summary>
-    public (HelperResult? Reply, RemoteResult Raw) TryRun(HelperCommand command, string? helperPath = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public (HelperResult? Reply, RemoteResult Raw) TryRun(HelperCommand command, string? helperPath = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default, Stream? input = null)
     {
         string text = CommandText(command, helperPath: helperPath);
-        var raw = timeout is { } limit ? session.Run(text, limit, cancellationToken) : session.Run(text, cancellationToken: cancellationToken);
+        var raw = timeout is { } limit ? session.Run(text, limit, cancellationToken) : session.Run(text, input, cancellationToken: cancellationToken);
         return (ParseReply(raw.Output), raw);
     }
 
     /// <summary>Runs a command; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
-    public HelperResult Run(HelperCommand command, CancellationToken cancellationToken)
+    public HelperResult Run(HelperCommand command, CancellationToken cancellationToken, Stream? input = null)
     {
-        var (reply, raw) = TryRun(command, cancellationToken: cancellationToken);
+        var (reply, raw) = TryRun(command, cancellationToken: cancellationToken, input: input);
         if (reply is null)
             throw new AnemosException(Diagnostics.HelperRefused, display, command.Name, $"exit {raw.ExitCode}", SshSession.LastLine(raw.Errors) + ".");
         ThrowIfRefused(reply, command.Name);

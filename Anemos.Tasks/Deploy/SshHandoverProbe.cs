@@ -1,3 +1,4 @@
+using Anemos.Core.Protocol;
 using Anemos.Tasks.Ssh;
 
 namespace Anemos.Tasks.Deploy;
@@ -33,6 +34,17 @@ public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, s
 
     public string BootLogTail(CancellationToken cancellationToken) =>
         _released ? "" : helper.BootLogTail(TimeSpan.FromSeconds(10), cancellationToken);
+
+    public string UnloadDeployKernel(IDisposable? oldSystemLogin, CancellationToken cancellationToken)
+    {
+        var client = oldSystemLogin is SshSession login ? helper.Over(login) : _released ? null : helper;
+        if (client is null) return HandoverWatcher.UnloadUnknown;
+        // Not cancellable: a deploy stopped at this point must still leave no installer loaded.
+        var (reply, raw) = client.TryRun(new UnloadCommand(), timeout: TimeSpan.FromSeconds(30), cancellationToken: CancellationToken.None);
+        return reply is { Ok: true }
+            ? "the deploy kernel was unloaded, so no later reboot starts it"
+            : $"unloading the deploy kernel failed ({reply?.Message ?? SshSession.LastLine(raw.Errors + "\n" + raw.Output)}): run anemos-kexec unload on the host before anything reboots it";
+    }
 
     public LoginAttempt Login(CancellationToken cancellationToken)
     {

@@ -16,14 +16,25 @@ public sealed record DeployFiles(string Kernel, string Base, string Overlay, str
 /// </summary>
 public sealed record UploadPlan(IReadOnlyList<PlannedUpload> Uploads, IReadOnlyList<string> Notes)
 {
+    /// <summary>The bytes the host fetches itself (artifacts with a URL it is not caching yet).</summary>
+    public IReadOnlyList<long> FetchedSizes { get; init; } = [];
+
+    /// <summary>Everything that arrives in the host's state folder for this stage: uploads and fetches.</summary>
+    public IEnumerable<long> ArrivingSizes => Uploads.Select(u => u.Digest.Size).Concat(FetchedSizes);
+
     public static UploadPlan Create(AnemosManifest manifest, DeployFiles files, IReadOnlyCollection<string> cachedSha256, bool hostFetchesHttps, int secretCount)
     {
         var uploads = new List<PlannedUpload>();
         var notes = new List<string>();
+        var fetched = new List<long>();
         foreach (var (name, path, artifact) in new[] { ("kernel", files.Kernel, manifest.Kernel), ("base", files.Base, manifest.Base), ("overlay", files.Overlay, manifest.Overlay) })
         {
             if (cachedSha256.Contains(artifact.Sha256)) notes.Add($"{name} cached");
-            else if (artifact.Url is not null && hostFetchesHttps) notes.Add($"{name} fetched by the host from {artifact.Url}");
+            else if (artifact.Url is not null && hostFetchesHttps)
+            {
+                notes.Add($"{name} fetched by the host from {artifact.Url}");
+                fetched.Add(artifact.Size);
+            }
             else
             {
                 uploads.Add(new PlannedUpload(artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
@@ -33,7 +44,7 @@ public sealed record UploadPlan(IReadOnlyList<PlannedUpload> Uploads, IReadOnlyL
         uploads.Add(new PlannedUpload(ManifestName, files.Manifest, files.ManifestDigest));
         notes.Add("manifest to upload");
         if (secretCount > 0) notes.Add($"{secretCount} secret(s)");
-        return new UploadPlan(uploads, notes);
+        return new UploadPlan(uploads, notes) { FetchedSizes = fetched };
     }
 
     /// <summary>The manifest's name in the upload folder, where `stage --manifest` reads it.</summary>

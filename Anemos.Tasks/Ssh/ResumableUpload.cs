@@ -14,7 +14,8 @@ public static class ResumableUpload
     {
         string part = remotePath + ".part";
         string quotedPart = ShellQuoting.Quote(part);
-        session.RunChecked($"mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
+        // Folders made here (the helper's state folder among them) are root's alone: the helper never chmods one later.
+        session.RunChecked($"umask 077 && mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
         long have = long.TryParse(session.Run($"stat -c %s {quotedPart} 2>/dev/null || echo 0", cancellationToken: cancellationToken).Output.Trim(), out long size) ? size : 0;
         if (have > digest.Size) have = 0;
         if (have > 0)

@@ -19,12 +19,14 @@ public sealed class HelperProtocolTests
             BootDisk = Capture.None,
             Segments = ["/run/a b.cpio", "/run/it's.cpio"],
             KeepConsole = false,
-        }) { StateDirectory = "/srv/state with space", Json = true, Root = "/tmp/root" },
+            SecretsOnStandardInput = true,
+        }) { StateDirectory = "/srv/state with space", Json = true, Root = "/tmp/root", RunDirectory = "/run/anemos test" },
         new(new BootCommand(DryRun: true)) { Json = true },
         new(new BootCommand(DryRun: false)),
         new(new UnloadCommand()),
         new(new StatusCommand()) { Json = true },
         new(new CollectGarbageCommand()),
+        new(new DiscardCommand()) { Json = true },
         new(new HoldCommand("ops@laptop -- 'quoted'")),
     ];
 
@@ -39,11 +41,13 @@ public sealed class HelperProtocolTests
         Assert.Equal(commandLine.StateDirectory, parsed.StateDirectory);
         Assert.Equal(commandLine.Json, parsed.Json);
         Assert.Equal(commandLine.Root, parsed.Root);
+        Assert.Equal(commandLine.RunDirectory, parsed.RunDirectory);
         Assert.Equal(arguments, parsed.ToArguments());
         if (commandLine.Command is StageCommand stage)
         {
             var back = Assert.IsType<StageCommand>(parsed.Command);
-            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole), (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole));
+            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput),
+                (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput));
             Assert.Equal(stage.Segments, back.Segments);
         }
         else
@@ -62,7 +66,8 @@ public sealed class HelperProtocolTests
     }
 
     [Theory]
-    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE], boot [--dry-run], unload, status, gc, hold --owner TEXT, --version.", "frobnicate")]
+    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT, --version.", "frobnicate")]
+    [InlineData("--secrets takes '-': the secrets segment comes on stdin, never from a file.", "stage", "--manifest", "m", "--secrets", "/tmp/secrets.cpio")]
     [InlineData("stage needs --manifest FILE.", "stage")]
     [InlineData("--network is 'dhcp'; use auto or none.", "stage", "--manifest", "m", "--network", "dhcp")]
     [InlineData("--boot-disk is 'sda'; use auto or none.", "stage", "--manifest", "m", "--boot-disk", "sda")]

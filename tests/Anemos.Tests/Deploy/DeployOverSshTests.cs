@@ -29,15 +29,19 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     {
         public TestProject Project { get; }
         public string State { get; }
+        /// <summary>The helper's secrets folder: in RAM (/dev/shm), since this machine's /run is on its disk.</summary>
+        public string SecretsFolder { get; }
 
         public Deployment(LoopbackSshServer server, string hosts, string extra = "", string properties = "")
         {
             string work = TestProject.NewDirectory() + "-host";
             State = Path.Combine(work, "state");
+            SecretsFolder = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(work));
             Project = TestProject.CreateDeployProject(hosts, $"""
                 <AnemosSshConfigFile>{server.ClientConfig}</AnemosSshConfigFile>
                 <AnemosSshIdentityFile>{server.ClientKey}</AnemosSshIdentityFile>
                 <AnemosHelperStateDirectory>{State}</AnemosHelperStateDirectory>
+                <AnemosHelperSecretsDirectory>{SecretsFolder}</AnemosHelperSecretsDirectory>
                 <AnemosDeployLockDirectory>{Path.Combine(work, "locks")}</AnemosDeployLockDirectory>
                 <AnemosDryRun>true</AnemosDryRun>
                 {properties}
@@ -57,6 +61,7 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         {
             Project.Dispose();
             try { Directory.Delete(Path.GetDirectoryName(State)!, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(SecretsFolder, recursive: true); } catch (IOException) { }
         }
     }
 
@@ -324,8 +329,8 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         File.Delete(secretFile);
         File.Delete(vault);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(["connect", "facts", "plan", "upload", "secrets", "stage", "boot"], Phases(result));
-        Assert.Contains("secrets/dns/tsig.key", result.Output);
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(result));
+        Assert.Contains("3 secret(s) in RAM only, mode 0600: secrets/dns/tsig.key", result.Output);
 
         string[] values = [command, environment, fileValue];
         foreach (string value in values)
@@ -337,15 +342,21 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
             Assert.False(Contains(Decompress(binlog), value), $"{value} found in the binlog");
         }
 
-        // On the host: only in the staged initramfs (root's folder, mode 0600 entries), never left as a loose file.
-        byte[] staged = File.ReadAllBytes(Path.Combine(deployment.State, "staged", "initramfs.img"));
-        foreach (string value in values) Assert.True(Contains(staged, value), $"{value} missing from the staged initramfs");
+        // On the host: the secrets went into RAM only (the segment's 0600 entries are proven in
+        // HelperProcessTests) and the dry run deleted them: no byte under the state folder, nothing left in RAM.
+        AssertNoSecretOnTheHost(deployment, values);
         Assert.False(File.Exists(Path.Combine(deployment.State, "upload", "secrets.cpio")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(deployment.State));
-        string segment = Encoding.Latin1.GetString(staged);
-        var entry = Regex.Match(segment, @"070701[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})[0-9A-Fa-f]{88}anemos/secrets/dns/tsig\.key");
-        Assert.True(entry.Success, "no secrets/dns/tsig.key entry in the staged initramfs");
-        Assert.Equal(0x8180, Convert.ToInt32(entry.Groups[1].Value, 16)); // regular file, 0600
+    }
+
+    static void AssertNoSecretOnTheHost(Deployment deployment, string[] values)
+    {
+        foreach (string file in Directory.EnumerateFiles(Path.GetDirectoryName(deployment.State)!, "*", SearchOption.AllDirectories))
+        {
+            byte[] bytes = File.ReadAllBytes(file);
+            foreach (string value in values) Assert.False(Contains(bytes, value), $"{value} found in {file}");
+        }
+        Assert.Empty(Directory.Exists(deployment.SecretsFolder) ? Directory.EnumerateFileSystemEntries(deployment.SecretsFolder) : []);
     }
 
     [Fact]
@@ -369,6 +380,8 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     [InlineData("""Command="true" File="x" TargetPath="a" """, "has Command and File")]
     [InlineData("""TargetPath="a" """, "has none of Command")]
     [InlineData("""Command="echo x" TargetPath="../etc/shadow" """, "TargetPath '../etc/shadow'")]
+    // Two items: a file at secrets/a and another at secrets/a/b, which the kernel cannot both unpack.
+    [InlineData("""Command="echo x" TargetPath="a" /><AnemosSecret Include="nested" Command="echo y" TargetPath="secrets/a/b" """, "one would be a folder of the other")]
     public void AMalformedSecretIsACodedError(string metadata, string expected)
     {
         using var deployment = new Deployment(_server, Host(), $"""<ItemGroup><AnemosSecret Include="bad" {metadata} /></ItemGroup>""");
@@ -377,6 +390,28 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.Contains("error ANEMOS4010", result.Output);
         Assert.Contains(expected, result.Output);
         Assert.DoesNotContain("MSB4018", result.Output);
+    }
+
+    [Fact]
+    public void AStateFolderWithoutRoomForTheStageIsRefusedBeforeAnythingIsUploaded()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A small file system of its own: room for the helper (about 17 MiB), not for the stage's 16 MiB margin on top.
+        Directory.CreateDirectory(deployment.State);
+        var mount = ProcessRunner.Run("mount", "-t", "tmpfs", "-o", "size=26m,mode=0700", "tmpfs", deployment.State);
+        Assert.True(mount.ExitCode == 0, mount.ToString());
+        try
+        {
+            var result = deployment.Publish("-p:Host=x");
+            Assert.NotEqual(0, result.ExitCode);
+            Assert.Contains("error ANEMOS4030", result.Output);
+            Assert.Matches(@"staging needs [0-9.]+ MiB at its peak", result.Output);
+            Assert.False(Directory.Exists(Path.Combine(deployment.State, "upload")));
+        }
+        finally
+        {
+            ProcessRunner.Run("umount", deployment.State);
+        }
     }
 
     [Fact]

@@ -213,4 +213,25 @@ public sealed class BaseImageProjectTests : IDisposable
         BadInput.AssertError(project, code);
         Assert.False(File.Exists(project.PathOf("bin/anemos/base.img")), name);
     }
+
+    [Fact]
+    public void ATarballCannotWriteThroughASymlinkItMade()
+    {
+        using var project = BaseProject("""<AnemosRootfs Include="evil.tar" />""");
+        // `lib -> VICTIM`, then `lib/owned.txt`: extracting naively writes VICTIM/owned.txt.
+        string victim = Path.Combine(_root, "victim");
+        Directory.CreateDirectory(victim);
+        Directory.CreateDirectory(project.PathOf("evil/link"));
+        Directory.CreateDirectory(project.PathOf("evil/file/lib"));
+        File.CreateSymbolicLink(project.PathOf("evil/link/lib"), victim);
+        File.WriteAllText(project.PathOf("evil/file/lib/owned.txt"), "owned\n");
+        Assert.Equal(0, ProcessRunner.Run("tar", ["-cf", project.PathOf("evil.tar"), "-C", project.PathOf("evil/link"), "lib"]).ExitCode);
+        Assert.Equal(0, ProcessRunner.Run("tar", ["-rf", project.PathOf("evil.tar"), "-C", project.PathOf("evil/file"), "lib/owned.txt"]).ExitCode);
+        Assert.Matches(@"lib -> .*victim\n.*lib/owned\.txt", ProcessRunner.Run("tar", "-tvf", project.PathOf("evil.tar")).Output);
+
+        var result = BadInput.AssertError(project, "ANEMOS3012");
+        Assert.Contains("below 'lib', which the archive made a symlink", result.Output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(victim));
+        Assert.False(File.Exists(project.PathOf("bin/anemos/base.img")));
+    }
 }

@@ -257,4 +257,72 @@ public sealed class StagerTests : IDisposable
         Booter("4000000").Boot(dryRun: true);
         Assert.Contains(_reports, r => r.StartsWith("dry run: would load", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void SecretsGoToRamOnlyAndNoneIsLeftAfterADryRunARefusedBootOrADiscard()
+    {
+        string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
+        try
+        {
+            string secret = "SECRET-" + Guid.NewGuid().ToString("N");
+            byte[] segment = Anemos.Tasks.Deploy.DeploySecrets.WriteSegment([new("tsig", "dns/tsig.key", Encoding.UTF8.GetBytes(secret))]);
+            ProcessResult Helper(byte[]? input, params string[] arguments) =>
+                ProcessRunner.Run(PackagedHelper.File, ["--json", "--state", _state, "--run", ram, .. arguments], standardInput: input);
+            ProcessResult StageWithSecrets() => Helper(segment, "stage", "--manifest", ManifestPath, "--from", _upload, "--network", "none", "--boot-disk", "none", "--secrets", "-");
+            void AssertNoSecretUnder(string folder)
+            {
+                foreach (string file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+                    Assert.False(File.ReadAllBytes(file).AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0, $"the secret is in {file}");
+            }
+
+            var staged = StageWithSecrets();
+            Assert.True(staged.ExitCode == 0, staged.ToString());
+            // Staged: the initramfs with the secret lives in RAM only, its entry a 0600 file.
+            string initramfs = Path.Combine(ram, "initramfs.img");
+            string image = Encoding.Latin1.GetString(File.ReadAllBytes(initramfs));
+            var entry = System.Text.RegularExpressions.Regex.Match(image, @"070701[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})[0-9A-Fa-f]{88}anemos/secrets/dns/tsig\.key");
+            Assert.True(entry.Success, "no secrets/dns/tsig.key entry in the staged initramfs");
+            Assert.Equal(0x8180, Convert.ToInt32(entry.Groups[1].Value, 16)); // regular file, 0600
+            Assert.Contains(secret, image);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(initramfs));
+            Assert.Equal(["initramfs.img"], Directory.EnumerateFiles(ram).Select(Path.GetFileName));
+            Assert.False(File.Exists(Path.Combine(_state, "staged", "proven.img")));
+            AssertNoSecretUnder(_root);
+
+            // A dry run keeps them for the boot that follows; `discard` (what a dry-run deploy ends with) deletes them.
+            Assert.Equal(0, Helper(null, "boot", "--dry-run").ExitCode);
+            Assert.True(File.Exists(initramfs));
+            var discard = Helper(null, "discard");
+            Assert.True(discard.ExitCode == 0, discard.ToString());
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            AssertNoSecretUnder(_root);
+
+            // A refused boot (too little memory, read from a fake /proc) deletes them before it answers.
+            Assert.Equal(0, StageWithSecrets().ExitCode);
+            Booter("20000");
+            var refused = Helper(null, "--root", Path.Combine(_root, "fake-root"), "boot");
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("ANEMOS5013", refused.StandardOutput);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            Assert.False(File.Exists(Path.Combine(_state, "staged", "state.json")));
+            AssertNoSecretUnder(_root);
+
+            // What an older helper or a cut deploy left is removed by the next command that takes the lock.
+            File.WriteAllBytes(Upload("secrets.cpio"), segment);
+            File.WriteAllBytes(Path.Combine(ram, "initramfs.img"), segment);
+            Assert.Equal(0, Helper(null, "gc").ExitCode);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            AssertNoSecretUnder(_root);
+
+            // A folder on a disk is refused: the secrets would reach it.
+            var onDisk = ProcessRunner.Run(PackagedHelper.File, ["--json", "--state", _state, "--run", Path.Combine(_root, "run"), "stage", "--manifest", ManifestPath, "--from", _upload, "--secrets", "-"], standardInput: segment);
+            Assert.Equal(1, onDisk.ExitCode);
+            Assert.Contains("ANEMOS5019", onDisk.StandardOutput);
+            AssertNoSecretUnder(_root);
+        }
+        finally
+        {
+            try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
+        }
+    }
 }

@@ -49,6 +49,12 @@ public sealed class HandoverWatcherTests
 
         public string BootLogTail(CancellationToken cancellationToken) => "anemos-kexec: loading";
 
+        public string UnloadDeployKernel(IDisposable? oldSystemLogin, CancellationToken cancellationToken)
+        {
+            Events.Add(oldSystemLogin is null ? "unload:old-connection" : "unload:login");
+            return "the deploy kernel was unloaded, so no later reboot starts it";
+        }
+
         public LoginAttempt Login(CancellationToken cancellationToken)
         {
             var attempt = logins[Math.Min(_login++, logins.Length - 1)]();
@@ -112,6 +118,7 @@ public sealed class HandoverWatcherTests
 
         Assert.Equal("ANEMOS4016", error.Diagnostic.Code);
         Assert.Contains("the old system answers again (same boot)", error.Message);
+        Assert.Contains("the deploy kernel was unloaded", error.Message);
         Assert.True(clock.UtcNow > new DateTimeOffset(2026, 1, 1, 10, 10, 0, TimeSpan.Zero));
     }
 
@@ -124,6 +131,8 @@ public sealed class HandoverWatcherTests
 
         Assert.Equal("ANEMOS4016", error.Diagnostic.Code);
         Assert.Contains("the helper's boot.log ends: anemos-kexec: loading", error.Message);
+        Assert.Contains("unload:old-connection", host.Events);
+        Assert.Contains("the deploy kernel was unloaded", error.Message);
         Assert.DoesNotContain(host.Events, e => e.StartsWith("login", StringComparison.Ordinal));
     }
 

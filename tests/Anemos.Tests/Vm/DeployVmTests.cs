@@ -74,7 +74,7 @@ public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<Sam
         Assert.True(result.ExitCode == 0, context);
 
         var phases = DeployOutput.PhaseLine().Matches(result.Output).Select(m => m.Groups[2].Value + m.Groups[3].Value).ToList();
-        Assert.Equal(["connect", "facts", "plan", "upload", "secrets", "stage", "boot", "wait", "verify"], phases);
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot", "wait", "verify"], phases);
         Assert.Contains("installed, was missing", result.Output);
         string payloadSha = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/hosts/vm/manifest.json"))).RootElement
             .GetProperty("payload").GetProperty("sha256").GetString()!;

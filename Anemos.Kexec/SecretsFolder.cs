@@ -1,0 +1,64 @@
+namespace Anemos.Kexec;
+
+/// <summary>
+/// Where an initramfs that carries the deploy's secrets lives between `stage` and `boot`: a folder
+/// in RAM (tmpfs or ramfs, default /run/anemos, mode 0700, files 0600), never under the state
+/// folder, so no secret reaches the host's disk or its backups. `boot` deletes it once the kernel
+/// holds a copy or the boot is refused, `discard` after a dry run, and every command that takes
+/// the state lock removes what the staged state does not name (and the secrets file older helpers
+/// left in upload/).
+/// </summary>
+public sealed class SecretsFolder(string directory, string stateDirectory)
+{
+    public const string DefaultDirectory = "/run/anemos";
+
+    /// <summary>The largest secrets segment read from stdin: secrets are keys and tokens, not payloads.</summary>
+    public const int MaxSegmentBytes = 16 * 1024 * 1024;
+
+    public string Directory { get; } = directory;
+    public string InitramfsPath => Path.Combine(Directory, "initramfs.img");
+    public string SegmentPath => Path.Combine(Directory, "secrets.cpio");
+
+    /// <summary>Creates (or checks) the folder and refuses one that is not in RAM (ANEMOS5019).</summary>
+    public void Ensure()
+    {
+        StateFolder.EnsureSafe(Directory, "secrets folder", "--run", DefaultDirectory);
+        if (!Native.IsInRam(Directory))
+            throw new HelperException(HelperCodes.SecretsNotInRam,
+                $"The secrets folder {Directory} is not on tmpfs or ramfs: the deploy's secrets would reach this host's disk. Pass --run DIR on a tmpfs (such as /dev/shm/anemos), or mount a tmpfs there.");
+    }
+
+    /// <summary>Reads the secrets segment from <paramref name="input"/>, at most <see cref="MaxSegmentBytes"/>, straight into RAM.</summary>
+    public string Receive(Stream input)
+    {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException();
+        Ensure();
+        byte[] buffer = new byte[MaxSegmentBytes + 1];
+        int read = input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        try
+        {
+            if (read > MaxSegmentBytes)
+                throw new HelperException(HelperCodes.SegmentInvalid, $"The secrets segment on stdin is larger than {MaxSegmentBytes / 1048576} MiB. Secrets are keys and tokens: ship large files in the payload.");
+            if (read < 6 || !buffer.AsSpan(0, 6).SequenceEqual("070701"u8))
+                throw new HelperException(HelperCodes.SegmentInvalid, "The secrets segment on stdin is not a newc cpio archive. Pass one that starts with 070701.");
+            using (var file = new FileStream(SegmentPath, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+                file.Write(buffer, 0, read);
+            return SegmentPath;
+        }
+        finally
+        {
+            Array.Clear(buffer);
+        }
+    }
+
+    /// <summary>Removes every file here but <paramref name="keep"/> (the staged initramfs, when it lives here), and a secrets file left in upload/.</summary>
+    public void Sweep(string? keep)
+    {
+        Anemos.Core.AtomicFile.TryDelete(Path.Combine(stateDirectory, "upload", "secrets.cpio"));
+        if (!System.IO.Directory.Exists(Directory)) return;
+        foreach (string file in System.IO.Directory.EnumerateFiles(Directory))
+            if (file != keep) Anemos.Core.AtomicFile.TryDelete(file);
+    }
+
+    public bool Holds(string path) => Path.GetDirectoryName(path) == Directory;
+}
