@@ -72,8 +72,12 @@ public sealed class CiWorkflowTests(LoopbackSshServer server) : IClassFixture<Lo
         finally
         {
             try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(SecretsFolderFor(state), recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>The helper's secrets folder for a test host: in RAM (/dev/shm), since this machine's /run may be on its disk.</summary>
+    static string SecretsFolderFor(string state) => Path.Combine("/dev/shm/anemos-tests", "ci-" + Path.GetFileName(Path.GetDirectoryName(state)!));
 
     /// <summary>A deploy project shaped like samples/dns (its secret path included), committed to git with the sample's workflow.</summary>
     TestProject RepositoryWithTheWorkflow(string state, string locks)
@@ -83,6 +87,7 @@ public sealed class CiWorkflowTests(LoopbackSshServer server) : IClassFixture<Lo
             $"""
             <AnemosSshConfigFile>{server.ClientConfig}</AnemosSshConfigFile>
             <AnemosHelperStateDirectory>{state}</AnemosHelperStateDirectory>
+            <AnemosHelperSecretsDirectory>{SecretsFolderFor(state)}</AnemosHelperSecretsDirectory>
             <AnemosDeployLockDirectory>{locks}</AnemosDeployLockDirectory>
             <AnemosDryRun>true</AnemosDryRun>
             """,
