@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Anemos.Core;
 using Anemos.Core.Protocol;
@@ -184,13 +183,8 @@ NetworkSnapshot Network(SystemFiles system)
     {
         try
         {
-            var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in ipArguments) start.ArgumentList.Add(a);
-            using var process = Process.Start(start);
-            if (process is null) return null;
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? output : null;
+            var result = Anemos.Core.ChildProcess.Run("ip", ipArguments);
+            return result.ExitCode == 0 ? result.Output : null;
         }
         catch (System.ComponentModel.Win32Exception) { return null; }
     }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Anemos.Core;
 using Anemos.Core.Cpio;
 using Anemos.Core.Initramfs;
 using Microsoft.Build.Framework;
@@ -61,26 +61,10 @@ public static class DeploySecrets
 
     static byte[] RunCommand(string name, string command, string workingDirectory, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("/bin/sh")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(command);
-        using var process = Process.Start(start)!;
-        using var kill = cancellationToken.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } });
-        process.StandardInput.Close();
-        var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var value = new MemoryStream();
-        process.StandardOutput.BaseStream.CopyTo(value);
-        process.WaitForExit();
-        cancellationToken.ThrowIfCancellationRequested();
-        if (process.ExitCode != 0)
-            throw new AnemosException(Diagnostics.SecretUnresolved, name, $"its Command exited with {process.ExitCode}: {Ssh.SshSession.LastLine(errors.Result)}");
+        var result = ChildProcess.Run("/bin/sh", ["-c", command], output: value, workingDirectory: workingDirectory, cancellationToken: cancellationToken);
+        if (result.ExitCode != 0)
+            throw new AnemosException(Diagnostics.SecretUnresolved, name, $"its Command exited with {result.ExitCode}: {Ssh.SshSession.LastLine(result.Errors)}");
         return value.ToArray();
     }
 

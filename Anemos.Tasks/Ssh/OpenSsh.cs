@@ -1,5 +1,6 @@
+using System.ComponentModel;
 using System.Diagnostics;
-using System.Text;
+using Anemos.Core;
 
 namespace Anemos.Tasks.Ssh;
 
@@ -9,48 +10,33 @@ static class OpenSsh
     /// <summary>A client program with all three streams redirected.</summary>
     public static Process Start(string program, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
         try
         {
-            return Process.Start(start)!;
+            return ChildProcess.Start(program, arguments);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (Win32Exception e)
         {
             throw new AnemosException(Diagnostics.SshClientMissing, program, e.Message);
         }
     }
 
-    /// <summary>Runs a client program to its end: <paramref name="input"/> on stdin, stdout into <paramref name="output"/> or collected.</summary>
+    /// <summary>
+    /// Runs a client program to its end: <paramref name="input"/> on stdin, stdout into
+    /// <paramref name="output"/> or collected. When ssh ends before it took all the input (the
+    /// connection was cut, the remote command failed), its exit code says so; callers prove what
+    /// arrived (sha256).
+    /// </summary>
     public static RemoteResult Execute(string program, IEnumerable<string> arguments, Stream? input, Stream? output, CancellationToken cancellationToken)
     {
-        var process = Start(program, arguments);
-        using (process)
-        using (cancellationToken.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        ChildResult result;
+        try
         {
-            var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            var text = new StringBuilder();
-            Task reading = output is null
-                ? Task.Run(() => text.Append(process.StandardOutput.ReadToEnd()))
-                : process.StandardOutput.BaseStream.CopyToAsync(output);
-            try
-            {
-                if (input is not null) input.CopyTo(process.StandardInput.BaseStream);
-                process.StandardInput.Close();
-            }
-            // ssh ended before it took all the input (the connection was cut, the remote command
-            // failed): its exit code says so below; the callers prove what arrived (sha256).
-            catch (IOException) { }
-            process.WaitForExit();
-            reading.Wait(CancellationToken.None);
-            cancellationToken.ThrowIfCancellationRequested();
-            return new RemoteResult(process.ExitCode, text.ToString(), errors.Result);
+            result = ChildProcess.Run(program, arguments, input, output, cancellationToken: cancellationToken);
         }
+        catch (Win32Exception e)
+        {
+            throw new AnemosException(Diagnostics.SshClientMissing, program, e.Message);
+        }
+        return new RemoteResult(result.ExitCode, result.Output, result.Errors);
     }
 }

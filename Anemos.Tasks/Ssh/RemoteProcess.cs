@@ -19,7 +19,7 @@ public sealed class RemoteProcess(Process process, string? firstLine, Task<strin
     {
         try { process.StandardInput.Close(); } catch (IOException) { }
         if (!process.WaitForExit(TimeSpan.FromSeconds(3)))
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            Anemos.Core.ChildProcess.Kill(process);
     }
 
     public void Dispose()

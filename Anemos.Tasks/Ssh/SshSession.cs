@@ -120,7 +120,7 @@ public sealed class SshSession : IDisposable
         }
         catch
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            Anemos.Core.ChildProcess.Kill(process);
             process.Dispose();
             throw;
         }

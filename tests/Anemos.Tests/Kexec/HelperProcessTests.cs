@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Anemos.Core.Protocol;
+using Anemos.Tasks.Deploy;
 using Anemos.Tests.Infrastructure;
 
 namespace Anemos.Tests.Kexec;
@@ -66,5 +68,31 @@ public sealed class HelperProcessTests : IDisposable
             environment: new Dictionary<string, string?> { ["ANEMOS_KEXEC_NO_OPENSSL"] = "1" });
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("nothing staged", Json(result).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void EveryCommandLineTheDeployBuildsIsUnderstoodByTheShippedHelper()
+    {
+        HelperCommand[] commands =
+        [
+            new FactsCommand(),
+            new StatusCommand(),
+            new CollectGarbageCommand(),
+            new BootCommand(DryRun: true),
+            new StageCommand(Path.Combine(_state, "upload", "manifest.json"))
+            {
+                From = Path.Combine(_state, "upload"), Network = Capture.None, BootDisk = Capture.None,
+                Segments = [Path.Combine(_state, "upload", "secrets.cpio")], KeepConsole = false,
+            },
+            new HoldCommand("ops@laptop"),
+        ];
+        foreach (var command in commands)
+        {
+            var result = PackagedHelper.Run([.. new HelperCommandLine(command) { StateDirectory = _state, Json = true }.ToArguments()]);
+            var reply = HelperClient.ParseReply(result.StandardOutput);
+            Assert.True(reply is not null, $"{command.Name}: no reply\n{result}");
+            // Understood: a refusal may follow (nothing is staged here), but never a usage error.
+            Assert.True(reply.Code != "ANEMOS5000" && result.ExitCode != 2, $"{command.Name}: {reply.Code} {reply.Message}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Anemos.Core;
 using Anemos.Tasks.Imgbuild;
 using Microsoft.Build.Framework;
 
@@ -46,15 +46,17 @@ public sealed partial class ValidateImgbuild : AnemosTask
     bool? CheckWithShell()
     {
         if (string.IsNullOrEmpty(Shell) || !System.IO.File.Exists(Shell)) return null;
-        var start = new ProcessStartInfo(Shell) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add("-n");
-        start.ArgumentList.Add(File);
-        using var process = Process.Start(start);
-        if (process is null) return null;
-        string errors = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode == 0) return true;
+        ChildResult result;
+        try
+        {
+            result = ChildProcess.Run(Shell, ["-n", File], cancellationToken: CancellationToken);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+        if (result.ExitCode == 0) return true;
+        string errors = result.Errors;
 
         string first = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "syntax error";
         var match = ShellErrorLine().Match(first);
