@@ -278,6 +278,10 @@ public sealed partial class DeployAnemosHost : AnemosTask
     /// </summary>
     (JsonElement Facts, string How) EnsureHelperAndHold(SshSession session, HelperCompatibility compatibility, DeployProgress.Phase phase, string owner, out RemoteProcess? hold)
     {
+        // Nothing runs from, or is installed under, a state folder someone but root could change.
+        var trust = session.Run(RemoteFolderTrust.Command(_state + "/bin"), cancellationToken: CancellationToken);
+        if (trust.ExitCode != 0)
+            throw new AnemosException(Diagnostics.StateFolderUntrusted, _target.Display, _state, SshSession.LastLine(trust.Output + "\n" + trust.Errors));
         var first = session.Run(Helper("--json facts"), cancellationToken: CancellationToken);
         var facts = ParseResult(first.Output);
         string? version = facts is { } f && f.TryGetProperty("facts", out var inner) ? Text(inner, "helperVersion") : null;

@@ -410,6 +410,21 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
+    public void AStateFolderOthersCouldChangeIsNeitherRunFromNorInstalledInto()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A folder anyone may write to on the way: the helper installed below it could be swapped between proof and run.
+        string shared = Path.Combine(Path.GetDirectoryName(deployment.State)!, "shared");
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, (UnixFileMode)0x1FF); // 0777
+        var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperStateDirectory=" + Path.Combine(shared, "state"));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4031", result.Output);
+        Assert.Contains($"{shared} is writable by its group or others (mode 777)", result.Output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(shared));
+    }
+
+    [Fact]
     public void ASecondDeployOfTheSameHostIsRefusedWithWhoHoldsIt()
     {
         using var deployment = new Deployment(_server, Host());
