@@ -17,6 +17,10 @@ public static class HelperInstaller
     public static (Facts Facts, string How, RemoteProcess Hold) EnsureAndHold(SshSession session, HelperClient helper, string helperFile,
         HelperCompatibility compatibility, string owner, DeployProgress.Phase phase, CancellationToken cancellationToken)
     {
+        // Nothing runs from, or is installed under, a state folder someone but root could change.
+        var trust = session.Run(RemoteFolderTrust.Command(helper.StateDirectory + "/bin"), cancellationToken: cancellationToken);
+        if (trust.ExitCode != 0)
+            throw new AnemosException(Diagnostics.StateFolderUntrusted, session.Target.Display, helper.StateDirectory, SshSession.LastLine(trust.Output + "\n" + trust.Errors));
         var (installed, version) = helper.ProbeFacts(cancellationToken);
         if (installed is not null && compatibility.Accepts(version))
             return (installed, "already installed", helper.Hold(owner, helperPath: null, cancellationToken));

@@ -415,6 +415,21 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
+    public void AStateFolderOthersCouldChangeIsNeitherRunFromNorInstalledInto()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A folder anyone may write to on the way: the helper installed below it could be swapped between proof and run.
+        string shared = Path.Combine(Path.GetDirectoryName(deployment.State)!, "shared");
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, (UnixFileMode)0x1FF); // 0777
+        var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperStateDirectory=" + Path.Combine(shared, "state"));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4031", result.Output);
+        Assert.Contains($"{shared} is writable by its group or others (mode 777)", result.Output);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(shared));
+    }
+
+    [Fact]
     public void ASecondDeployOfTheSameHostIsRefusedWithWhoHoldsIt()
     {
         using var deployment = new Deployment(_server, Host());
@@ -495,7 +510,10 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     {
         // Faults by events, not timers: a proxy between ssh and sshd cuts every connection after a
         // seeded random number of bytes, so each trial cuts for sure, wherever that byte falls.
-        const int seed = 7, trials = 6;
+        // A trial costs two publishes (25-50 s on a busy 2-core machine): 6 by default, the issue's
+        // 20 with ANEMOS_FAULT_TRIALS=20.
+        const int seed = 7;
+        int trials = int.TryParse(Environment.GetEnvironmentVariable("ANEMOS_FAULT_TRIALS"), out int wanted) && wanted > 0 ? wanted : 6;
         using var proxy = new CuttingTcpProxy(_server.Port);
         using var deployment = new Deployment(_server, $"""<AnemosHost Include="x" Address="127.0.0.1" Port="{proxy.Port}" HostKey="{_server.HostKeyFingerprint}" />""");
         var random = new Random(seed);

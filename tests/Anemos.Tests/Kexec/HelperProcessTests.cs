@@ -78,6 +78,7 @@ public sealed class HelperProcessTests : IDisposable
             new FactsCommand(),
             new StatusCommand(),
             new CollectGarbageCommand(),
+            new DiscardCommand(),
             new BootCommand(DryRun: true),
             new StageCommand(Path.Combine(_state, "upload", "manifest.json"))
             {
@@ -94,5 +95,46 @@ public sealed class HelperProcessTests : IDisposable
             // Understood: a refusal may follow (nothing is staged here), but never a usage error.
             Assert.True(reply.Code != "ANEMOS5000" && result.ExitCode != 2, $"{command.Name}: {reply.Code} {reply.Message}");
         }
+    }
+
+    [Fact]
+    public void AStateFolderIsTrustedOnlyWhenOnlyRootCanChangeItAndIsNeverChmodded()
+    {
+        Directory.CreateDirectory(_state);
+        string Refusal(string state)
+        {
+            var result = PackagedHelper.Run("--json", "--state", state, "gc");
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal("ANEMOS5002", Json(result).GetProperty("code").GetString());
+            return Json(result).GetProperty("message").GetString()!;
+        }
+        Assert.Contains("not an absolute canonical path", Refusal("relative/state"));
+        Assert.Contains("not an absolute canonical path", Refusal(_state + "/../state"));
+        Assert.Contains("not an absolute canonical path", Refusal("/"));
+
+        string real = Path.Combine(_state, "real");
+        Directory.CreateDirectory(real);
+        File.CreateSymbolicLink(Path.Combine(_state, "link"), real);
+        Assert.Contains("is a symlink", Refusal(Path.Combine(_state, "link", "state")));
+
+        string shared = Path.Combine(_state, "shared");
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, (UnixFileMode)0x1FD); // 0775
+        Assert.Contains("writable by its group or others", Refusal(shared));
+        Assert.Contains("writable by its group or others", Refusal(Path.Combine(shared, "state")));
+        Assert.Equal((UnixFileMode)0x1FD, File.GetUnixFileMode(shared));
+        Assert.False(Directory.Exists(Path.Combine(shared, "state")));
+
+        // An existing folder only root can change is used as it is: /srv stays readable by nginx.
+        string served = Path.Combine(_state, "srv");
+        Directory.CreateDirectory(served);
+        File.SetUnixFileMode(served, (UnixFileMode)0x1ED); // 0755
+        Assert.Equal(0, PackagedHelper.Run("--json", "--state", served, "gc").ExitCode);
+        Assert.Equal((UnixFileMode)0x1ED, File.GetUnixFileMode(served));
+
+        // A new one is made private.
+        string fresh = Path.Combine(_state, "fresh");
+        Assert.Equal(0, PackagedHelper.Run("--json", "--state", fresh, "gc").ExitCode);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(fresh));
     }
 }
