@@ -34,6 +34,8 @@ work=$(mktemp -d /tmp/anemos-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
+# The projects the bench makes take Anemos.Sdk from the packed feed (into $work/packages).
+printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$repo/artifacts/feed" >"$work/nuget.config"
 dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness" -nologo -v:q >/dev/null
 harness() { dotnet "$work/harness/Anemos.Bench.dll" "$@"; }
 
@@ -44,7 +46,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf 
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN { print (r <= g) ? "ok" : "OVER GOAL" }'; }
 
 rows=()
-add_row() { rows+=("$(printf '| %-26s | %14s | %14s | %6s | %-8s | %s |' "$@")"); }
+add_row() { rows+=("$(printf '| %-26s | %14s | %14s | %6s | %-8s | %s |' "$@")"); echo "${rows[-1]}" >&2; } # progress on stderr, the table at the end
 
 # Runs "ours" and "baseline" alternately, $runs times each; sets OURS and BASE to the medians (ms).
 compare() { # ours-function baseline-function
@@ -101,6 +103,65 @@ compare noop_ours noop_base
 r=$(ratio "$OURS" "$BASE")
 add_row "no-op build (samples/dns)" "${OURS} ms" "${BASE} ms" "$r" "$(verdict "$r" 1.15)" "goal <= 1.15 x NoTargets"
 
+# 3a. Scale: one IMGBUILD (samples/dns's, with its files), N hosts that differ by host variables, on
+#     samples/base's kernel and base. A clean build of N hosts vs N times a clean build of one host;
+#     the no-op rebuild of N hosts vs the empty NoTargets project; and a group of N built member by
+#     member (each in its own project instance, as a group deploy does before it reaches any host;
+#     the plan itself needs the host's cache, so no network means this part) vs the no-op of all N.
+scale_project() { # hosts -> $work/scale-N
+    local dir="$work/scale-$1" hosts="" i
+    mkdir -p "$dir"
+    cp -r samples/dns/IMGBUILD samples/dns/files samples/global.json "$dir/"
+    cp "$work/nuget.config" "$dir/"
+    for i in $(seq 1 "$1"); do
+        hosts="$hosts    <AnemosHost Include=\"h$i\" Address=\"h$i.example.org\" Group=\"all\" IPV4=\"192.0.$((i / 250)).$((i % 250 + 1))/24\" GATEWAY4=\"192.0.$((i / 250)).254\" IPV6=\"2001:db8::$i/64\" GATEWAY6=\"2001:db8::1\" />
+"
+    done
+    cat >"$dir/scale.proj" <<PROJECT
+<Project Sdk="Anemos.Sdk">
+  <PropertyGroup>
+    <AnemosKernel>$repo/samples/base/bin/anemos/vmlinuz</AnemosKernel>
+    <AnemosBaseInitramfs>$repo/samples/base/bin/anemos/base.img</AnemosBaseInitramfs>
+  </PropertyGroup>
+  <ItemGroup>
+$hosts  </ItemGroup>
+</Project>
+PROJECT
+}
+scale_build() { rm -rf "$work/scale-$1/bin" "$work/scale-$1/obj/anemos"; NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$1/scale.proj" -nologo -v:q; }
+scale_noop() { NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$1/scale.proj" -nologo -v:q; }
+scale_group() { NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$1/scale.proj" -nologo -v:q -p:Host=all; }
+scale_sizes="1 10 100"
+[ "$quick" = 1 ] && scale_sizes="1 10"
+for n in $scale_sizes; do scale_project "$n"; NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$n/scale.proj" -nologo -v:q >/dev/null; done
+scale_largest=${scale_sizes##* }
+scale_table=()
+# A clean build of 100 hosts takes a minute here: these rows take 3 runs (2 with --quick), and the
+# baseline N x one host is N times the median clean build of one host, measured alongside the no-op base.
+full_runs=$runs
+runs=$((quick == 1 ? 2 : 3))
+build_1() { scale_build 1; }
+compare build_1 noop_base
+one_host_ms=$OURS
+for n in $scale_sizes; do
+    build_n() { scale_build "$n"; }
+    compare build_n noop_base
+    build_ms=$OURS; build_base=$((one_host_ms * n))
+    noop_n() { scale_noop "$n"; }
+    compare noop_n noop_base
+    noop_ms=$OURS; noop_ref=$BASE
+    group_n() { scale_group "$n"; }
+    compare group_n noop_n
+    scale_table+=("$(printf '| %3s | %6s ms | %6s ms | %5s | %6s ms | %5s | %6s ms |' "$n" "$build_ms" "$build_base" "$(ratio "$build_ms" "$build_base")" "$noop_ms" "$(ratio "$noop_ms" "$noop_ref")" "$OURS")")
+    if [ "$n" = "$scale_largest" ]; then
+        add_row "build ${n} hosts" "${build_ms} ms" "${build_base} ms" "$(ratio "$build_ms" "$build_base")" "—" "information: vs ${n} x a clean build of one host"
+        r=$(ratio "$noop_ms" "$noop_ref")
+        add_row "no-op build ${n} hosts" "${noop_ms} ms" "${noop_ref} ms" "$r" "$(verdict "$r" 1.15)" "goal <= 1.15 x NoTargets"
+        add_row "group of ${n}, per member" "${OURS} ms" "${BASE} ms" "$(ratio "$OURS" "$BASE")" "—" "information: -p:Host=all (a group deploy's part before the network) vs the no-op of all ${n}"
+    fi
+done
+runs=$full_runs
+
 # 3b. The installer base's size (samples/installer, built with samples/dns above): compressed and
 #     unpacked into the deploy VM's RAM, against their budgets (docs/base-image.md).
 installer_json=samples/installer/bin/anemos/base-image.json
@@ -133,7 +194,7 @@ accel=tcg
 if { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && [ -e /dev/kvm ]; then accel=kvm; fi
 mkdir -p "$work/vm"
 cp samples/global.json "$work/vm/"
-printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$repo/artifacts/feed" >"$work/vm/nuget.config"
+cp "$work/nuget.config" "$work/vm/"
 cat >"$work/vm/vm.proj" <<PROJECT
 <Project Sdk="Anemos.Sdk">
   <ItemGroup>
@@ -230,7 +291,8 @@ read -r redeploy_bytes total_ms wait_ms phases < <(harness deploy-report "$d/pro
 grep -aq "ANEMOS-DEPLOYED payload=" "$d/disk.img" || { echo "bench: the deploy reported success but the VM's disk has no record" >&2; exit 1; }
 kill "$vm_pid" 2>/dev/null || true
 shipped=$(( $(stat -c %s "$d/proj/bin/anemos/hosts/vm/overlay.cpio") + $(stat -c %s "$d/proj/bin/anemos/hosts/vm/manifest.json") ))
-add_row "bytes sent, first deploy" "$first_bytes B" "—" "—" "—" "helper $(stat -c %s "$work/helper/anemos-kexec") B + kernel + base + overlay + manifest (dry run)"
+r=$(ratio "$first_bytes" 12000000)
+add_row "bytes sent, first deploy" "$first_bytes B" "12000000 B" "$r" "$(verdict "$r" 1.0)" "goal <= 12 MB without URLs: helper gzipped $(gzip -9 -n -c "$work/helper/anemos-kexec" | wc -c) B (of $(stat -c %s "$work/helper/anemos-kexec") B) + kernel + base + overlay + manifest (dry run)"
 r=$(ratio "$redeploy_bytes" "$shipped")
 add_row "bytes sent, redeploy" "$redeploy_bytes B" "$shipped B" "$r" "$(verdict "$r" 1.0)" "baseline: overlay + manifest sizes (goal: nothing more; ssh framing not counted)"
 add_row "deploy into VM, redeploy" "$total_ms ms" "—" "—" "—" "QEMU $accel; ours (all but wait) $((total_ms - wait_ms)) ms; $phases"
@@ -240,3 +302,7 @@ echo "Anemos.Sdk bench ($([ "$quick" = 1 ] && echo quick || echo full)): $(nproc
 printf '| %-26s | %14s | %14s | %6s | %-8s | %s |\n' "row" "ours" "baseline" "ratio" "verdict" "notes"
 printf '|%s|%s|%s|%s|%s|%s|\n' "----------------------------" "----------------" "----------------" "--------" "----------" "------"
 printf '%s\n' "${rows[@]}"
+echo
+echo "Scale (clean build, no-op build, group -p:Host=all; one IMGBUILD, hosts differ by variables):"
+printf '| %3s | %9s | %9s | %5s | %9s | %5s | %9s |\n' "N" "build" "N x 1" "ratio" "no-op" "/ NT" "group"
+printf '%s\n' "${scale_table[@]}"
