@@ -96,8 +96,9 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         {
             var secretSegment = ResolveSecrets(ref secretsFolder);
             string initramfs = WithHostSegments(mirror, secretSegment, secretsFolder);
-            // What the install must leave alone: every disk's sha256 now (the install disk is known after the run).
-            var before = boot ? disks.ToDictionary(d => d, Sha256Of) : null;
+            // What the install must leave alone: the sha256 of every disk with content (a Source) now;
+            // the install disk is known after the run. Blank disks are not read (an 8 GiB sparse file).
+            var before = boot ? _sourced.ToDictionary(d => d, Sha256Of) : null;
 
             ConsoleLog = Path.Combine(WorkDirectory, "console.log");
             string accelerator = ChooseAccelerator();
@@ -184,7 +185,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 string after = Sha256Of(disk);
                 if (after != sha) throw new AnemosException(Diagnostics.RehearseDiskChanged, HostName, Path.GetFileName(disk), sha[..12], after[..12]);
             }
-            int others = before.Count - 1;
+            int others = before.Keys.Count(d => d != disks[index]);
             Log.LogMessage(MessageImportance.High,
                 $"  rehearse {HostName}: installed in {Duration(installTime)}, booted from disk to login in {Duration(loginTime)}, healthy: sshd answers {keyReport} after {Duration(sshTime)}"
                 + (others > 0 ? $"; {others} other disk(s) unchanged" : "") + $"; total {Duration(installTime + sshTime)}");
@@ -412,6 +413,8 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         return initramfs;
     }
 
+    readonly List<string> _sourced = [];
+
     List<string> CreateDisks()
     {
         var disks = new List<string>();
@@ -435,6 +438,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 string sourcePath = Path.GetFullPath(source, ProjectDirectory ?? Directory.GetCurrentDirectory());
                 if (!File.Exists(sourcePath)) { LogDiagnostic(Diagnostics.InvalidRehearseDisk, item.ItemSpec, $"Source {source} (missing)"); continue; }
                 File.Copy(sourcePath, path);
+                _sourced.Add(path);
                 if (new FileInfo(path).Length < number << shift)
                     using (var file = new FileStream(path, FileMode.Open)) file.SetLength(number << shift);
             }
