@@ -74,8 +74,8 @@ public sealed class RehearseInstallVmTests(DnsMirrorFixture mirror, ITestOutputH
         var clock = Stopwatch.StartNew();
         var result = ProcessRunner.Run("dotnet",
             ["build", project, "-nologo", "-nodeReuse:false", "-t:Rehearse", "-p:Host=x", "-p:AnemosRehearseAccelerator=tcg",
-             $"-p:AnemosRehearseMirror={mirror.Mirror}", $"-p:HOME={home}", "-p:AnemosRehearseTimeout=1200", "-p:AnemosRehearseBootTimeout=400"],
-            dns, environment, TimeSpan.FromMinutes(30));
+             $"-p:AnemosRehearseMirror={mirror.Mirror}", $"-p:HOME={home}", "-p:AnemosRehearseTimeout=2700", "-p:AnemosRehearseBootTimeout=600"],
+            dns, environment, TimeSpan.FromMinutes(55));
         output.WriteLine($"rehearsal of x: {clock.Elapsed.TotalSeconds:0} s");
         string console = Path.Combine(dns, "obj", "anemos", "rehearse", "x");
         string Tail(string file) => File.Exists(Path.Combine(console, file))
