@@ -83,6 +83,7 @@ public static class Diagnostics
     public static readonly Diagnostic RehearseDiskChanged = new("ANEMOS3114", "The rehearsal of host '{0}' changed disk '{1}', which is not the install disk (sha256 {2} before, {3} after). The install must leave every other disk alone; check the IMGBUILD's format and provision().");
     public static readonly Diagnostic RehearseSecretsSkipped = new("ANEMOS3115", "The rehearsal of host '{0}' runs without its secrets: {1} The installed system will have host keys of its own, not the host's.", IsWarning: true);
     public static readonly Diagnostic RehearseBootInvalid = new("ANEMOS3116", "AnemosRehearseBootInstalled is '{0}'; use auto (boot the installed disk after an IMGBUILD install), true or false.");
+    public static readonly Diagnostic RehearseUnhealthy = new("ANEMOS3118", "The installed system of host '{0}' answers ssh, but its health check `{1}` did not pass within {2} seconds of the boot (last exit code {3}: {4}). Fix the service or the check; the console is in {5}.");
     public static readonly Diagnostic RehearseAddressInvalid = new("ANEMOS3117", "AnemosRehearseAddress '{0}' (or AnemosRehearseGateway '{1}') is not an IPv4 address with a prefix length such as 192.0.2.53/24 (and a gateway inside that network).");
     // 4xxx: deploy and SSH
     public static readonly Diagnostic HostKeyMismatch = new("ANEMOS4001", "{0} presents {1}, but HostKey pins {2}; nothing was sent. If the server was reinstalled on purpose, update HostKey (ssh-keyscan shows the new key); otherwise do not deploy to it.");

@@ -61,6 +61,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public string? InstalledGateway { get; set; }
     /// <summary>The host's HostKey pin (SHA256:…): with secrets, the installed sshd must answer with it.</summary>
     public string? HostKey { get; set; }
+    /// <summary>The host's health check (AnemosHealthCheck): run over ssh as root on the installed system, as a deploy runs it.</summary>
+    public string? HealthCheck { get; set; }
+    /// <summary>AnemosSshConfigFile and AnemosSshIdentityFile, as a deploy's ssh uses them.</summary>
+    public string? SshConfigFile { get; set; }
+    public string? SshIdentityFile { get; set; }
 
     [Output] public string? ConsoleLog { get; set; }
     [Output] public string? Result { get; set; }
@@ -135,8 +140,9 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             string bootLog = Path.Combine(WorkDirectory, "boot-console.log");
             int port = FreePort();
             var bootStarted = Stopwatch.StartNew();
-            TimeSpan loginTime, sshTime;
-            IReadOnlyList<string> keys;
+            TimeSpan loginTime, sshTime, healthyTime;
+            bool hadSecrets = secretSegment is not null;
+            string keyReport, healthReport = "";
             using (var booted = new VmRun(this, qemu, BootArguments(accelerator, disks[index], installedNetwork, port), bootLog))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(BootTimeoutSeconds);
@@ -152,32 +158,61 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                     throw new AnemosException(Diagnostics.RehearseNoLogin, HostName, BootTimeoutSeconds, bootLog, booted.LastLine);
                 }
                 loginTime = booted.LoginAt.Value;
-                keys = [];
+                // ssh-keyscan makes one connection per key type, and under emulation one may time out
+                // while sshd starts: scan until the pinned key (or, without one, any key) has answered,
+                // or three scans that reached sshd did not show it.
+                string? wanted = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim();
+                var keys = new List<string>();
+                int answered = 0;
                 while (!booted.HasExited && DateTime.UtcNow < deadline)
                 {
-                    keys = KeyScan(port);
-                    if (keys.Count > 0) break;
+                    var scanned = KeyScan(port);
+                    foreach (string key in scanned) if (!keys.Contains(key)) keys.Add(key);
+                    if (wanted is null ? keys.Count > 0 : keys.Contains(wanted)) break;
+                    if (scanned.Count > 0 && ++answered == 3) break;
                     Thread.Sleep(1000);
                 }
                 sshTime = bootStarted.Elapsed;
-                booted.Stop();
                 if (keys.Count == 0)
                 {
+                    booted.Stop();
                     booted.LogTail();
                     throw new AnemosException(Diagnostics.RehearseNoSsh, HostName, BootTimeoutSeconds, installedNetwork?.Guest ?? "10.0.2.15", bootLog, booted.LastLine);
                 }
+
+                string pin;
+                if (wanted is not null && keys.Contains(wanted))
+                {
+                    pin = wanted;
+                    keyReport = $"with {HostName}'s own host key {pin}";
+                }
+                else if (wanted is not null && hadSecrets)
+                {
+                    booted.Stop();
+                    throw new AnemosException(Diagnostics.RehearseHostKeyMismatch, HostName, string.Join(", ", keys), wanted);
+                }
+                else
+                {
+                    pin = keys[0];
+                    keyReport = $"with host key {pin}{(hadSecrets ? "" : " (the rehearsal had no secrets)")}";
+                }
+
+                if (!string.IsNullOrWhiteSpace(HealthCheck))
+                {
+                    var failure = RunHealthCheck(port, pin, deadline, booted);
+                    if (failure is not null)
+                    {
+                        booted.Stop();
+                        booted.LogTail();
+                        throw new AnemosException(Diagnostics.RehearseUnhealthy, HostName, HealthCheck.Trim(), BootTimeoutSeconds, failure.ExitCode, Ssh.SshSession.LastLine(failure.Errors + "\n" + failure.Output), bootLog);
+                    }
+                    healthReport = $"health check passed after {Duration(bootStarted.Elapsed)}";
+                }
+                healthyTime = bootStarted.Elapsed;
+                booted.Stop();
                 if (booted.FailedUnits.Count > 0)
                     Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: systemd reported {booted.FailedUnits.Count} failure(s) on the console: {string.Join("; ", booted.FailedUnits.Take(5))}");
             }
-
-            bool hadSecrets = secretSegment is not null;
-            string keyReport;
-            if (!string.IsNullOrWhiteSpace(HostKey) && keys.Contains(HostKey.Trim()))
-                keyReport = $"with {HostName}'s own host key {HostKey.Trim()}";
-            else if (!string.IsNullOrWhiteSpace(HostKey) && hadSecrets)
-                throw new AnemosException(Diagnostics.RehearseHostKeyMismatch, HostName, string.Join(", ", keys), HostKey.Trim());
-            else
-                keyReport = $"with host key {keys[0]}{(hadSecrets ? "" : " (the rehearsal had no secrets)")}";
 
             foreach (var (disk, sha) in before!)
             {
@@ -188,11 +223,35 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             int others = before.Keys.Count(d => d != disks[index]);
             Log.LogMessage(MessageImportance.High,
                 $"  rehearse {HostName}: installed in {Duration(installTime)}, booted from disk to login in {Duration(loginTime)}, healthy: sshd answers {keyReport} after {Duration(sshTime)}"
-                + (others > 0 ? $"; {others} other disk(s) unchanged" : "") + $"; total {Duration(installTime + sshTime)}");
+                + (healthReport.Length > 0 ? $", {healthReport}" : "")
+                + (others > 0 ? $"; {others} other disk(s) unchanged" : "") + $"; total {Duration(installTime + healthyTime)}");
         }
         finally
         {
             DeleteSecrets(ref secretsFolder);
+        }
+    }
+
+    /// <summary>
+    /// The health check over ssh as root, the host key pinned, until it passes (a system still
+    /// starting its services becomes healthy) or the boot deadline; null when it passed, else the
+    /// last result. A login that fails is the ssh session's own coded error.
+    /// </summary>
+    Ssh.RemoteResult? RunHealthCheck(int port, string pin, DateTime deadline, VmRun booted)
+    {
+        var target = new Ssh.SshTarget("127.0.0.1", "root", port)
+        {
+            HostKey = pin,
+            ConfigFile = string.IsNullOrWhiteSpace(SshConfigFile) ? null : SshConfigFile,
+            IdentityFile = string.IsNullOrWhiteSpace(SshIdentityFile) ? null : SshIdentityFile,
+        };
+        using var session = Ssh.SshSession.Open(target, CancellationToken);
+        while (true)
+        {
+            var result = session.Run(HealthCheck!, TimeSpan.FromMinutes(2), CancellationToken);
+            if (result.ExitCode == 0) return null;
+            if (booted.HasExited || DateTime.UtcNow > deadline) return result;
+            Thread.Sleep(2000);
         }
     }
 
@@ -218,7 +277,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     List<string> KeyScan(int port)
     {
         var start = new ProcessStartInfo("ssh-keyscan") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in new[] { "-T", "5", "-p", port.ToString(CultureInfo.InvariantCulture), "127.0.0.1" }) start.ArgumentList.Add(argument);
+        foreach (string argument in new[] { "-T", "15", "-p", port.ToString(CultureInfo.InvariantCulture), "127.0.0.1" }) start.ArgumentList.Add(argument);
         var fingerprints = new List<string>();
         try
         {
@@ -234,7 +293,10 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 try
                 {
                     byte[] blob = Convert.FromBase64String(words[2]);
-                    fingerprints.Add("SHA256:" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(blob)).TrimEnd('='));
+                    string fingerprint = "SHA256:" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(blob)).TrimEnd('=');
+                    // ed25519 first: the key ssh prefers, so the one to pin when the host has no HostKey.
+                    if (words[1] == "ssh-ed25519") fingerprints.Insert(0, fingerprint);
+                    else fingerprints.Add(fingerprint);
                 }
                 catch (FormatException) { }
             }
