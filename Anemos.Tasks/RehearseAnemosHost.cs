@@ -368,11 +368,13 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         ];
         foreach (string argument in fixedArguments) yield return argument;
         // Each disk has a serial, as a server's disks do: anemos-disk0, anemos-disk1, … in order
-        // (/dev/disk/by-id/virtio-anemos-diskN where udev runs).
+        // (/dev/disk/by-id/virtio-anemos-diskN where udev runs). cache=unsafe: the images are
+        // scratch files, so the guest's flushes (dpkg syncs every file it unpacks) need not reach
+        // the host's disk; what the guest wrote is in the file when QEMU has exited.
         for (int i = 0; i < disks.Count; i++)
         {
             yield return "-drive";
-            yield return $"file={disks[i]},format=raw,if=none,id=disk{i}";
+            yield return $"file={disks[i]},format=raw,if=none,id=disk{i},cache=unsafe";
             yield return "-device";
             yield return $"virtio-blk-pci,drive=disk{i},serial={SerialOf(i)}";
         }
