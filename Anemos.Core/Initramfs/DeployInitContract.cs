@@ -21,9 +21,11 @@ public static class DeployInitContract
     public const string NetworkConf = "anemos/network.conf";
     public const string BootDisk = "anemos/boot-disk";
     public const string Secrets = "anemos/secrets";
+    /// <summary>A rehearsal's own host-variable overrides (docs/rehearse.md), sourced after host.env; never in a deploy.</summary>
+    public const string RehearseEnv = "anemos/rehearse.env";
 
     /// <summary>Every file or folder of the contract, as initramfs paths.</summary>
-    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets];
+    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, RehearseEnv];
 
     /// <summary>host.env: what the build writes before the host's own variables.</summary>
     public static class HostEnv

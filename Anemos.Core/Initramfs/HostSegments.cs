@@ -10,12 +10,16 @@ public static class HostSegments
 {
     public const string NetworkConfPath = DeployInitContract.NetworkConf;
     public const string BootDiskPath = DeployInitContract.BootDisk;
+    public const string RehearseEnvPath = DeployInitContract.RehearseEnv;
 
     /// <summary>A newc cpio holding /anemos/network.conf, written atomically.</summary>
     public static void WriteNetworkConf(string segmentPath, byte[] networkConf) => WriteOne(segmentPath, NetworkConfPath, networkConf);
 
     /// <summary>A newc cpio holding /anemos/boot-disk (the disk the running system booted from), written atomically.</summary>
     public static void WriteBootDisk(string segmentPath, byte[] bootDisk) => WriteOne(segmentPath, BootDiskPath, bootDisk);
+
+    /// <summary>A newc cpio holding /anemos/rehearse.env, which the deploy init sources after host.env (rehearsals only).</summary>
+    public static void WriteRehearseEnv(string segmentPath, byte[] env) => WriteOne(segmentPath, RehearseEnvPath, env);
 
     static void WriteOne(string segmentPath, string path, byte[] content) =>
         AtomicFile.Write(segmentPath, stream =>

@@ -10,7 +10,7 @@ namespace Anemos.Tests.Engine;
 /// `apt-get download` and kept in a cache shared by every run; the repository (apt-ftparchive),
 /// its throwaway signing key and the HTTP server are made anew for each test run.
 /// </summary>
-public sealed class DebianMirrorFixture : IAsyncLifetime
+public class DebianMirrorFixture : IAsyncLifetime
 {
     /// <summary>The extra package the IMGBUILDs ask for (tiny, depends on libc6 only).</summary>
     public const string Extra = "hello";
@@ -26,8 +26,15 @@ public sealed class DebianMirrorFixture : IAsyncLifetime
     /// <summary>A binary keyring of another key, which signed nothing.</summary>
     public string OtherKeyring => Path.Combine(Root, "other.gpg");
 
-    static string CacheDirectory =>
-        System.Environment.GetEnvironmentVariable("ANEMOS_DEBIAN_MIRROR_CACHE") is { Length: > 0 } d ? d : "/var/cache/anemos-tests/debian-mirror";
+    /// <summary>The packages beyond the minbase set (with their dependencies).</summary>
+    protected virtual string[] ExtraPackages => [Extra];
+
+    /// <summary>The cache folder's name under /var/cache/anemos-tests/ (one per package set).</summary>
+    protected virtual string CacheName => "debian-mirror";
+
+    string CacheDirectory =>
+        System.Environment.GetEnvironmentVariable("ANEMOS_DEBIAN_MIRROR_CACHE") is { Length: > 0 } d
+            ? (CacheName == "debian-mirror" ? d : Path.Combine(d, CacheName)) : "/var/cache/anemos-tests/" + CacheName;
 
     public async Task InitializeAsync()
     {
@@ -42,11 +49,11 @@ public sealed class DebianMirrorFixture : IAsyncLifetime
         Mirror = _server.BaseAddress.ToString().TrimEnd('/');
     }
 
-    static ProcessResult Sh(string script, params string[] arguments) =>
+    protected static ProcessResult Sh(string script, params string[] arguments) =>
         ProcessRunner.Run("/bin/sh", ["-c", script, "sh", .. arguments], timeout: TimeSpan.FromMinutes(10));
 
     /// <summary>The .debs (NAME=VERSION per line in set.txt), downloaded when the set changed.</summary>
-    static string CachedPackages()
+    string CachedPackages()
     {
         if (ProcessRunner.Run("apt-cache", "show", Extra).ExitCode != 0)
             Assert.True(ProcessRunner.Run("apt-get", ["update", "-q"], timeout: TimeSpan.FromMinutes(10)).ExitCode == 0, "apt-get update failed");
@@ -56,8 +63,9 @@ public sealed class DebianMirrorFixture : IAsyncLifetime
         // apt resolves the set on an empty system; debootstrap resolves the same from our Packages.
         var simulated = Sh("""
             required=$(apt-cache dumpavail | awk '/^Package: /{p=$2} /^Priority: required/{print p}' | sort -u)
-            apt-get install -s -q -o Dir::State::Status="$1" -o APT::Install-Recommends=false $required apt usr-is-merged "$2"
-            """, empty, Extra);
+            empty=$1; shift
+            apt-get install -s -q -o Dir::State::Status="$empty" -o APT::Install-Recommends=false $required apt usr-is-merged "$@"
+            """, [empty, .. ExtraPackages]);
         Assert.True(simulated.ExitCode == 0, "apt-get cannot resolve the minbase package set:\n" + simulated);
         var set = Regex.Matches(simulated.StandardOutput, @"^Inst (\S+) \((\S+) ", RegexOptions.Multiline)
             .Select(m => $"{m.Groups[1].Value}={m.Groups[2].Value}").Order(StringComparer.Ordinal).ToList();

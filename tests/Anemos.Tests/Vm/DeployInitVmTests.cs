@@ -262,6 +262,11 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     [InlineData("""<ItemGroup><AnemosRehearseDisk Include="disk0" Size="lots" /></ItemGroup>""", "", "ANEMOS3106")]
     [InlineData("", "-p:AnemosRehearseNetworkConfig=missing.conf", "ANEMOS3107")]
     [InlineData("", "-p:AnemosRehearseBootDisk=missing-boot-disk", "ANEMOS3108")]
+    [InlineData("", "-p:AnemosRehearseMirror=http://192.0.2.1:8080/debian", "ANEMOS3109")]
+    [InlineData("", "-p:AnemosRehearseMirror=https://127.0.0.1:8443/debian", "ANEMOS3109")]
+    [InlineData("", "-p:AnemosRehearseBootInstalled=maybe", "ANEMOS3116")]
+    [InlineData("", "-p:AnemosRehearseBootInstalled=true;AnemosRehearseAddress=192.0.2.53", "ANEMOS3117")]
+    [InlineData("", "-p:AnemosRehearseBootInstalled=true;AnemosRehearseAddress=192.0.2.53/24;AnemosRehearseGateway=198.51.100.1", "ANEMOS3117")]
     public void BadRehearsalSettingsAreRefused(string extra, string argument, string code)
     {
         using var project = HostProject("bad-" + code, "#!/bin/sh\n", extra);
