@@ -32,10 +32,12 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
     {
         var entry = new DeployPhase(phase.Name, phase.Elapsed, phase.BytesSent, phase.Detail, succeeded);
         _phases.Add(entry);
-        string bytes = entry.BytesSent > 0 ? $", {ByteSize.Format(entry.BytesSent)} sent" : "";
+        string seconds = entry.Seconds.ToString("0.0", CultureInfo.InvariantCulture);
+        // The rate tells a slow link from a slow host; for a phase shown as 0.0 s it says nothing.
+        string rate = seconds != "0.0" ? $" at {ByteSize.Format((long)(entry.BytesSent / entry.Seconds))}/s" : "";
+        string bytes = entry.BytesSent > 0 ? $", {ByteSize.Format(entry.BytesSent)} sent{rate}" : "";
         string detail = entry.Detail.Length > 0 ? ": " + entry.Detail : "";
-        log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
-            $"  deploy {hostName}: {entry.Name}{(succeeded ? "" : " FAILED")} {entry.Seconds:0.0} s{bytes}{detail}"));
+        log.LogMessage(MessageImportance.High, $"  deploy {hostName}: {entry.Name}{(succeeded ? "" : " FAILED")} {seconds} s{bytes}{detail}");
     }
 
 

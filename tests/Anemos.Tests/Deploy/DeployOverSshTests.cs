@@ -124,6 +124,8 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.Equal(overlay + manifest, deployment.PhaseBytes("x", "upload"));
         Assert.Equal(overlay + manifest, deployment.Report("x").GetProperty("bytesSent").GetInt64());
         Assert.Matches(@"deploy x: upload \d+\.\d s, [0-9.]+ (B|KiB) sent", second.Output);
+        // A phase that sent bytes says at what rate (a slow link from a slow host), unless it took no measurable time.
+        Assert.Matches(@"deploy x: upload (\d+\.\d) s, [0-9.]+ (B|KiB) sent at [0-9.]+ (B|KiB|MiB)/s:|deploy x: upload 0\.0 s, [0-9.]+ (B|KiB) sent:", second.Output);
 
         // A helper outside the range this SDK supports is replaced by the one it carries.
         var third = deployment.Publish("-p:Host=x", "-p:AnemosHelperVersionRange=[9.0.0%2C 10.0.0)");
