@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Anemos.Core.Initramfs;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks;
@@ -352,7 +353,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
     IEnumerable<string> InstallArguments(string accelerator, List<string> disks, string initramfs, (int Port, string Guest)? mirror)
     {
-        string commandLine = $"console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff {CommandLine}".Trim();
+        string commandLine = $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim();
         // User networking restricted to the VM: DHCP from QEMU, nothing beyond it, except the
         // mirror: the guest's 10.0.2.100:80, one relay per connection to 127.0.0.1:PORT (a tcp
         // chardev would carry one connection only). bash's /dev/tcp does the relaying.
