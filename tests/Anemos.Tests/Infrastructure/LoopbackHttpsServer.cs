@@ -17,6 +17,7 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
     readonly WebApplication _app;
     readonly Dictionary<string, byte[]> _files = new();
     readonly Dictionary<string, int> _requests = new();
+    readonly HashSet<string> _endless = new();
 
     public string CertificateFile { get; }
     public Uri BaseAddress { get; private set; } = null!;
@@ -42,6 +43,17 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
         {
             string path = context.Request.Path.Value ?? "";
             lock (_requests) _requests[path] = _requests.GetValueOrDefault(path) + 1;
+            if (_endless.Contains(path))
+            {
+                // A server that never stops sending: zeros until the client hangs up.
+                byte[] chunk = new byte[64 * 1024];
+                try
+                {
+                    while (true) await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException) { }
+                return;
+            }
             if (!_files.TryGetValue(path, out var content))
             {
                 context.Response.StatusCode = 404;
@@ -61,6 +73,13 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
     public string Serve(string path, byte[] content)
     {
         _files[path] = content;
+        return new Uri(BaseAddress, path).ToString();
+    }
+
+    /// <summary>A URL whose body never ends (no Content-Length): what a download must cap itself.</summary>
+    public string ServeEndless(string path)
+    {
+        _endless.Add(path);
         return new Uri(BaseAddress, path).ToString();
     }
 

@@ -325,4 +325,24 @@ public sealed class StagerTests : IDisposable
             try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
         }
     }
+
+    [Fact]
+    public async Task ADownloadThatNeverEndsStopsAtTheManifestsSizeAndIsRefused()
+    {
+        await using var server = new LoopbackHttpsServer(_root);
+        await server.StartAsync();
+        string url = server.ServeEndless("/base.img");
+        File.Delete(Upload("base.img"));
+        File.WriteAllText(ManifestPath, (_manifest with { Base = _manifest.Base with { Url = url } }).ToJson());
+
+        // Only the test's certificate is trusted, through the packaged helper's OpenSSL.
+        var result = ProcessRunner.Run(PackagedHelper.File, ["--json", "--state", _state, "stage", "--manifest", ManifestPath, "--from", _upload, "--network", "none", "--boot-disk", "none"],
+            environment: new Dictionary<string, string?> { ["SSL_CERT_FILE"] = server.CertificateFile, ["SSL_CERT_DIR"] = Path.Combine(_root, "no-other-certificates") },
+            timeout: TimeSpan.FromMinutes(3));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("ANEMOS5004", result.StandardOutput);
+        Assert.Contains($"({_manifest.Base.Size + 1} bytes) but the manifest names", result.StandardOutput);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_state, "tmp")));
+        Assert.False(File.Exists(Path.Combine(_state, "staged", "state.json")));
+    }
 }
