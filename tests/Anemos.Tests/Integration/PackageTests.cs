@@ -32,6 +32,7 @@ public sealed class PackageTests
             "engine/makeimg",
             "init/anemos-init",
             "tools/helper/linux-x64/anemos-kexec",
+            "tools/helper/linux-x64/anemos-kexec.gz",
             "tools/net10.0/Anemos.Core.dll",
             "tools/net10.0/Anemos.Tasks.dll",
             "tools/net10.0/NuGet.Versioning.dll",
