@@ -190,6 +190,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 else if (wanted is not null && hadSecrets)
                 {
                     booted.Stop();
+                    booted.LogTail();
                     throw new AnemosException(Diagnostics.RehearseHostKeyMismatch, HostName, string.Join(", ", keys), wanted);
                 }
                 else
@@ -200,7 +201,18 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
                 if (!string.IsNullOrWhiteSpace(HealthCheck))
                 {
-                    var failure = RunHealthCheck(port, pin, deadline, booted);
+                    Ssh.RemoteResult? failure;
+                    try
+                    {
+                        failure = RunHealthCheck(port, pin, deadline, booted);
+                    }
+                    catch (AnemosException)
+                    {
+                        // The login itself failed (the ssh session's coded error): the console first.
+                        booted.Stop();
+                        booted.LogTail();
+                        throw;
+                    }
                     if (failure is not null)
                     {
                         booted.Stop();
