@@ -28,6 +28,9 @@ public static class FileMagic
     /// <summary>An uncompressed newc cpio, the only kind a host segment may be.</summary>
     public static bool IsNewc(string path) => StartsWithAny(path, [Newc]);
 
+    /// <summary>The same test on bytes already in memory (a segment read from a pipe).</summary>
+    public static bool IsNewc(ReadOnlySpan<byte> head) => head.StartsWith(Newc);
+
     /// <summary>A script with a shebang, or an ELF executable.</summary>
     public static bool IsProgram(string path) => StartsWithAny(path, ["#!"u8.ToArray(), Elf]);
 

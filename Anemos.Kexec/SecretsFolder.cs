@@ -39,7 +39,7 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
         {
             if (read > MaxSegmentBytes)
                 throw new HelperException(HelperCodes.SegmentInvalid, $"The secrets segment on stdin is larger than {MaxSegmentBytes / 1048576} MiB. Secrets are keys and tokens: ship large files in the payload.");
-            if (read < 6 || !buffer.AsSpan(0, 6).SequenceEqual("070701"u8))
+            if (!Anemos.Core.FileMagic.IsNewc(buffer.AsSpan(0, read)))
                 throw new HelperException(HelperCodes.SegmentInvalid, "The secrets segment on stdin is not a newc cpio archive. Pass one that starts with 070701.");
             using (var file = new FileStream(SegmentPath, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
                 file.Write(buffer, 0, read);

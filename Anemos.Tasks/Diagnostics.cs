@@ -89,7 +89,7 @@ public static class Diagnostics
     public static readonly Diagnostic HostKeyMismatch = new("ANEMOS4001", "{0} presents {1}, but HostKey pins {2}; nothing was sent. If the server was reinstalled on purpose, update HostKey (ssh-keyscan shows the new key); otherwise do not deploy to it.");
     public static readonly Diagnostic SshConnectFailed = new("ANEMOS4002", "ssh to {0} failed: {1}. Check that `ssh {0}` works from this machine (keys, agent, known_hosts: run ssh-keyscan or pin HostKey); host keys are never ignored.");
     public static readonly Diagnostic RemoteCommandFailed = new("ANEMOS4003", "On {0}, `{1}` exited with {2}: {3}. Check the host (space, permissions; a non-root User needs passwordless sudo).");
-    public static readonly Diagnostic UploadFailed = new("ANEMOS4004", "Uploading {0} to {1} failed: {2}. Deploy again: the transfer resumes from what arrived intact.");
+    public static readonly Diagnostic UploadFailed = new("ANEMOS4004", "Uploading {0} to {1} failed: {2}. Deploy again: the next deploy resumes from the prefix the host proves intact (sha256).");
     public static readonly Diagnostic SshClientMissing = new("ANEMOS4005", "'{0}' could not be started ({1}). Install the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client).");
     public static readonly Diagnostic DeploySettingInvalid = new("ANEMOS4008", "{0} is '{1}'; use {2}.");
     public static readonly Diagnostic SecretInvalid = new("ANEMOS4010", "AnemosSecret '{0}' {1}. Give each secret exactly one of Command, File or EnvironmentVariable, and a TargetPath inside secrets/. Nothing was sent to the host.");

@@ -34,7 +34,7 @@ public static class ResumableUpload
             content.Seek(have, SeekOrigin.Begin);
             var result = session.Run($"cat {(have > 0 ? ">>" : ">")} {quotedPart}", content, cancellationToken: cancellationToken);
             if (result.ExitCode != 0)
-                throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, SshSession.LastLine(result.Errors));
+                throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, Interrupted(result.ExitCode, result.Errors, content.Position, digest.Size));
         }
 
         string remoteSha = session.Run($"sha256sum {quotedPart}", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
@@ -45,5 +45,17 @@ public static class ResumableUpload
         }
         session.RunChecked($"mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}", cancellationToken);
         return sent;
+    }
+
+    /// <summary>
+    /// Why a send ended early, for ANEMOS4004: ssh's own exit code 255 means the connection ended
+    /// (a cut often leaves stderr empty), any other code is the host's `cat` failing. The count is
+    /// what was read from the file for ssh, an upper bound on what arrived.
+    /// </summary>
+    internal static string Interrupted(int exitCode, string errors, long reached, long size)
+    {
+        string said = string.IsNullOrWhiteSpace(errors) ? "" : $" ({SshSession.LastLine(errors)})";
+        string what = exitCode == 255 ? "the connection ended" : $"the host's cat exited with {exitCode}";
+        return $"{what} after {reached} of {size} bytes{said}";
     }
 }

@@ -549,6 +549,9 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
             // A cut is a coded error of the deploy, never an unhandled exception.
             Assert.False(cut.Output.Contains("error ANEMOS0001", StringComparison.Ordinal) || cut.Output.Contains("MSB4018", StringComparison.Ordinal), $"trial {trial}: the cut was not a coded error:\n{cut}");
             AssertNothingPartialIsStaged(deployment.State, cut);
+            // A cut upload says where it ended, never "(no message)".
+            foreach (Match upload in Regex.Matches(cut.Output, "error ANEMOS4004[^\n]*"))
+                Assert.Matches("after [0-9]+ of [0-9]+ bytes|the host has sha256", upload.Value);
 
             proxy.Arm(null);
             clock.Restart();
