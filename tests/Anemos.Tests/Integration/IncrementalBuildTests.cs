@@ -39,7 +39,13 @@ public sealed class IncrementalBuildTests : IDisposable
         return Artifacts.Where(a => after[a] != before[a]).ToArray();
     }
 
-    static void Touch(string path) => File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(2));
+    // Now, not in the future: a time ahead of the clock would stay newer than whatever the rebuild
+    // writes within it, and the build after would rebuild again (on a fast machine only).
+    static void Touch(string path)
+    {
+        Thread.Sleep(10);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+    }
 
     [Fact]
     public void ASecondBuildRunsNoAnemosTask()
