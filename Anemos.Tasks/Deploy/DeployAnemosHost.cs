@@ -196,7 +196,8 @@ public sealed class DeployAnemosHost : AnemosTask
                     hold?.Dispose();
                     hold = null;
                     session.Dispose();
-                });
+                })
+                { OldBootId = oldBootId };
                 var verdict = new HandoverWatcher(probe, SystemWatchClock.Instance, _target.Display).Watch(oldBootId, timeout, CancellationToken);
                 newSystem = (SshSession)verdict.NewSystem;
                 phase.Complete(string.Create(CultureInfo.InvariantCulture, $"{verdict.Evidence}; back after {phase.Elapsed:0.0} s"));

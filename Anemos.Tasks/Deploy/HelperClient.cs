@@ -106,11 +106,16 @@ public sealed class HelperClient(SshSession session, string display, string stat
             cancellationToken);
     }
 
-    /// <summary>The detached boot's reply so far (null while it has written none), and the raw read.</summary>
-    public (HelperResult? Reply, RemoteResult Raw) ReadBootResult(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// The boot id of the system that answered, the detached boot's reply so far (null while it has
+    /// written none), and the raw read.
+    /// </summary>
+    public (string BootId, HelperResult? Reply, RemoteResult Raw) ReadBootResult(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var raw = session.Run($"cat {ShellQuoting.Quote(BootResultPath)} 2>/dev/null", timeout, cancellationToken);
-        return (raw.ExitCode == 0 ? ParseReply(raw.Output) : null, raw);
+        var raw = session.Run($"cat /proc/sys/kernel/random/boot_id; cat {ShellQuoting.Quote(BootResultPath)} 2>/dev/null", timeout, cancellationToken);
+        int newline = raw.Output.IndexOf('\n');
+        string bootId = newline < 0 ? raw.Output.Trim() : raw.Output[..newline].Trim();
+        return (bootId, raw.ExitCode == 0 && newline >= 0 ? ParseReply(raw.Output[(newline + 1)..]) : null, raw);
     }
 
     /// <summary>The last lines of the detached boot's log, joined by " | ", or "" when unreadable.</summary>

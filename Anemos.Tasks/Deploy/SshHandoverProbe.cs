@@ -18,11 +18,19 @@ public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, s
 
     bool _released;
 
+    /// <summary>
+    /// The old system's boot id. With it, an answer from another boot does not count as the old
+    /// connection: once the old master is gone, ssh falls back to a new connection, which may reach
+    /// the new system.
+    /// </summary>
+    public string? OldBootId { get; init; }
+
     public OldSystemReading ReadOldSystem(CancellationToken cancellationToken)
     {
-        var (reply, raw) = helper.ReadBootResult(OldSystemLimit, cancellationToken);
-        if (raw.ExitCode != 255) return new OldSystemReading(OldConnection.Answered, reply);
-        return new OldSystemReading(raw.TimedOut ? OldConnection.Stalled : OldConnection.Ended);
+        var (bootId, reply, raw) = helper.ReadBootResult(OldSystemLimit, cancellationToken);
+        if (raw.ExitCode == 255) return new OldSystemReading(raw.TimedOut ? OldConnection.Stalled : OldConnection.Ended);
+        if (OldBootId is not null && bootId != OldBootId) return new OldSystemReading(OldConnection.Ended);
+        return new OldSystemReading(OldConnection.Answered, reply);
     }
 
     public void ReleaseOldSystem()

@@ -49,6 +49,21 @@ public sealed class SshHandoverProbeTests : IClassFixture<LoopbackSshServer>, ID
     }
 
     [Fact]
+    public void AnAnswerFromAnotherBootIsNotTheOldConnection()
+    {
+        // Once the old master is gone, ssh falls back to a new connection, which may reach the new
+        // system: its boot id tells it from the old one, whose connection has then ended.
+        using var session = SshSession.Open(_server.Target(Pin));
+        string thisBoot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+        var client = new HelperClient(session, "root@x", _state);
+
+        var same = new SshHandoverProbe(client, _server.Target(Pin), Pin, () => { }) { OldBootId = thisBoot }.ReadOldSystem(CancellationToken.None);
+        Assert.Equal(OldConnection.Answered, same.Connection);
+        var other = new SshHandoverProbe(client, _server.Target(Pin), Pin, () => { }) { OldBootId = Guid.NewGuid().ToString("D") }.ReadOldSystem(CancellationToken.None);
+        Assert.Equal(OldConnection.Ended, other.Connection);
+    }
+
+    [Fact]
     public void ALoginWithThePinReadsTheBootIdOfTheSystemThatAnswers()
     {
         var probe = new SshHandoverProbe(null!, _server.Target(Pin), Pin, () => { });
