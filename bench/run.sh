@@ -34,9 +34,19 @@ work=$(mktemp -d /tmp/anemos-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-# The projects the bench makes take Anemos.Sdk from the packed feed (into $work/packages).
-printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$repo/artifacts/feed" >"$work/nuget.config"
-dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness" -nologo -v:q >/dev/null
+# A step whose output is not a figure: silent when it works, its last lines and a clear stop when not.
+quiet() {
+    local out
+    out=$("$@" 2>&1) || { echo "bench: \`$*\` failed:" >&2; printf '%s\n' "$out" | tail -30 >&2; exit 1; }
+}
+
+# The projects the bench makes take Anemos.Sdk from the packed feed (into $work/packages). The
+# config lives in a folder of its own and is copied into each such project: a config in $work
+# itself would also rule the NoTargets baseline below, which restores from the machine's sources.
+feed_config="$work/feed/nuget.config"
+mkdir -p "$work/feed"
+printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$repo/artifacts/feed" >"$feed_config"
+quiet dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness" -nologo -v:q
 harness() { dotnet "$work/harness/Anemos.Bench.dll" "$@"; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -95,8 +105,8 @@ cat >"$work/notargets/empty.proj" <<'PROJECT'
   <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
 </Project>
 PROJECT
-dotnet build samples/dns/dns.proj -nologo -v:q >/dev/null
-dotnet build "$work/notargets/empty.proj" -nologo -v:q >/dev/null
+quiet dotnet build samples/dns/dns.proj -nologo -v:q
+quiet dotnet build "$work/notargets/empty.proj" -nologo -v:q
 noop_ours() { dotnet build "$repo/samples/dns/dns.proj" -nologo -v:q; }
 noop_base() { dotnet build "$work/notargets/empty.proj" -nologo -v:q; }
 compare noop_ours noop_base
@@ -112,7 +122,7 @@ scale_project() { # hosts -> $work/scale-N
     local dir="$work/scale-$1" hosts="" i
     mkdir -p "$dir"
     cp -r samples/dns/IMGBUILD samples/dns/files samples/global.json "$dir/"
-    cp "$work/nuget.config" "$dir/"
+    cp "$feed_config" "$dir/"
     for i in $(seq 1 "$1"); do
         hosts="$hosts    <AnemosHost Include=\"h$i\" Address=\"h$i.example.org\" Group=\"all\" IPV4=\"192.0.$((i / 250)).$((i % 250 + 1))/24\" GATEWAY4=\"192.0.$((i / 250)).254\" IPV6=\"2001:db8::$i/64\" GATEWAY6=\"2001:db8::1\" />
 "
@@ -133,7 +143,7 @@ scale_noop() { NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$1/scal
 scale_group() { NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$1/scale.proj" -nologo -v:q -p:Host=all; }
 scale_sizes="1 10 100"
 [ "$quick" = 1 ] && scale_sizes="1 10"
-for n in $scale_sizes; do scale_project "$n"; NUGET_PACKAGES="$work/packages" dotnet build "$work/scale-$n/scale.proj" -nologo -v:q >/dev/null; done
+for n in $scale_sizes; do scale_project "$n"; NUGET_PACKAGES="$work/packages" quiet dotnet build "$work/scale-$n/scale.proj" -nologo -v:q; done
 scale_largest=${scale_sizes##* }
 scale_table=()
 # A clean build of 100 hosts takes a minute here: these rows take 3 runs (2 with --quick), and the
@@ -171,7 +181,7 @@ add_row "installer base size" "${installer_mib} MiB" "64 MiB" "$(ratio "$install
 
 # 4. Helper stage: anemos-kexec stage of a large base (cache empty each run: every byte copied and
 #    proven) vs cat + sha256sum of the same files; wall time and the helper's peak memory.
-dotnet publish Anemos.Kexec/Anemos.Kexec.csproj -c Release -o "$work/helper" -nologo -v:q -p:DebugType=none >/dev/null
+quiet dotnet publish Anemos.Kexec/Anemos.Kexec.csproj -c Release -o "$work/helper" -nologo -v:q -p:DebugType=none
 mkdir -p "$work/stage-from"
 head -c $((stage_mib * 1024 * 1024)) /dev/urandom >"$work/stage-from/base.img"
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$work/stage-from/vmlinuz"
@@ -194,7 +204,7 @@ accel=tcg
 if { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && [ -e /dev/kvm ]; then accel=kvm; fi
 mkdir -p "$work/vm"
 cp samples/global.json "$work/vm/"
-cp "$work/nuget.config" "$work/vm/"
+cp "$feed_config" "$work/vm/"
 cat >"$work/vm/vm.proj" <<PROJECT
 <Project Sdk="Anemos.Sdk">
   <ItemGroup>
@@ -205,7 +215,7 @@ cat >"$work/vm/vm.proj" <<PROJECT
 PROJECT
 printf '#!/bin/sh\necho "bench payload on $ANEMOS_TARGET_DISK"\n' >"$work/vm/deploy"
 chmod +x "$work/vm/deploy"
-NUGET_PACKAGES="$work/packages" dotnet build "$work/vm/vm.proj" -nologo -v:q >/dev/null
+NUGET_PACKAGES="$work/packages" quiet dotnet build "$work/vm/vm.proj" -nologo -v:q
 truncate -s 64M "$work/vm/disk.img"
 
 boot_ms() { # memory-MiB -> ms to an "ok" result line, or "fail"
