@@ -8,9 +8,9 @@ namespace Anemos.Tasks;
 /// <summary>
 /// The per-user download cache: one file per sha256 under CACHE/sha256/, filled by
 /// <see cref="VerifiedDownload"/> (the host helper's cache uses the same). The build holding
-/// CACHE/sha256/HASH.lock downloads through HASH.part, which the next build resumes when a
-/// transfer breaks; a build that finds the lock taken downloads through a file of its own, so two
-/// builds at once both end with the same verified file.
+/// CACHE/partial/HASH.lock downloads through CACHE/partial/HASH.part, which the next build resumes
+/// when a transfer breaks; a build that finds the lock taken downloads through a file of its own,
+/// so two builds at once both end with the same verified file. Only proven files are in sha256/.
 /// </summary>
 public sealed class ArtifactCache(string directory)
 {
@@ -29,8 +29,10 @@ public sealed class ArtifactCache(string directory)
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var owned = OwnedFileLock.TryAcquire(path + ".lock", $"a build (process {Environment.ProcessId})", out _);
-        string partial = owned is not null ? path + ".part" : AtomicFile.TemporarySibling(path);
+        string partialDirectory = Path.Combine(directory, "partial");
+        Directory.CreateDirectory(partialDirectory);
+        using var owned = OwnedFileLock.TryAcquire(Path.Combine(partialDirectory, sha256 + ".lock"), $"a build (process {Environment.ProcessId})", out _);
+        string partial = owned is not null ? Path.Combine(partialDirectory, sha256 + ".part") : AtomicFile.TemporarySibling(path);
         try
         {
             VerifiedDownload.Fetch(Http, url, sha256, size: null, partial, path, cancellationToken);

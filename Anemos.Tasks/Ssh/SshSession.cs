@@ -128,7 +128,7 @@ public sealed class SshSession : IDisposable
     }
 
     // Always through `sh -c`: the login shell only starts sh, so a root shell of csh or fish cannot misread the command.
-    string RemoteCommand(string command) => (_target.NeedsSudo ? "sudo -n sh -c " : "exec sh -c ") + ShellQuoting.Quote(command);
+    string RemoteCommand(string command) => (_target.NeedsSudo ? "sudo -n sh -c " : "exec sh -c ") + ShellQuoting.QuoteForAnyLoginShell(command);
 
     /// <summary>Runs a command and stops with ANEMOS4003 when it fails.</summary>
     public string RunChecked(string command, CancellationToken cancellationToken = default)
