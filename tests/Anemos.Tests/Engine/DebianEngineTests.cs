@@ -48,6 +48,12 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture) : IClassFixtu
         Makeimg.AssertLogLines(result);
         Console.WriteLine($"debootstrap --variant=minbase from the local mirror: makeimg took {(DateTime.UtcNow - started).TotalSeconds:F0} s");
         Assert.Contains($"--variant=minbase --include={DebianMirrorFixture.Extra} --keyring=", result.Output);
+        // Package counts on debootstrap's own lines: each package retrieved, then unpacked and configured against that total.
+        int total = System.Text.RegularExpressions.Regex.Matches(result.Output, @"\(package \d+ retrieved\)").Count;
+        Assert.True(total > 10, result.Output);
+        Assert.Contains($"(package {total} retrieved)", result.Output);
+        Assert.Contains($"(unpacked {total}/{total})", result.Output);
+        Assert.Contains($"(configured {total}/{total})", result.Output);
 
         string tree = Path.Combine(folder, "debtest");
         string status = File.ReadAllText(Path.Combine(tree, "var/lib/dpkg/status"));
