@@ -15,7 +15,10 @@ public static class HelperFetch
     {
         string url = ShellQuoting.Quote(source.Url.AbsoluteUri), part = ShellQuoting.Quote(remotePath + ".part"), errors = ShellQuoting.Quote(remotePath + ".err");
         string size = source.Size.ToString(CultureInfo.InvariantCulture), limit = (source.Size + 1).ToString(CultureInfo.InvariantCulture);
+        string folder = ShellQuoting.Quote(remotePath[..remotePath.LastIndexOf('/')]);
+        // Made as an upload makes it (ResumableUpload): root's alone, for a host on which nothing was installed yet.
         return $$"""
+            umask 077 && mkdir -p {{folder}} || exit 6
             if command -v curl >/dev/null 2>&1; then tool=curl
             elif command -v wget >/dev/null 2>&1; then tool=wget
             else echo 'the host has neither curl nor wget'; exit 3; fi

@@ -26,7 +26,8 @@ public sealed class HelperFetchTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    string Target => Path.Combine(_root, "anemos-kexec.gz");
+    /// <summary>In a folder that does not exist yet, as STATE/bin on a host without a helper.</summary>
+    string Target => Path.Combine(_root, "bin", "anemos-kexec.gz");
 
     HelperSource Source(string url) => new(new Uri(url), Convert.ToHexStringLower(SHA256.HashData(_helper)), _helper.Length);
 
@@ -48,12 +49,12 @@ public sealed class HelperFetchTests : IAsyncLifetime
     {
         string bin = Path.Combine(_root, "bin-" + string.Join('-', missing));
         Directory.CreateDirectory(bin);
-        foreach (string tool in new[] { "curl", "wget", "head", "wc", "tail", "rm", "mv", "sha256sum" }.Except(missing))
+        foreach (string tool in new[] { "curl", "wget", "mkdir", "head", "wc", "tail", "rm", "mv", "sha256sum" }.Except(missing))
             File.CreateSymbolicLink(Path.Combine(bin, tool), ProcessRunner.Run("sh", "-c", "command -v " + tool).StandardOutput.Trim());
         return bin;
     }
 
-    void AssertNothingLeft() => Assert.Equal([], Directory.EnumerateFiles(_root, "anemos-kexec.gz*"));
+    void AssertNothingLeft() => Assert.Equal([], Directory.EnumerateFiles(Path.GetDirectoryName(Target)!, "anemos-kexec.gz*"));
 
     [Fact]
     public void CurlFetchesTheHelperAndItCountsOnlyWithItsSizeAndSha256()
@@ -63,7 +64,8 @@ public sealed class HelperFetchTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("curl", result.StandardOutput.Trim());
         Assert.Equal(_helper, File.ReadAllBytes(Target));
-        Assert.Equal([Target], Directory.EnumerateFiles(_root, "anemos-kexec.gz*"));
+        Assert.Equal([Target], Directory.EnumerateFiles(Path.GetDirectoryName(Target)!, "anemos-kexec.gz*"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Target));
     }
 
     [Fact]
