@@ -36,6 +36,9 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string HelperFile { get; set; } = "";
     [Required] public string HelperVersion { get; set; } = "";
     public string? HelperVersionRange { get; set; }
+    /// <summary>An https URL serving this SDK's gzipped helper, for hosts to fetch it themselves (with <see cref="HelperSha256"/>).</summary>
+    public string? HelperUrl { get; set; }
+    public string? HelperSha256 { get; set; }
     /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
     [Required] public string RemoteStateDirectory { get; set; } = "";
     /// <summary>The helper's folder in RAM for an initramfs with secrets (its --run); empty: the helper's default.</summary>
@@ -95,6 +98,7 @@ public sealed class DeployAnemosHost : AnemosTask
         _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
+        var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
         _state = RemoteStateDirectory.TrimEnd('/');
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
@@ -116,7 +120,8 @@ public sealed class DeployAnemosHost : AnemosTask
             Facts facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, compatibility, owner, phase, CancellationToken);
+                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, helperSource, compatibility, owner, phase,
+                    (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments), CancellationToken);
                 phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
 
@@ -134,7 +139,7 @@ public sealed class DeployAnemosHost : AnemosTask
             {
                 foreach (var upload in plan.Uploads)
                     phase.BytesSent += session.Upload(upload.LocalPath, $"{_state}/upload/{upload.Name}", upload.Digest, CancellationToken);
-                phase.Complete($"{plan.Uploads.Count} file(s) proven by sha256 on the host");
+                phase.Complete($"{plan.UploadSummary}: {plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 
             // The secrets travel on the stage command's stdin into the helper's folder in RAM: never a

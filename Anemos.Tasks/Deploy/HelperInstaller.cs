@@ -13,9 +13,11 @@ public static class HelperInstaller
     /// uploaded under a name of this deploy's own (so two uploads never share a file) and proven by
     /// sha256, takes the lock from there, and only then, under the lock, is renamed over the
     /// installed one: a deploy that cannot take the lock never touches the helper another one runs.
+    /// With a <paramref name="source"/> the host fetches the replacement itself; when it cannot, the
+    /// helper is uploaded and <paramref name="warn"/> says once why and how many bytes (ANEMOS4041).
     /// </summary>
-    public static (Facts Facts, string How, RemoteProcess Hold) EnsureAndHold(SshSession session, HelperClient helper, string helperFile,
-        HelperCompatibility compatibility, string owner, DeployProgress.Phase phase, CancellationToken cancellationToken)
+    public static (Facts Facts, string How, RemoteProcess Hold) EnsureAndHold(SshSession session, HelperClient helper, string helperFile, HelperSource? source,
+        HelperCompatibility compatibility, string owner, DeployProgress.Phase phase, Action<Diagnostic, object?[]> warn, CancellationToken cancellationToken)
     {
         // Nothing runs from, or is installed under, a state folder someone but root could change.
         var trust = session.Run(RemoteFolderTrust.Command(helper.StateDirectory + "/bin"), cancellationToken: cancellationToken);
@@ -31,11 +33,14 @@ public static class HelperInstaller
         RemoteProcess? hold = null;
         try
         {
-            phase.BytesSent += HelperUpload.Send(session, session.Target.Display, helperFile, candidate, cancellationToken);
+            var delivery = HelperUpload.Send(session, session.Target.Display, helperFile, source, candidate, cancellationToken);
+            phase.BytesSent += delivery.BytesSent;
+            if (delivery.FetchFailure is { } failure)
+                warn(Diagnostics.HelperFetchFailed, [session.Target.Display, source!.Url.AbsoluteUri, failure, ByteSize.Format(delivery.BytesSent), source.Sha256]);
             session.RunChecked($"chmod 0755 {quotedCandidate}", cancellationToken);
             hold = helper.Hold(owner, candidate, cancellationToken);
             session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(helper.InstalledPath)}", cancellationToken);
-            return (helper.Facts(cancellationToken), $"installed, was {reason}", hold);
+            return (helper.Facts(cancellationToken), $"installed, was {reason}; {delivery.How}", hold);
         }
         catch
         {

@@ -4,7 +4,11 @@ using Anemos.Core.Manifest;
 namespace Anemos.Tasks.Deploy;
 
 /// <summary>One file the deploy sends: to STATE/upload/<see cref="Name"/>, proven there by <see cref="Digest"/>.</summary>
-public sealed record PlannedUpload(string Name, string LocalPath, FileDigest Digest);
+public sealed record PlannedUpload(string Name, string LocalPath, FileDigest Digest)
+{
+    /// <summary>What it is (kernel, base, overlay, manifest), for the deploy's output.</summary>
+    public string What { get; init; } = Name;
+}
 
 /// <summary>This build's files for the host: the artifacts the manifest names, and the manifest itself.</summary>
 public sealed record DeployFiles(string Kernel, string Base, string Overlay, string Manifest, FileDigest ManifestDigest);
@@ -37,11 +41,13 @@ public sealed record UploadPlan(IReadOnlyList<PlannedUpload> Uploads, IReadOnlyL
             }
             else
             {
-                uploads.Add(new PlannedUpload(artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)));
-                notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)})");
+                uploads.Add(new PlannedUpload(artifact.Sha256, path, new FileDigest(artifact.Sha256, artifact.Size)) { What = name });
+                // Why it travels, when it could have been fetched: the host has no libssl for https.
+                string why = artifact.Url is null ? "" : ": the host cannot fetch https";
+                notes.Add($"{name} to upload ({ByteSize.Format(artifact.Size)}{why})");
             }
         }
-        uploads.Add(new PlannedUpload(ManifestName, files.Manifest, files.ManifestDigest));
+        uploads.Add(new PlannedUpload(ManifestName, files.Manifest, files.ManifestDigest) { What = "manifest" });
         notes.Add("manifest to upload");
         if (secretCount > 0) notes.Add($"{secretCount} secret(s)");
         return new UploadPlan(uploads, notes) { FetchedSizes = fetched };
@@ -51,4 +57,7 @@ public sealed record UploadPlan(IReadOnlyList<PlannedUpload> Uploads, IReadOnlyL
     public const string ManifestName = "manifest.json";
 
     public string Summary => string.Join(", ", Notes);
+
+    /// <summary>What the upload phase sent, file by file: "overlay 18.0 KiB, manifest 1.2 KiB".</summary>
+    public string UploadSummary => string.Join(", ", Uploads.Select(u => $"{u.What} {ByteSize.Format(u.Digest.Size)}"));
 }

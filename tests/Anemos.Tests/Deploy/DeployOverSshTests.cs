@@ -660,6 +660,21 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.DoesNotContain("MSB4018", result.Output);
     }
 
+    [Theory]
+    [InlineData("http://files.example.org/anemos-kexec.gz", "", "over https only")]
+    [InlineData("https://files.example.org/anemos-kexec.gz", "", "AnemosHelperSha256 is not set")]
+    [InlineData("https://files.example.org/anemos-kexec.gz", "0000000000000000000000000000000000000000000000000000000000000000", "the URL would serve a helper this deploy does not run")]
+    public void AHelperUrlThatCannotWorkIsACodedErrorBeforeTheHostIsContacted(string url, string sha256, string expected)
+    {
+        using var deployment = new Deployment(_server, Host());
+        var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperUrl=" + url, "-p:AnemosHelperSha256=" + sha256);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4040", result.Output);
+        Assert.Contains(expected, result.Output);
+        Assert.DoesNotContain("deploy x: connect", result.Output);
+        Assert.DoesNotContain("MSB4018", result.Output);
+    }
+
     static string Sha256(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
 
     static bool Contains(byte[] haystack, string needle) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;

@@ -11,7 +11,8 @@ namespace Anemos.Tests.Infrastructure;
 /// <summary>
 /// A real HTTPS server on 127.0.0.1 with a certificate made for the test. Child processes trust
 /// it through SSL_CERT_FILE (which .NET on Linux reads), and only it. Counts requests per path,
-/// and answers range requests (bytes=N-) unless told not to.
+/// and answers range requests (bytes=N-) unless told not to. The constructor's alsoFor adds
+/// addresses to the certificate, such as the one a VM's guestfwd gives the server inside the guest.
 /// </summary>
 public sealed class LoopbackHttpsServer : IAsyncDisposable
 {
@@ -25,12 +26,16 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
     public string CertificateFile { get; }
     public Uri BaseAddress { get; private set; } = null!;
 
-    public LoopbackHttpsServer(string directory)
+    /// <summary>The loopback port the server listens on (what a guestfwd forwards to).</summary>
+    public int Port => BaseAddress.Port;
+
+    public LoopbackHttpsServer(string directory, params IPAddress[] alsoFor)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(IPAddress.Loopback);
+        foreach (var address in alsoFor) names.AddIpAddress(address);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));

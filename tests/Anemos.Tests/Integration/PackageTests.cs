@@ -33,10 +33,21 @@ public sealed class PackageTests
             "init/anemos-init",
             "tools/helper/linux-x64/anemos-kexec",
             "tools/helper/linux-x64/anemos-kexec.gz",
+            "tools/helper/linux-x64/anemos-kexec.gz.sha256",
             "tools/net10.0/Anemos.Core.dll",
             "tools/net10.0/Anemos.Tasks.dll",
             "tools/net10.0/NuGet.Versioning.dll",
         ], files);
+    }
+
+    [Fact]
+    public void CarriesTheGzippedHelpersSha256InSha256sumsFormat()
+    {
+        using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
+        using var gzip = package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz")!.Open();
+        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(gzip));
+        using var reader = new StreamReader(package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz.sha256")!.Open());
+        Assert.Equal($"{sha256}  anemos-kexec.gz\n", reader.ReadToEnd());
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public sealed class CuttingTcpProxy : IDisposable
     readonly object _gate = new();
     readonly List<Socket> _open = [];
     long _forwarded;
+    long _forwardedToTarget;
     long? _cutAfter;
     bool _cut;
 
@@ -31,6 +32,9 @@ public sealed class CuttingTcpProxy : IDisposable
     /// <summary>Bytes forwarded since the last <see cref="Arm"/>.</summary>
     public long Forwarded { get { lock (_gate) return _forwarded; } }
 
+    /// <summary>Of those, the bytes from the clients to the target (what an ssh client sent to the host).</summary>
+    public long ForwardedToTarget { get { lock (_gate) return _forwardedToTarget; } }
+
     /// <summary>Whether the connections were cut since the last <see cref="Arm"/>.</summary>
     public bool Cut { get { lock (_gate) return _cut; } }
 
@@ -40,6 +44,7 @@ public sealed class CuttingTcpProxy : IDisposable
         lock (_gate)
         {
             _forwarded = 0;
+            _forwardedToTarget = 0;
             _cutAfter = cutAfter;
             _cut = false;
         }
@@ -70,12 +75,12 @@ public sealed class CuttingTcpProxy : IDisposable
                 continue;
             }
             lock (_gate) _open.AddRange([client, server]);
-            new Thread(() => Pump(client, server)) { IsBackground = true }.Start();
-            new Thread(() => Pump(server, client)) { IsBackground = true }.Start();
+            new Thread(() => Pump(client, server, toTarget: true)) { IsBackground = true }.Start();
+            new Thread(() => Pump(server, client, toTarget: false)) { IsBackground = true }.Start();
         }
     }
 
-    void Pump(Socket from, Socket to)
+    void Pump(Socket from, Socket to, bool toTarget)
     {
         var buffer = new byte[16384];
         try
@@ -95,6 +100,7 @@ public sealed class CuttingTcpProxy : IDisposable
                     if (_cut) return;
                     pass = _cutAfter is { } limit ? (int)Math.Min(read, Math.Max(0, limit - _forwarded)) : read;
                     _forwarded += pass;
+                    if (toTarget) _forwardedToTarget += pass;
                     cutNow = _cutAfter is { } l && _forwarded >= l;
                 }
                 if (pass > 0) to.Send(buffer, 0, pass, SocketFlags.None);

@@ -45,7 +45,7 @@ public sealed class UploadPlanTests
 
     [Theory]
     [InlineData(true, "base fetched by the host from https://example.org/base.img")]
-    [InlineData(false, "base to upload (40.0 MiB)")]
+    [InlineData(false, "base to upload (40.0 MiB: the host cannot fetch https)")]
     public void AnArtifactWithAUrlIsFetchedByAHostThatHasHttps(bool hostFetchesHttps, string note)
     {
         var plan = UploadPlan.Create(Manifest("https://example.org/base.img"), Files, [Kernel], hostFetchesHttps, secretCount: 0);

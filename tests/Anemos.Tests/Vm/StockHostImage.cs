@@ -18,10 +18,14 @@ public static class StockHostImage
     public const string ReadyLine = "STOCK-HOST ready";
 
     /// <param name="nextHostKey">The host key the "new system" presents when the disk record says newkey=yes (default: the same key).</param>
-    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey, string? nextHostKey = null)
+    /// <param name="trustedCertificate">
+    /// A CA certificate (PEM) the host trusts instead of any other, as a distribution's bundle does: with it the
+    /// image carries curl and its libraries (libssl among them, so the helper can fetch https too).
+    /// </param>
+    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey, string? nextHostKey = null, string? trustedCertificate = null)
     {
         string segment = image + ".segment";
-        WriteSegment(segment, helper, hostKey, nextHostKey ?? hostKey, authorizedKey);
+        WriteSegment(segment, helper, hostKey, nextHostKey ?? hostKey, authorizedKey, trustedCertificate);
         InitramfsLayout.AssembleFile(baseImage, [segment], image);
         File.Delete(segment);
     }
@@ -38,10 +42,11 @@ public static class StockHostImage
         return output.Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct().ToList();
     }
 
-    static void WriteSegment(string path, string helper, string hostKey, string nextHostKey, string authorizedKey)
+    static void WriteSegment(string path, string helper, string hostKey, string nextHostKey, string authorizedKey, string? trustedCertificate)
     {
         var libraries = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (string program in new[] { "/usr/sbin/sshd", helper })
+        string[] programs = trustedCertificate is null ? ["/usr/sbin/sshd", helper] : ["/usr/sbin/sshd", helper, Curl];
+        foreach (string program in programs)
             foreach (string library in SharedLibraries(program))
                 libraries.Add(library);
         var files = new List<(string Name, byte[]? Content, string? Source, uint Mode)>
@@ -69,6 +74,13 @@ public static class StockHostImage
             ("init", Encoding.ASCII.GetBytes(Init), null, 0x1ED),
         };
         foreach (string library in libraries) files.Add((library.TrimStart('/'), null, library, 0x1ED));
+        if (trustedCertificate is not null)
+        {
+            files.Add((Curl.TrimStart('/'), null, Curl, 0x1ED));
+            // Debian's bundle, which curl reads, and OpenSSL's default file, which .NET (the helper) reads.
+            files.Add(("etc/ssl/certs/ca-certificates.crt", null, trustedCertificate, 0x1A4));
+            files.Add(("usr/lib/ssl/cert.pem", null, trustedCertificate, 0x1A4));
+        }
 
         var directories = new SortedSet<string>(StringComparer.Ordinal) { "root", "run", "run/sshd", "var", "var/empty", "etc/anemos" };
         foreach (var (name, _, _, _) in files)
@@ -87,6 +99,8 @@ public static class StockHostImage
         }
         cpio.Finish();
     }
+
+    const string Curl = "/usr/bin/curl";
 
     /// <summary>The stock host's init: drivers, a static address on QEMU's user network, the disk's record, sshd.</summary>
     const string Init = """

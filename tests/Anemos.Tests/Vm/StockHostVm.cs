@@ -19,7 +19,10 @@ public sealed class StockHostVm : IDisposable
     public string ConsoleLog { get; }
     readonly Process _qemu;
 
-    StockHostVm(string directory, string kernel, string image)
+    /// <summary>The address an HTTPS server on 127.0.0.1 has inside the guest, through a guestfwd.</summary>
+    public const string HttpsAddress = "10.0.2.100";
+
+    StockHostVm(string directory, string kernel, string image, int? httpsPort)
     {
         Port = FreeLoopbackPort();
         Disk = Path.Combine(directory, "disk.img");
@@ -36,19 +39,30 @@ public sealed class StockHostVm : IDisposable
                      "-accel", "tcg", "-m", "512", "-display", "none", "-nodefaults", "-monitor", "none", "-serial", "file:" + ConsoleLog,
                      "-kernel", kernel, "-initrd", image, "-append", "console=ttyS0 panic=-1",
                      "-drive", $"file={Disk},format=raw,if=virtio",
-                     "-netdev", $"user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:{Port}-:22", "-device", "virtio-net-pci,netdev=n"])
+                     "-netdev", $"user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:{Port}-:22" + (httpsPort is { } https ? HttpsForward(https) : ""),
+                     "-device", "virtio-net-pci,netdev=n"])
             start.ArgumentList.Add(argument);
         _qemu = Process.Start(start)!;
         _qemu.StandardInput.Close();
     }
 
-    /// <summary>Boots a stock host from the built base image and waits for its sshd.</summary>
-    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey, string? nextHostKey = null)
+    /// <summary>
+    /// The guest's https://10.0.2.100/ as a guestfwd to the server on 127.0.0.1: a command per connection
+    /// (a tcp: chardev would be one connection, made once at QEMU's start).
+    /// </summary>
+    static string HttpsForward(int port) =>
+        $",guestfwd=tcp:{HttpsAddress}:443-cmd:/bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; cat <&3 & exec cat >&3'";
+
+    /// <summary>
+    /// Boots a stock host from the built base image and waits for its sshd. With <paramref name="https"/> the guest
+    /// reaches that server on 127.0.0.1 as https://10.0.2.100/, trusts its certificate alone and has curl.
+    /// </summary>
+    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey, string? nextHostKey = null, LoopbackHttpsServer? https = null)
     {
         Directory.CreateDirectory(directory);
         string image = Path.Combine(directory, "stock.img");
-        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey, nextHostKey);
-        var vm = new StockHostVm(directory, Path.Combine(artifacts, "vmlinuz"), image);
+        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey, nextHostKey, https?.CertificateFile);
+        var vm = new StockHostVm(directory, Path.Combine(artifacts, "vmlinuz"), image, https?.Port);
         vm.WaitForConsole(StockHostImage.ReadyLine, TimeSpan.FromSeconds(120));
         vm.WaitForSsh(TimeSpan.FromSeconds(120));
         return vm;
