@@ -13,7 +13,7 @@ log=$(mktemp /tmp/anemos-bench-rehearse.XXXXXX)
 trap 'rm -f "$log"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 ANEMOS_REHEARSE_MEMORY=$memory
 status=0
-dotnet test tests/Anemos.Tests/Anemos.Tests.csproj -c Release --filter 'FullyQualifiedName~RehearseInstallVmTests' \
+dotnet test tests/Anemos.Tests/Anemos.Tests.csproj -c Release --filter 'FullyQualifiedName~RehearseInstallVmTests.DnsHostXInstallsBootsFromItsDiskAndAnswersWithItsOwnHostKey' \
     --logger 'console;verbosity=detailed' >"$log" 2>&1 || status=$?
 # The rehearsal's last line: "rehearse x: installed in 9m12s, booted from disk to login in 41s, …; total 9m58s".
 line=$(grep -a -o 'rehearse x: installed in .*' "$log" | tail -n 1 || true)

@@ -147,10 +147,18 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             using (var booted = new VmRun(this, qemu, BootArguments(accelerator, disks[index], installedNetwork, port), bootLog))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(BootTimeoutSeconds);
-                while (booted.LoginAt is null && !booted.HasExited && DateTime.UtcNow < deadline)
+                while (booted.LoginAt is null && booted.FirmwareGaveUp is null && !booted.HasExited && DateTime.UtcNow < deadline)
                 {
                     CancellationToken.ThrowIfCancellationRequested();
                     Thread.Sleep(250);
+                }
+                if (booted.LoginAt is null && booted.FirmwareGaveUp is { } gaveUp)
+                {
+                    // Nothing will boot after this (SeaBIOS only retries the same disks): end now, not at the timeout.
+                    var at = bootStarted.Elapsed;
+                    booted.Stop();
+                    booted.LogTail();
+                    throw new AnemosException(Diagnostics.RehearseNotBootable, HostName, Duration(at), gaveUp, bootLog);
                 }
                 if (booted.LoginAt is null)
                 {
@@ -332,6 +340,14 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         return (uri.Port, "http://" + GuestMirrorAddress + uri.AbsolutePath);
     }
 
+    /// <summary>
+    /// The user network's guestfwd from the guest's ADDRESS:80 to 127.0.0.1:PORT: one bash
+    /// /dev/tcp relay per connection (a tcp chardev would carry a single connection). The address
+    /// must lie in the user network's net.
+    /// </summary>
+    public static string MirrorForward(string guestAddress, int port) =>
+        $"guestfwd=tcp:{guestAddress}:80-cmd:/bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port.ToString(CultureInfo.InvariantCulture)}; cat <&3 & exec cat >&3'";
+
     /// <summary>Where the guest reaches the mirror: QEMU's guestfwd listens there (port 80).</summary>
     public const string GuestMirrorAddress = "10.0.2.100";
 
@@ -367,11 +383,10 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     {
         string commandLine = $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim();
         // User networking restricted to the VM: DHCP from QEMU, nothing beyond it, except the
-        // mirror: the guest's 10.0.2.100:80, one relay per connection to 127.0.0.1:PORT (a tcp
-        // chardev would carry one connection only). bash's /dev/tcp does the relaying.
+        // mirror at the guest's 10.0.2.100:80.
         string network = "user,id=net0,restrict=on";
         if (mirror is { } m)
-            network += $",guestfwd=tcp:{GuestMirrorAddress}:80-cmd:/bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/{m.Port.ToString(CultureInfo.InvariantCulture)}; cat <&3 & exec cat >&3'";
+            network += "," + MirrorForward(GuestMirrorAddress, m.Port);
         string[] fixedArguments =
         [
             "-accel", accelerator, "-m", MemoryMiB.ToString(CultureInfo.InvariantCulture),
@@ -570,9 +585,15 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         [GeneratedRegex(@"\S login:\s*$")]
         private static partial Regex LoginPrompt();
 
+        /// <summary>The firmware found nothing to boot, or the boot loader stopped at its rescue prompt (neither ends with a newline).</summary>
+        [GeneratedRegex(@"No bootable device|grub rescue>")]
+        private static partial Regex GaveUp();
+
         public string? Result { get; private set; }
         public int InstallDiskIndex { get; private set; } = -1;
         public TimeSpan? LoginAt { get; private set; }
+        /// <summary>What the console said when the firmware or the boot loader gave up, else null.</summary>
+        public string? FirmwareGaveUp { get; private set; }
         public List<string> FailedUnits { get; } = [];
         public bool HasExited => _process.HasExited;
         public string QemuErrors => _errors.IsCompleted ? _errors.Result.Trim() : "";
@@ -609,8 +630,12 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                     if (buffer[i] == '\n') { Line(line.ToString()); line.Clear(); }
                     else line.Append(buffer[i]);
                 }
-                if (line.Length > 0 && LoginAt is null && LoginPrompt().IsMatch(EscapeSequence().Replace(line.ToString(), "")))
-                    LoginAt = _clock.Elapsed;
+                if (line.Length > 0 && (LoginAt is null || FirmwareGaveUp is null))
+                {
+                    string partial = EscapeSequence().Replace(line.ToString(), "");
+                    if (LoginAt is null && LoginPrompt().IsMatch(partial)) LoginAt = _clock.Elapsed;
+                    if (FirmwareGaveUp is null && GaveUp().IsMatch(partial)) FirmwareGaveUp = partial.Trim();
+                }
             }
             if (line.Length > 0) Line(line.ToString());
         }
@@ -630,6 +655,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             if (InstallDiskIndex < 0 && InstallDiskLine().Match(clean) is { Success: true } disk) InstallDiskIndex = disk.Groups[1].Value[0] - 'a';
             if (clean.Contains("[FAILED]", StringComparison.Ordinal)) FailedUnits.Add(clean.Trim());
             if (LoginAt is null && LoginPrompt().IsMatch(clean)) LoginAt = _clock.Elapsed;
+            if (FirmwareGaveUp is null && GaveUp().IsMatch(clean)) FirmwareGaveUp = clean.Trim();
         }
 
         /// <summary>Waits for QEMU to end by itself; false when the timeout stopped it.</summary>

@@ -183,6 +183,25 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void AnInstalledDiskWithoutABootLoaderEndsAtTheFirmwaresWordWithTheConsole()
+    {
+        // An install that writes nothing to the disk: phase 2's SeaBIOS finds no boot sector. (A partition table
+        // without boot code is no better, but silent: SeaBIOS jumps into the zeros and the console stays quiet.)
+        using var project = HostProject("no-boot-loader", "#!/bin/sh\necho 'installed: no boot loader'\n",
+            """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>""");
+        var result = Rehearse(project, "-p:AnemosRehearseBootInstalled=true", "-p:AnemosRehearseBootTimeout=600");
+        Assert.True(result.ExitCode != 0 && result.Output.Contains("error ANEMOS3119"), result.ToString());
+        Assert.Contains("ANEMOS-RESULT ok host=vm", result.Output);
+        Assert.Contains("its console said 'No bootable device", result.Output);
+        Assert.Contains("rehearse vm: the console's last lines:", result.Output);
+        Assert.DoesNotContain("ANEMOS3111", result.Output);
+        // Ended at SeaBIOS's word: it never reached its retry, which restarts the firmware (a second banner).
+        string console = File.ReadAllText(project.PathOf("obj/anemos/rehearse/vm/boot-console.log"));
+        Assert.Contains("No bootable device.", console);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(console, @"SeaBIOS \(version"));
+    }
+
+    [Fact]
     public void AFailingMakeimgIsReportedWithItsStepAndItsErrorLine()
     {
         var (root, makeimg) = ImgbuildRoot();
