@@ -11,6 +11,8 @@ anemos_require_dotnet
 anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils busybox:busybox-static strings:binutils qemu-system-x86_64:qemu-system-x86 sfdisk:fdisk debugfs:e2fsprogs /usr/bin/time:time ssh:openssh-client /usr/sbin/sshd:openssh-server sudo:sudo
 # Login shells a server may give root or the deploy user: remote commands must reach sh through them.
 anemos_require_packages tcsh:tcsh fish:fish
+# The host-side fetch of the helper (HelperFetchTests, the URL VM test's stock host) uses curl, else wget.
+anemos_require_packages curl:curl
 # The engine tests: debootstrap from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
 anemos_require_packages /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
 

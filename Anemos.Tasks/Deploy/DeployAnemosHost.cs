@@ -124,6 +124,8 @@ public sealed class DeployAnemosHost : AnemosTask
                     (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments), CancellationToken);
                 phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
             }
+            // The deploy environment takes its addresses from the host's (network.conf); without them it can only ask DHCP.
+            if (facts.Network.Interfaces.Length == 0) LogDiagnostic(Diagnostics.HostNetworkNotCaptured, _target.Display);
 
             UploadPlan plan;
             string oldBootId = "";
