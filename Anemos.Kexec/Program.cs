@@ -64,7 +64,9 @@ HelperResult Stage(StageCommand command)
     StagedState staged;
     try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment); }
     finally { SweepSecrets(); }
-    return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
+    // What `boot --dry-run` would check, in this process and on the bytes just proven.
+    if (command.Preflight) new Booter(state, files, report).Check(staged);
+    return Say(new HelperResult { Ok = true, Staged = staged, Message = command.Preflight ? "staged; every check boot makes passed" : "staged" });
 }
 
 HelperResult Boot(BootCommand command)
@@ -160,7 +162,8 @@ HelperResult Hold(HoldCommand command)
     using var deployLock = DeployLock.Acquire(state, owner);
     // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
     using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
-    Say(new HelperResult { Ok = true, Message = "held by " + owner });
+    // With --facts the first reply carries the facts, collected under the lock.
+    Say(new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, Network(files)) : null });
     Console.Out.Flush();
     using var input = Console.OpenStandardInput();
     input.CopyTo(Stream.Null);
