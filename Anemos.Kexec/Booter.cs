@@ -19,9 +19,23 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
     public StagedState Preflight(bool checkPrivileges = true)
     {
         var state = ReadStaged();
-        using (var staged = StagedFiles.Open(state)) staged.Prove();
+        using (var staged = StagedFiles.Open(state)) Prove(staged);
         Check(state, checkPrivileges);
         return state;
+    }
+
+    /// <summary>
+    /// Proves the staged files; when they differ from what stage proved, every cache proof is
+    /// dropped too, so the next stage hashes each cache entry again instead of trusting it.
+    /// </summary>
+    void Prove(StagedFiles staged)
+    {
+        try { staged.Prove(); }
+        catch (HelperException)
+        {
+            CacheProof.ForgetAll(stateDirectory);
+            throw;
+        }
     }
 
     /// <summary>The staged state (state.json); ANEMOS5008 when nothing is staged.</summary>
@@ -76,7 +90,7 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
             // The files are opened once: the bytes proven are read through the very descriptors
             // kexec_file_load is given, so nothing can change between the proof and the load.
             using var staged = StagedFiles.Open(state);
-            staged.Prove();
+            Prove(staged);
             Check(state);
             Load(state, staged);
         }

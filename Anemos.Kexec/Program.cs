@@ -148,6 +148,11 @@ HelperResult CollectGarbage()
             File.Delete(file);
             removed.Add(Path.GetFileName(file));
         }
+    // A proof record goes with its entry.
+    string proofs = CacheProof.Directory(state);
+    if (Directory.Exists(proofs))
+        foreach (string proof in Directory.EnumerateFiles(proofs).Where(p => !File.Exists(Path.Combine(cache, Path.GetFileName(p)))).ToList())
+            File.Delete(proof);
     foreach (string stale in Directory.Exists(Path.Combine(state, "tmp")) ? Directory.EnumerateFiles(Path.Combine(state, "tmp")).ToList() : [])
         File.Delete(stale);
     return Say(new HelperResult { Ok = true, Removed = removed.ToArray(), Message = $"removed {removed.Count} cache entries" });
