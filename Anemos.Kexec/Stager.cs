@@ -176,7 +176,11 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         }
 
         if (artifact.Url is { } url)
-            return Download(name, url, artifact, cached);
+        {
+            Download(name, url, artifact, cached);
+            CacheProof.Record(stateDirectory, artifact.Sha256, cached);
+            return cached;
+        }
 
         throw new HelperException(HelperCodes.ArtifactMissing,
             $"{name} ({artifact.Sha256}) is not in the cache{(fromDirectory is null ? "" : $" nor in {fromDirectory}")} and has no URL. Upload it (named by its sha256) and stage again.");
@@ -288,7 +292,6 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
                 throw new HelperException(HelperCodes.HashMismatch, $"{name} from {url} has sha256 {digest.Sha256} ({digest.Size} bytes) but the manifest names {artifact.Sha256} ({artifact.Size} bytes). It was removed; check the URL.");
             }
             File.Move(partial, cached, overwrite: true);
-            CacheProof.Record(stateDirectory, artifact.Sha256, cached);
             return cached;
         }
         catch (HttpRequestException e)
