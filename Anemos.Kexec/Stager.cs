@@ -1,5 +1,5 @@
-using System.Net.Http.Headers;
 using Anemos.Core;
+using Anemos.Core.Download;
 using Anemos.Core.Hashing;
 using Anemos.Core.Initramfs;
 using Anemos.Core.Manifest;
@@ -259,42 +259,29 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
     bool IsOurs(string path) =>
         Path.GetFullPath(path).StartsWith(Path.GetFullPath(stateDirectory) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    /// <summary>A resumable https download: a cut transfer continues from the bytes already there, and the whole file is proven.</summary>
+    /// <summary>A resumable https download (<see cref="VerifiedDownload"/>): a cut transfer continues from the bytes already there, and the whole file is proven.</summary>
     string Download(string name, string url, ManifestArtifact artifact, string cached)
     {
-        if (!url.StartsWith("https://", StringComparison.Ordinal))
+        if (!url.StartsWith("https://", StringComparison.Ordinal) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
             throw new HelperException(HelperCodes.DownloadFailed, $"{name} has the URL {url}; only https is used.");
         if (!OpenSsl.Available)
             throw new HelperException(HelperCodes.DownloadFailed, $"{name} would come from {url}, but this host has no libssl for https. Upload the file instead (the deploy does when the host cannot fetch).");
         string partial = Path.Combine(TemporaryDirectory, artifact.Sha256 + ".part");
         try
         {
-            long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-            if (have > artifact.Size) { File.Delete(partial); have = 0; }
-            if (have < artifact.Size)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, url);
-                if (have > 0) request.Headers.Range = new RangeHeaderValue(have, null);
-                using var response = Http.Send(request, HttpCompletionOption.ResponseHeadersRead);
-                if (!response.IsSuccessStatusCode)
-                    throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: the server answered {(int)response.StatusCode}. Check the URL, or upload the file.");
-                bool resumed = response.StatusCode == System.Net.HttpStatusCode.PartialContent;
-                using var body = response.Content.ReadAsStream();
-                using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write);
-                // Never more than the manifest's size: a server that sends on cannot fill the host's disk.
-                StreamCopy.CopyToEnd(new BoundedStream(body, artifact.Size - have), file);
-                report($"{name}: downloaded from {url}{(resumed ? $" (resumed at {have} bytes)" : "")}");
-            }
-            var digest = FileDigest.OfFile(partial);
-            if (digest.Sha256 != artifact.Sha256 || digest.Size != artifact.Size)
-            {
-                AtomicFile.TryDelete(partial);
-                throw new HelperException(HelperCodes.HashMismatch, $"{name} from {url} has sha256 {digest.Sha256} ({digest.Size} bytes) but the manifest names {artifact.Sha256} ({artifact.Size} bytes). It was removed; check the URL.");
-            }
-            File.Move(partial, cached, overwrite: true);
+            long kept = VerifiedDownload.Fetch(Http, uri, artifact.Sha256, artifact.Size, partial, cached);
+            report($"{name}: downloaded from {url}{(kept > 0 ? $" (resumed at {kept} bytes)" : "")}");
             return cached;
         }
-        catch (HttpRequestException e)
+        catch (DownloadException e) when (e.Failure == DownloadFailure.NotTheExpectedFile)
+        {
+            throw new HelperException(HelperCodes.HashMismatch, $"{name} from {url} has sha256 {e.Actual!.Value.Sha256} ({e.Actual.Value.Size} bytes) but the manifest names {artifact.Sha256} ({artifact.Size} bytes). It was removed; check the URL.");
+        }
+        catch (DownloadException e) when (e.Failure == DownloadFailure.Refused)
+        {
+            throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: {e.Message}. Check the URL, or upload the file.");
+        }
+        catch (DownloadException e)
         {
             throw new HelperException(HelperCodes.DownloadFailed, $"Downloading {name} from {url} failed: {e.Message}. The bytes so far are kept; stage again to resume, or upload the file.");
         }

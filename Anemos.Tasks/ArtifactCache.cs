@@ -1,13 +1,16 @@
 using System.Net.Http;
 using Anemos.Core;
+using Anemos.Core.Download;
 using Anemos.Core.Hashing;
 
 namespace Anemos.Tasks;
 
 /// <summary>
-/// The per-user download cache: one file per sha256 under CACHE/sha256/. A download goes to a
-/// unique temporary file, is hashed while it streams, and is renamed into place only when the
-/// hash matches, so two builds downloading at once both end with the same verified file.
+/// The per-user download cache: one file per sha256 under CACHE/sha256/, filled by
+/// <see cref="VerifiedDownload"/> (the host helper's cache uses the same). The build holding
+/// CACHE/sha256/HASH.lock downloads through HASH.part, which the next build resumes when a
+/// transfer breaks; a build that finds the lock taken downloads through a file of its own, so two
+/// builds at once both end with the same verified file.
 /// </summary>
 public sealed class ArtifactCache(string directory)
 {
@@ -26,33 +29,24 @@ public sealed class ArtifactCache(string directory)
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temporary = AtomicFile.TemporarySibling(path);
+        using var owned = OwnedFileLock.TryAcquire(path + ".lock", $"a build (process {Environment.ProcessId})", out _);
+        string partial = owned is not null ? path + ".part" : AtomicFile.TemporarySibling(path);
         try
         {
-            FileDigest digest;
-            using (var response = Http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).GetAwaiter().GetResult())
-            {
-                if (!response.IsSuccessStatusCode)
-                    throw new AnemosException(Diagnostics.DownloadFailed, propertyName, url, $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
-                using var body = response.Content.ReadAsStream(cancellationToken);
-                using var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, StreamCopy.BufferSize);
-                using var hashing = new HashingStream(file, leaveOpen: true);
-                StreamCopy.CopyToEnd(body, hashing, cancellationToken);
-                digest = hashing.Digest();
-                file.Flush(flushToDisk: true);
-            }
-            if (digest.Sha256 != sha256)
-                throw new AnemosException(Diagnostics.Sha256Mismatch, propertyName, url, digest.Sha256, sha256);
-            File.Move(temporary, path, overwrite: true);
+            VerifiedDownload.Fetch(Http, url, sha256, size: null, partial, path, cancellationToken);
             return path;
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (DownloadException e) when (e.Failure == DownloadFailure.NotTheExpectedFile)
+        {
+            throw new AnemosException(Diagnostics.Sha256Mismatch, propertyName, url, e.Actual!.Value.Sha256, sha256);
+        }
+        catch (DownloadException e)
         {
             throw new AnemosException(Diagnostics.DownloadFailed, propertyName, url, e.Message);
         }
         finally
         {
-            AtomicFile.TryDelete(temporary);
+            if (owned is null) AtomicFile.TryDelete(partial);
         }
     }
 }

@@ -61,7 +61,7 @@ public static class Diagnostics
     public static readonly Diagnostic UrlWithoutSha256 = new("ANEMOS3005", "{0} is a URL ({1}) but {0}Sha256 is not set. A download is used only when its sha256 is known: set {0}Sha256.");
     public static readonly Diagnostic InvalidSha256 = new("ANEMOS3006", "{0}Sha256 is '{1}', which is not a sha256. Set it to the 64 hex digits sha256sum prints for the file.");
     public static readonly Diagnostic UrlNotHttps = new("ANEMOS3007", "{0} is '{1}'; downloads must use https. Use an https URL or a local path.");
-    public static readonly Diagnostic DownloadFailed = new("ANEMOS3008", "Downloading {0} from {1} failed: {2}. Check the URL and the network, then build again; nothing was kept.");
+    public static readonly Diagnostic DownloadFailed = new("ANEMOS3008", "Downloading {0} from {1} failed: {2}. Check the URL and the network, then build again: a broken transfer resumes from the bytes kept in the download cache, a refused one starts over.");
     public static readonly Diagnostic KernelModuleNotFound = new("ANEMOS3010", "Kernel module '{0}' is not in {1}. Check the name (without .ko) against the kernel's modules.dep.");
     public static readonly Diagnostic ModulesDirectoryInvalid = new("ANEMOS3011", "AnemosKernelModulesDirectory '{0}' has no modules.dep. Point it at lib/modules/RELEASE of an unpacked kernel package and create modules.dep with: depmod -b ROOT RELEASE.");
     public static readonly Diagnostic RootfsInputInvalid = new("ANEMOS3012", "Root file system input '{0}' {1}. Use a directory or a .tar, .tar.gz, .tar.xz or .tar.zst file.");

@@ -10,7 +10,8 @@ namespace Anemos.Tests.Infrastructure;
 
 /// <summary>
 /// A real HTTPS server on 127.0.0.1 with a certificate made for the test. Child processes trust
-/// it through SSL_CERT_FILE (which .NET on Linux reads), and only it. Counts requests per path.
+/// it through SSL_CERT_FILE (which .NET on Linux reads), and only it. Counts requests per path,
+/// and answers range requests (bytes=N-) unless told not to.
 /// </summary>
 public sealed class LoopbackHttpsServer : IAsyncDisposable
 {
@@ -18,6 +19,8 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
     readonly Dictionary<string, byte[]> _files = new();
     readonly Dictionary<string, int> _requests = new();
     readonly HashSet<string> _endless = new();
+    readonly HashSet<string> _ignoresRanges = new();
+    readonly List<string> _ranges = new();
 
     public string CertificateFile { get; }
     public Uri BaseAddress { get; private set; } = null!;
@@ -59,8 +62,17 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
                 context.Response.StatusCode = 404;
                 return;
             }
-            context.Response.ContentLength = content.Length;
-            await context.Response.Body.WriteAsync(content);
+            long from = 0;
+            string range = context.Request.Headers.Range.ToString();
+            lock (_requests) if (range.Length > 0) _ranges.Add(path + " " + range);
+            if (range.StartsWith("bytes=") && range.EndsWith('-') && !_ignoresRanges.Contains(path) && long.TryParse(range[6..^1], out long start) && start < content.Length)
+            {
+                from = start;
+                context.Response.StatusCode = 206;
+                context.Response.Headers.ContentRange = $"bytes {start}-{content.Length - 1}/{content.Length}";
+            }
+            context.Response.ContentLength = content.Length - from;
+            await context.Response.Body.WriteAsync(content.AsMemory((int)from));
         });
     }
 
@@ -83,10 +95,75 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
         return new Uri(BaseAddress, path).ToString();
     }
 
+    /// <summary>Answers every request for <paramref name="path"/> with the whole file, as servers without range support do.</summary>
+    public void IgnoreRanges(string path) => _ignoresRanges.Add(path);
+
+    /// <summary>The Range headers received, as "PATH bytes=N-".</summary>
+    public IReadOnlyList<string> RangeRequests()
+    {
+        lock (_requests) return _ranges.ToList();
+    }
+
+    /// <summary>A client that trusts this server's certificate (and no other), for in-process downloads.</summary>
+    /// <param name="cutAfter">When set, the first response's body breaks after this many bytes, as a reset connection does.</param>
+    public HttpClient TrustingClient(long? cutAfter = null)
+    {
+        var trusted = X509Certificate2.CreateFromPem(File.ReadAllText(CertificateFile));
+        var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.RawData.AsSpan().SequenceEqual(trusted.RawData),
+        };
+        return new HttpClient(cutAfter is { } bytes ? new CuttingHandler(bytes) { InnerHandler = handler } : handler) { Timeout = TimeSpan.FromMinutes(2) };
+    }
+
     public int Requests(string path)
     {
         lock (_requests) return _requests.GetValueOrDefault(path);
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    /// <summary>Breaks the first response's body after a number of bytes: a cut at a byte, not at a time.</summary>
+    sealed class CuttingHandler(long cutAfter) : DelegatingHandler
+    {
+        bool _cut;
+
+        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = base.Send(request, cancellationToken);
+            if (_cut) return response;
+            _cut = true;
+            var headers = response.Content.Headers.ToList();
+            response.Content = new StreamContent(new BreakingStream(response.Content.ReadAsStream(cancellationToken), cutAfter));
+            foreach (var (name, values) in headers) response.Content.Headers.TryAddWithoutValidation(name, values);
+            return response;
+        }
+    }
+
+    sealed class BreakingStream(Stream inner, long left) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (left == 0) throw new IOException("the connection was reset (a test's cut)");
+            int read = inner.Read(buffer, offset, (int)Math.Min(count, left));
+            left -= read;
+            return read;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

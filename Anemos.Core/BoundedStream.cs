@@ -1,4 +1,4 @@
-namespace Anemos.Kexec;
+namespace Anemos.Core;
 
 /// <summary>
 /// Reads at most a given number of bytes, plus one: a copy through it stops right after the
