@@ -168,7 +168,10 @@ HelperResult Hold(HoldCommand command)
     // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
     using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
     // With --facts the first reply carries the facts, collected under the lock.
-    Say(new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, Network(files)) : null });
+    var held = new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, Network(files)) : null };
+    // The command runs on: its reply is one line, which the deploy reads as its first.
+    if (json) Console.WriteLine(JsonSerializer.Serialize(held, HelperJsonContext.OneLine.HelperResult));
+    else Say(held);
     Console.Out.Flush();
     using var input = Console.OpenStandardInput();
     input.CopyTo(Stream.Null);
@@ -209,6 +212,7 @@ HelperResult Say(HelperResult result)
 
 void Fail(string code, string message)
 {
-    if (json) Console.WriteLine(JsonSerializer.Serialize(new HelperResult { Ok = false, Code = code, Message = message }, HelperJsonContext.Default.HelperResult));
+    // One line, as the reply of a `hold` that is read as its first line.
+    if (json) Console.WriteLine(JsonSerializer.Serialize(new HelperResult { Ok = false, Code = code, Message = message }, HelperJsonContext.OneLine.HelperResult));
     else Console.Error.WriteLine($"anemos-kexec: error {code}: {message}");
 }

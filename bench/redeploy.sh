@@ -60,6 +60,13 @@ PROJECT
     i=$((i + 1))
 done
 
+for i in "${!feeds[@]}"; do
+    for _ in $(seq 1 600); do
+        grep -aq "STOCK-HOST ready" "$work/$i/console.log" 2>/dev/null && break
+        sleep 0.5
+    done
+done
+
 publish() { # index, log name, extra arguments
     local d="$work/$1" log="$work/$1/$2.log"; shift 2
     NUGET_PACKAGES="$d/packages" dotnet publish "$d/proj/deploy.proj" -nologo -v:n -p:Host=vm "$@" >"$log" 2>&1 \

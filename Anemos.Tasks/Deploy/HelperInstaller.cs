@@ -31,7 +31,10 @@ public static class HelperInstaller
         // No facts from `hold --facts`: no helper, or one older than it, whose version a plain `facts` tells.
         if (installed is null) (installed, version) = helper.ProbeFacts(cancellationToken);
 
-        string reason = version is null ? "missing" : compatibility.Accepts(version) ? $"{version} answers with facts this SDK cannot read" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
+        string reason = version is null ? "missing"
+            : !compatibility.Accepts(version) ? $"{version} is outside {compatibility.Range.ToNormalizedString()}"
+            : installed is null ? $"{version} answers with facts this SDK cannot read"
+            : $"{version} cannot hold the lock and answer with facts at once";
         string candidate = $"{helper.StateDirectory}/bin/anemos-kexec.{Guid.NewGuid():N}";
         string quotedCandidate = ShellQuoting.Quote(candidate);
         try
