@@ -15,21 +15,45 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
     /// <summary>Room left for the deploy kernel's own page tables, slab and the unpacked payload.</summary>
     public const long SafetyMarginBytes = 64L * 1024 * 1024;
 
+    /// <summary>`boot --dry-run`: what is staged, its files proven again, and every check `boot` makes.</summary>
     public StagedState Preflight(bool checkPrivileges = true)
+    {
+        var state = ReadStaged();
+        using (var staged = StagedFiles.Open(state)) Prove(staged);
+        Check(state, checkPrivileges);
+        return state;
+    }
+
+    /// <summary>
+    /// Proves the staged files; when they differ from what stage proved, every cache proof is
+    /// dropped too, so the next stage hashes each cache entry again instead of trusting it.
+    /// </summary>
+    void Prove(StagedFiles staged)
+    {
+        try { staged.Prove(); }
+        catch (HelperException)
+        {
+            CacheProof.ForgetAll(stateDirectory);
+            throw;
+        }
+    }
+
+    /// <summary>The staged state (state.json); ANEMOS5008 when nothing is staged.</summary>
+    public StagedState ReadStaged()
     {
         var stager = new Stager(stateDirectory, report);
         if (!File.Exists(stager.StatePath))
             throw new HelperException(HelperCodes.NothingStaged, $"Nothing is staged in {stateDirectory}. Run anemos-kexec stage --manifest FILE first.");
-        var state = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState)
+        return System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState)
             ?? throw new HelperException(HelperCodes.NothingStaged, "The staged state is empty; stage again.");
+    }
 
-        // What loads is what was proven: check both files again, they may have changed since.
-        foreach (var (what, path, sha256) in new[] { ("kernel", state.KernelPath, state.KernelSha256), ("initramfs", state.InitramfsPath, state.InitramfsSha256) })
-        {
-            if (!File.Exists(path) || FileDigest.OfFile(path).Sha256 != sha256)
-                throw new HelperException(HelperCodes.HashMismatch, $"The staged {what} {path} is missing or no longer has sha256 {sha256}. Stage again.");
-        }
-
+    /// <summary>
+    /// The checks on the host, apart from the staged bytes (`stage --preflight` has just proven
+    /// them): root, kexec allowed, memory, and a signed kernel under lockdown.
+    /// </summary>
+    public void Check(StagedState state, bool checkPrivileges = true)
+    {
         if (checkPrivileges && !Native.IsRoot())
             throw new HelperException(HelperCodes.NotRoot, "anemos-kexec boot must run as root (kexec_file_load needs CAP_SYS_BOOT). Run it with sudo.");
         if (files.Read("/proc/sys/kernel/kexec_load_disabled")?.Trim() == "1")
@@ -49,7 +73,6 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
                     $"Kernel lockdown is '{lockdown}' (Secure Boot), and the staged kernel carries no signature, so kexec_file_load would refuse it. Deploy a signed kernel (Debian's and Ubuntu's are), or turn Secure Boot off.");
             report($"kernel lockdown is '{lockdown}': the staged kernel is signed; the running kernel decides whether it trusts the key");
         }
-        return state;
     }
 
     public void Boot(bool dryRun)
@@ -63,8 +86,13 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
         StagedState? state = null;
         try
         {
-            state = Preflight();
-            Load(state);
+            state = ReadStaged();
+            // The files are opened once: the bytes proven are read through the very descriptors
+            // kexec_file_load is given, so nothing can change between the proof and the load.
+            using var staged = StagedFiles.Open(state);
+            Prove(staged);
+            Check(state);
+            Load(state, staged);
         }
         finally
         {
@@ -91,12 +119,9 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
         report("the initramfs with the deploy's secrets was deleted");
     }
 
-    void Load(StagedState state)
+    void Load(StagedState state, StagedFiles staged)
     {
-        int errno;
-        using (var kernel = File.OpenHandle(state.KernelPath))
-        using (var initramfs = File.OpenHandle(state.InitramfsPath))
-            errno = Native.KexecFileLoad((int)kernel.DangerousGetHandle(), (int)initramfs.DangerousGetHandle(), state.CommandLine, 0);
+        int errno = staged.Load(state.CommandLine);
         if (errno != 0)
         {
             string kernelLog = KernelLogTail();

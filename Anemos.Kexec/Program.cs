@@ -64,7 +64,9 @@ HelperResult Stage(StageCommand command)
     StagedState staged;
     try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment); }
     finally { SweepSecrets(); }
-    return Say(new HelperResult { Ok = true, Staged = staged, Message = "staged" });
+    // What `boot --dry-run` would check, in this process and on the bytes just proven.
+    if (command.Preflight) new Booter(state, files, report).Check(staged);
+    return Say(new HelperResult { Ok = true, Staged = staged, Message = command.Preflight ? "staged; every check boot makes passed" : "staged" });
 }
 
 HelperResult Boot(BootCommand command)
@@ -146,6 +148,11 @@ HelperResult CollectGarbage()
             File.Delete(file);
             removed.Add(Path.GetFileName(file));
         }
+    // A proof record goes with its entry.
+    string proofs = CacheProof.Directory(state);
+    if (Directory.Exists(proofs))
+        foreach (string proof in Directory.EnumerateFiles(proofs).Where(p => !File.Exists(Path.Combine(cache, Path.GetFileName(p)))).ToList())
+            File.Delete(proof);
     foreach (string stale in Directory.Exists(Path.Combine(state, "tmp")) ? Directory.EnumerateFiles(Path.Combine(state, "tmp")).ToList() : [])
         File.Delete(stale);
     return Say(new HelperResult { Ok = true, Removed = removed.ToArray(), Message = $"removed {removed.Count} cache entries" });
@@ -160,7 +167,11 @@ HelperResult Hold(HoldCommand command)
     using var deployLock = DeployLock.Acquire(state, owner);
     // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
     using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
-    Say(new HelperResult { Ok = true, Message = "held by " + owner });
+    // With --facts the first reply carries the facts, collected under the lock.
+    var held = new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, Network(files)) : null };
+    // The command runs on: its reply is one line, which the deploy reads as its first.
+    if (json) Console.WriteLine(JsonSerializer.Serialize(held, HelperJsonContext.OneLine.HelperResult));
+    else Say(held);
     Console.Out.Flush();
     using var input = Console.OpenStandardInput();
     input.CopyTo(Stream.Null);
@@ -201,6 +212,7 @@ HelperResult Say(HelperResult result)
 
 void Fail(string code, string message)
 {
-    if (json) Console.WriteLine(JsonSerializer.Serialize(new HelperResult { Ok = false, Code = code, Message = message }, HelperJsonContext.Default.HelperResult));
+    // One line, as the reply of a `hold` that is read as its first line.
+    if (json) Console.WriteLine(JsonSerializer.Serialize(new HelperResult { Ok = false, Code = code, Message = message }, HelperJsonContext.OneLine.HelperResult));
     else Console.Error.WriteLine($"anemos-kexec: error {code}: {message}");
 }

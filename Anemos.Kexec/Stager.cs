@@ -49,8 +49,10 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         string @base = EnsureCached("base", manifest.Base, fromDirectory);
         string overlay = EnsureCached("overlay", manifest.Overlay, fromDirectory);
 
+        // The base is not read again: its hash resumes from the state kept when it was proven, so
+        // only its last partial block and the overlay are hashed here (the kernel copies the rest).
         string proven = Path.Combine(StagedDirectory, "proven.img");
-        var provenDigest = InitramfsLayout.AssembleFile(@base, [overlay], proven);
+        var (provenDigest, provenState) = InitramfsLayout.AssembleFileKeepingState(@base, BaseState(@base, manifest.Base), [overlay], proven);
         if (provenDigest.Sha256 != manifest.Initramfs.Sha256 || provenDigest.Size != manifest.Initramfs.Size)
         {
             AtomicFile.TryDelete(proven);
@@ -97,7 +99,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         else
         {
             AtomicFile.TryDelete(Path.Combine(StagedDirectory, "initramfs.img"));
-            finalDigest = InitramfsLayout.AssembleFile(proven, segments, initramfs);
+            finalDigest = InitramfsLayout.AssembleFile(proven, provenState, segments, initramfs);
             AtomicFile.TryDelete(proven);
         }
 
@@ -137,12 +139,19 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         string cached = Path.Combine(CacheDirectory, artifact.Sha256);
         if (File.Exists(cached))
         {
-            if (new FileInfo(cached).Length == artifact.Size && FileDigest.OfFile(cached).Sha256 == artifact.Sha256)
+            if (new FileInfo(cached).Length == artifact.Size && CacheProof.For(stateDirectory, artifact.Sha256, cached) is not null)
             {
                 report($"{name}: in the cache");
                 return cached;
             }
+            if (new FileInfo(cached).Length == artifact.Size && FileDigest.OfFile(cached).Sha256 == artifact.Sha256)
+            {
+                CacheProof.Record(stateDirectory, artifact.Sha256, cached);
+                report($"{name}: in the cache, proven again");
+                return cached;
+            }
             report($"{name}: the cached copy is damaged; removed");
+            CacheProof.Forget(stateDirectory, artifact.Sha256);
             AtomicFile.TryDelete(cached);
         }
 
@@ -167,10 +176,36 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         }
 
         if (artifact.Url is { } url)
-            return Download(name, url, artifact, cached);
+        {
+            Download(name, url, artifact, cached);
+            CacheProof.Record(stateDirectory, artifact.Sha256, cached);
+            return cached;
+        }
 
         throw new HelperException(HelperCodes.ArtifactMissing,
             $"{name} ({artifact.Sha256}) is not in the cache{(fromDirectory is null ? "" : $" nor in {fromDirectory}")} and has no URL. Upload it (named by its sha256) and stage again.");
+    }
+
+    /// <summary>
+    /// The SHA-256 state after the cached base's whole blocks: kept in its proof record, else
+    /// computed (one pass, the first time this base is staged), checked against the manifest's
+    /// sha256 and kept.
+    /// </summary>
+    Sha256Midstate BaseState(string cached, ManifestArtifact artifact)
+    {
+        if (CacheProof.For(stateDirectory, artifact.Sha256, cached)?.State is { } kept) return kept;
+        using var hash = new ManagedSha256();
+        using (var input = new FileStream(cached, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
+            StreamCopy.CopyToEnd(input, new HashingStream(Stream.Null, hash, 0));
+        if (Convert.ToHexString(hash.Current()).ToLowerInvariant() != artifact.Sha256)
+        {
+            CacheProof.Forget(stateDirectory, artifact.Sha256);
+            AtomicFile.TryDelete(cached);
+            throw new HelperException(HelperCodes.HashMismatch, $"The cached base {cached} no longer has sha256 {artifact.Sha256}; it was removed. Deploy again to upload it.");
+        }
+        var state = hash.Midstate();
+        CacheProof.Record(stateDirectory, artifact.Sha256, cached, state);
+        return state;
     }
 
     /// <summary>
@@ -190,6 +225,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
                 throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {own.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
             }
             File.Move(source, cached, overwrite: true);
+            CacheProof.Record(stateDirectory, artifact.Sha256, cached);
             report($"{name}: taken from {source}");
             return cached;
         }
@@ -209,6 +245,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {digest.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
         }
         File.Move(temporary, cached, overwrite: true);
+        CacheProof.Record(stateDirectory, artifact.Sha256, cached);
         report($"{name}: taken from {source}");
         return cached;
     }

@@ -9,6 +9,29 @@ public readonly record struct FileDigest(string Sha256, long Size)
         return OfStream(stream, cancellationToken);
     }
 
+    /// <summary>The digest of an open file from its first byte, read through the handle whatever its position.</summary>
+    public static FileDigest OfHandle(Microsoft.Win32.SafeHandles.SafeFileHandle handle, CancellationToken cancellationToken = default)
+    {
+        using var hash = Sha256Hash.Create();
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(StreamCopy.BufferSize);
+        try
+        {
+            long offset = 0;
+            int read;
+            while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                hash.Append(buffer.AsSpan(0, read));
+                offset += read;
+            }
+            return new(Convert.ToHexString(hash.Current()).ToLowerInvariant(), offset);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public static FileDigest OfStream(Stream stream, CancellationToken cancellationToken = default)
     {
         using var hashing = new HashingStream(Stream.Null);

@@ -39,6 +39,14 @@ public static class InitramfsLayout
     /// its last partial block, the padding and the segments are hashed, so a host costs its own bytes.
     /// </summary>
     public static FileDigest AssembleFile(string basePath, Sha256Midstate baseState, IReadOnlyList<string> segmentPaths, string outputPath, CancellationToken cancellationToken = default) =>
+        AssembleFileKeepingState(basePath, baseState, segmentPaths, outputPath, cancellationToken).Digest;
+
+    /// <summary>
+    /// <see cref="AssembleFile(string, Sha256Midstate, IReadOnlyList{string}, string, CancellationToken)"/>,
+    /// and the state after the output's whole blocks, from which a longer file that starts with this
+    /// output is hashed in turn (the helper's host-side segments after the proven initramfs).
+    /// </summary>
+    public static (FileDigest Digest, Sha256Midstate State) AssembleFileKeepingState(string basePath, Sha256Midstate baseState, IReadOnlyList<string> segmentPaths, string outputPath, CancellationToken cancellationToken = default) =>
         AtomicFile.Write(outputPath, output =>
         {
             long baseSize;
@@ -65,7 +73,7 @@ public static class InitramfsLayout
                 else Append(segmentPaths[i], hashing, cancellationToken);
             }
             hashing.Flush();
-            return hashing.Digest();
+            return (hashing.Digest(), hash.Midstate());
         });
 
     static void AppendAligned(string path, Stream output, CancellationToken cancellationToken)

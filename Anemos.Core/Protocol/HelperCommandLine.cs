@@ -41,6 +41,11 @@ public sealed record StageCommand(string Manifest) : HelperCommand
     public bool KeepConsole { get; init; } = true;
     /// <summary>The secrets segment comes on standard input (never from a file) and is kept in RAM only.</summary>
     public bool SecretsOnStandardInput { get; init; }
+    /// <summary>
+    /// Then run `boot --dry-run`'s checks in the same process, on what it has just proven (no second
+    /// hash pass, no second helper start): a refusal there is the refusal `boot` would give.
+    /// </summary>
+    public bool Preflight { get; init; }
 
     internal override IEnumerable<string> Options()
     {
@@ -52,6 +57,7 @@ public sealed record StageCommand(string Manifest) : HelperCommand
         foreach (string segment in Segments) { yield return "--segment"; yield return segment; }
         if (!KeepConsole) yield return "--no-console";
         if (SecretsOnStandardInput) { yield return "--secrets"; yield return "-"; }
+        if (Preflight) yield return "--preflight";
     }
 }
 
@@ -86,7 +92,15 @@ public sealed record DiscardCommand : HelperCommand
 public sealed record HoldCommand(string Owner) : HelperCommand
 {
     public override string Name => "hold";
-    internal override IEnumerable<string> Options() => ["--owner", Owner];
+    /// <summary>Answer with the host's facts once the lock is held: a deploy's first look costs one helper start, not two.</summary>
+    public bool WithFacts { get; init; }
+
+    internal override IEnumerable<string> Options()
+    {
+        yield return "--owner";
+        yield return Owner;
+        if (WithFacts) yield return "--facts";
+    }
 }
 
 /// <summary>The helper's whole command line: the global options and one command.</summary>
@@ -103,7 +117,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
     /// <summary>The RAM-backed folder for the secrets (default: the helper's own under /run).</summary>
     public string? RunDirectory { get; init; }
 
-    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT, --version";
+    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version";
 
     public IReadOnlyList<string> ToArguments()
     {
@@ -136,7 +150,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
             "status" => new StatusCommand(),
             "gc" => new CollectGarbageCommand(),
             "discard" => new DiscardCommand(),
-            "hold" => new HoldCommand(Value(arguments, "--owner") ?? throw new HelperUsageException("hold needs --owner TEXT (who deploys: user@machine).")),
+            "hold" => new HoldCommand(Value(arguments, "--owner") ?? throw new HelperUsageException("hold needs --owner TEXT (who deploys: user@machine).")) { WithFacts = Take(arguments, "--facts") },
             _ => throw new HelperUsageException($"Unknown command '{name}'. Commands: {Commands}."),
         };
         if (arguments.Count > 0) throw new HelperUsageException($"Unknown arguments: {string.Join(' ', arguments)}.");
@@ -158,7 +172,8 @@ public sealed record HelperCommandLine(HelperCommand Command)
             "-" => true,
             _ => throw new HelperUsageException("--secrets takes '-': the secrets segment comes on stdin, never from a file."),
         };
-        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets };
+        bool preflight = Take(options, "--preflight");
+        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets, Preflight = preflight };
     }
 
     static Capture ParseCapture(List<string> options, string option) => Value(options, option) switch

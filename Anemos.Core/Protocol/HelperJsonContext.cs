@@ -11,4 +11,13 @@ namespace Anemos.Core.Protocol;
 [JsonSerializable(typeof(StagedState))]
 [JsonSerializable(typeof(HelperResult))]
 [JsonSerializable(typeof(HelperVersionReply))]
-public sealed partial class HelperJsonContext : JsonSerializerContext;
+public sealed partial class HelperJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The same JSON on one line: the reply of a command that keeps running after it (`hold`), which
+    /// the deploy reads as the command's first line.
+    /// </summary>
+    public static HelperJsonContext OneLine => s_oneLine ??= new(new System.Text.Json.JsonSerializerOptions(Default.Options) { WriteIndented = false });
+
+    static HelperJsonContext? s_oneLine;
+}

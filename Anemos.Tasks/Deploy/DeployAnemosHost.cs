@@ -152,7 +152,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 using (var phase = _progress.Begin("stage"))
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
-                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", SecretsOnStandardInput = secrets.Count > 0 };
+                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
                     var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null).Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
@@ -165,7 +165,7 @@ public sealed class DeployAnemosHost : AnemosTask
 
                 using (var phase = _progress.Begin("boot"))
                 {
-                    _helper.Run(new BootCommand(DryRun: true), CancellationToken);
+                    // `stage --preflight` made every check boot makes, on the bytes it had just proven.
                     // The running system's boot id: the one way to tell it from the new system that answers
                     // later. Without it the wait could decide nothing, so it is read before anything is loaded.
                     var bootId = session.Run(SshHandoverProbe.BootIdCommand, SshHandoverProbe.BootIdLimit, CancellationToken);

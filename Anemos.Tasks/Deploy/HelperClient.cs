@@ -60,27 +60,22 @@ public sealed class HelperClient(SshSession session, string display, string stat
         return (reply?.Facts, reply?.Facts?.HelperVersion ?? ParseVersion(raw.Output));
     }
 
-    /// <summary>The facts of the installed helper; ANEMOS4014 when it does not answer with them.</summary>
-    public Facts Facts(CancellationToken cancellationToken)
-    {
-        var (reply, raw) = TryRun(new FactsCommand(), cancellationToken: cancellationToken);
-        return reply?.Facts ?? throw Unusable(raw, cancellationToken);
-    }
-
     /// <summary>
-    /// The deploy's lock on the host, held by a helper process (at <paramref name="helperPath"/>) for
-    /// as long as this connection lives. ANEMOS4013 when another deploy holds it.
+    /// The deploy's lock on the host, held by one helper process (at <paramref name="helperPath"/>)
+    /// for as long as this connection lives, which answers with the host's facts as soon as it holds
+    /// it: one helper start for both. ANEMOS4013 when another deploy holds the lock. Null facts (and
+    /// no hold) when no helper answered with them: none is installed, or one that does not know
+    /// `hold --facts` (its version then comes from <see cref="ProbeFacts"/>).
     /// </summary>
-    public RemoteProcess Hold(string owner, string? helperPath, CancellationToken cancellationToken)
+    public (Facts? Facts, RemoteProcess? Hold) HoldWithFacts(string owner, string? helperPath, CancellationToken cancellationToken)
     {
-        var hold = session.Start(CommandText(new HoldCommand(owner), json: false, helperPath), cancellationToken);
-        if (hold.FirstLine is { } line && line.StartsWith("held", StringComparison.Ordinal)) return hold;
-        string errors = hold.Errors();
+        var hold = session.Start(CommandText(new HoldCommand(owner) { WithFacts = true }, helperPath: helperPath), cancellationToken);
+        var reply = hold.FirstLine is { } line ? ParseReply(line) : null;
+        if (reply is { Ok: true, Facts: { } facts }) return (facts, hold);
         hold.Dispose();
-        if (!errors.Contains("ANEMOS5018", StringComparison.Ordinal))
-            throw Unusable(new RemoteResult(255, "", errors), cancellationToken);
-        string message = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace("anemos-kexec: error ", "")).LastOrDefault() ?? "the helper's lock could not be taken";
-        throw new AnemosException(Diagnostics.HostLockHeld, display, message);
+        if (reply is { Ok: false, Code: "ANEMOS5018" })
+            throw new AnemosException(Diagnostics.HostLockHeld, display, $"{reply.Code}: {reply.Message}");
+        return (null, null);
     }
 
     /// <summary>ANEMOS4014: the helper does not run on the host, with the host's machine type.</summary>

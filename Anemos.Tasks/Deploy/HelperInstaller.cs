@@ -23,14 +23,22 @@ public static class HelperInstaller
         var trust = session.Run(RemoteFolderTrust.Command(helper.StateDirectory + "/bin"), cancellationToken: cancellationToken);
         if (trust.ExitCode != 0)
             throw new AnemosException(Diagnostics.StateFolderUntrusted, session.Target.Display, helper.StateDirectory, SshSession.LastLine(trust.Output + "\n" + trust.Errors));
-        var (installed, version) = helper.ProbeFacts(cancellationToken);
+        // One helper start: the lock, and the facts collected under it.
+        var (installed, hold) = helper.HoldWithFacts(owner, helperPath: null, cancellationToken);
+        string? version = installed?.HelperVersion;
         if (installed is not null && compatibility.Accepts(version))
-            return (installed, "already installed", helper.Hold(owner, helperPath: null, cancellationToken));
+            return (installed, "already installed", hold!);
+        hold?.Dispose();
+        hold = null;
+        // No facts from `hold --facts`: no helper, or one older than it, whose version a plain `facts` tells.
+        if (installed is null) (installed, version) = helper.ProbeFacts(cancellationToken);
 
-        string reason = version is null ? "missing" : compatibility.Accepts(version) ? $"{version} answers with facts this SDK cannot read" : $"{version} is outside {compatibility.Range.ToNormalizedString()}";
+        string reason = version is null ? "missing"
+            : !compatibility.Accepts(version) ? $"{version} is outside {compatibility.Range.ToNormalizedString()}"
+            : installed is null ? $"{version} answers with facts this SDK cannot read"
+            : $"{version} cannot hold the lock and answer with facts at once";
         string candidate = $"{helper.StateDirectory}/bin/anemos-kexec.{Guid.NewGuid():N}";
         string quotedCandidate = ShellQuoting.Quote(candidate);
-        RemoteProcess? hold = null;
         try
         {
             var delivery = HelperUpload.Send(session, session.Target.Display, helperFile, source, candidate, cancellationToken);
@@ -38,9 +46,14 @@ public static class HelperInstaller
             if (delivery.FetchFailure is { } failure)
                 warn(Diagnostics.HelperFetchFailed, [session.Target.Display, source!.Url.AbsoluteUri, failure, ByteSize.Format(delivery.BytesSent), source.Sha256]);
             session.RunChecked($"chmod 0755 {quotedCandidate}", cancellationToken);
-            hold = helper.Hold(owner, candidate, cancellationToken);
+            (var facts, hold) = helper.HoldWithFacts(owner, candidate, cancellationToken);
+            if (facts is null)
+            {
+                var (_, raw) = helper.TryRun(new FactsCommand(), candidate, cancellationToken: cancellationToken);
+                throw helper.Unusable(raw, cancellationToken);
+            }
             session.RunChecked($"mv -f {quotedCandidate} {ShellQuoting.Quote(helper.InstalledPath)}", cancellationToken);
-            return (helper.Facts(cancellationToken), $"installed, was {reason}; {delivery.How}", hold);
+            return (facts, $"installed, was {reason}; {delivery.How}", hold!);
         }
         catch
         {

@@ -20,6 +20,7 @@ public sealed class HelperProtocolTests
             Segments = ["/run/a b.cpio", "/run/it's.cpio"],
             KeepConsole = false,
             SecretsOnStandardInput = true,
+            Preflight = true,
         }) { StateDirectory = "/srv/state with space", Json = true, Root = "/tmp/root", RunDirectory = "/run/anemos test" },
         new(new BootCommand(DryRun: true)) { Json = true },
         new(new BootCommand(DryRun: false)),
@@ -28,6 +29,7 @@ public sealed class HelperProtocolTests
         new(new CollectGarbageCommand()),
         new(new DiscardCommand()) { Json = true },
         new(new HoldCommand("ops@laptop -- 'quoted'")),
+        new(new HoldCommand("ops@laptop") { WithFacts = true }) { Json = true },
     ];
 
     [Theory]
@@ -46,8 +48,8 @@ public sealed class HelperProtocolTests
         if (commandLine.Command is StageCommand stage)
         {
             var back = Assert.IsType<StageCommand>(parsed.Command);
-            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput),
-                (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput));
+            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput, stage.Preflight),
+                (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput, back.Preflight));
             Assert.Equal(stage.Segments, back.Segments);
         }
         else
@@ -66,7 +68,7 @@ public sealed class HelperProtocolTests
     }
 
     [Theory]
-    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT, --version.", "frobnicate")]
+    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version.", "frobnicate")]
     [InlineData("--secrets takes '-': the secrets segment comes on stdin, never from a file.", "stage", "--manifest", "m", "--secrets", "/tmp/secrets.cpio")]
     [InlineData("stage needs --manifest FILE.", "stage")]
     [InlineData("--network is 'dhcp'; use auto or none.", "stage", "--manifest", "m", "--network", "dhcp")]

@@ -34,8 +34,10 @@ public static class SdkFeed
         string packages = Path.Combine(root, "packages");
         Directory.CreateDirectory(feed);
         Directory.CreateDirectory(packages);
+        // The pack publishes the helper ReadyToRun (crossgen of the whole trimmed framework): on a
+        // loaded 2-core machine that alone took over 5 minutes.
         var result = ProcessRunner.Run("dotnet", ["pack", Repository.PathOf("Anemos.Sdk", "Anemos.Sdk.csproj"), "-c", "Release", "-o", feed, "-nologo", "-v:q", "-nodeReuse:false"],
-            Repository.Root, DotnetEnvironment(packages: null), TimeSpan.FromMinutes(5));
+            Repository.Root, DotnetEnvironment(packages: null), TimeSpan.FromMinutes(15));
         if (result.ExitCode != 0 || !File.Exists(Path.Combine(feed, $"Anemos.Sdk.{Repository.Version}.nupkg")))
             throw new InvalidOperationException("Packing Anemos.Sdk failed:\n" + result);
         return (feed, packages);

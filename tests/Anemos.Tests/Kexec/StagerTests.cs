@@ -182,6 +182,44 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void AProvenCacheEntryIsTrustedUntilItsWriteTimeChanges()
+    {
+        Stage();
+        string cached = Path.Combine(_state, "cache", "sha256", _manifest.Kernel.Sha256);
+        _reports.Clear();
+        Stage();
+        Assert.Contains("kernel: in the cache", _reports);
+        // Written to (its write time moves): hashed again before it is used.
+        File.SetLastWriteTimeUtc(cached, File.GetLastWriteTimeUtc(cached).AddSeconds(-5));
+        _reports.Clear();
+        Stage();
+        Assert.Contains("kernel: in the cache, proven again", _reports);
+    }
+
+    [Fact]
+    public void ACacheEntryChangedBehindItsProofIsCaughtByBootAndProvenAgainByTheNextStage()
+    {
+        Stage();
+        // The base's bytes change while its size and write time stay (what no tool but a deliberate root would do).
+        string cached = Path.Combine(_state, "cache", "sha256", _manifest.Base.Sha256);
+        var written = File.GetLastWriteTimeUtc(cached);
+        byte[] bytes = File.ReadAllBytes(cached);
+        bytes[0] ^= 0xff;
+        File.WriteAllBytes(cached, bytes);
+        File.SetLastWriteTimeUtc(cached, written);
+        _reports.Clear();
+        Stage();
+        Assert.Contains("base: in the cache", _reports);
+        // boot hashes every byte it would load: the staged initramfs is not what stage proved.
+        Refused(HelperCodes.HashMismatch, () => Booter("4000000").Preflight(checkPrivileges: false));
+        Assert.False(Directory.Exists(CacheProof.Directory(_state)));
+        _reports.Clear();
+        Stage();
+        Assert.Contains("base: the cached copy is damaged; removed", _reports);
+        Booter("4000000").Preflight(checkPrivileges: false);
+    }
+
+    [Fact]
     public void ASecondStageIsRefusedWhileTheLockIsHeld()
     {
         using var held = StateLock.Acquire(_state);
