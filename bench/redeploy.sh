@@ -20,6 +20,7 @@ dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness
 harness() { dotnet "$work/harness/Anemos.Bench.dll" "$@"; }
 accel=tcg
 if { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && [ -e /dev/kvm ]; then accel=kvm; fi
+. bench/stock-vm.sh
 
 ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
@@ -35,27 +36,8 @@ for feed in "${feeds[@]}"; do
     port=$(harness free-port)
     printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' "$feed" >"$d/proj/nuget.config"
     cp samples/global.json "$d/proj/"
-    cat >"$d/proj/deploy.proj" <<PROJECT
-<Project Sdk="Anemos.Sdk">
-  <PropertyGroup>
-    <AnemosSshConfigFile>$work/ssh_config</AnemosSshConfigFile>
-    <AnemosSshIdentityFile>$work/client_key</AnemosSshIdentityFile>
-    <AnemosDeployLockDirectory>$d/locks</AnemosDeployLockDirectory>
-    <AnemosDeployTimeout>300</AnemosDeployTimeout>
-  </PropertyGroup>
-  <ItemGroup>
-    <ProjectReference Include="$repo/samples/base/base.proj" />
-    <AnemosHost Include="vm" Address="127.0.0.1" Port="$port" HostKey="$fingerprint" Network="none" />
-  </ItemGroup>
-</Project>
-PROJECT
-    printf '#!/bin/sh\nprintf "ANEMOS-DEPLOYED payload=%%s healthy=yes\\n" "$ANEMOS_PAYLOAD_SHA256" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null\n' >"$d/proj/deploy"
-    chmod +x "$d/proj/deploy"
-    truncate -s 16M "$d/disk.img"
-    timeout 3600 qemu-system-x86_64 -accel "$accel" -m 512 -display none -nodefaults -monitor none -serial "file:$d/console.log" \
-        -kernel samples/base/bin/anemos/vmlinuz -initrd "$work/stock.img" -append "console=ttyS0 panic=-1" \
-        -drive "file=$d/disk.img,format=raw,if=virtio" \
-        -netdev "user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n </dev/null >/dev/null 2>&1 &
+    stock_vm_project "$d" "$work/ssh_config" "$work/client_key" "$port" "$fingerprint"
+    stock_vm_start "$d" "$work/stock.img" "$port" 3600
     pids+=($!)
     i=$((i + 1))
 done

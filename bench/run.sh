@@ -202,6 +202,7 @@ add_row "helper stage ${stage_mib} MiB" "${OURS} ms" "${BASE} ms" "$r" "$(verdic
 #    and the smallest memory that still passes.
 accel=tcg
 if { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; } && [ -e /dev/kvm ]; then accel=kvm; fi
+. bench/stock-vm.sh
 mkdir -p "$work/vm"
 cp samples/global.json "$work/vm/"
 cp "$feed_config" "$work/vm/"
@@ -259,28 +260,9 @@ fingerprint=$(ssh-keygen -lf "$d/host_key.pub" | awk '{ print $2 }')
 printf 'Host *\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n' "$d/known_hosts" >"$d/ssh_config"
 port=$(harness free-port)
 harness stock-image "$d/stock.img" samples/base/bin/anemos/base.img "$work/helper/anemos-kexec" "$d/host_key" "$d/client_key.pub"
-truncate -s 16M "$d/disk.img"
 cp samples/global.json "$work/vm/nuget.config" "$d/proj/"
-cat >"$d/proj/deploy.proj" <<PROJECT
-<Project Sdk="Anemos.Sdk">
-  <PropertyGroup>
-    <AnemosSshConfigFile>$d/ssh_config</AnemosSshConfigFile>
-    <AnemosSshIdentityFile>$d/client_key</AnemosSshIdentityFile>
-    <AnemosDeployLockDirectory>$d/locks</AnemosDeployLockDirectory>
-    <AnemosDeployTimeout>300</AnemosDeployTimeout>
-  </PropertyGroup>
-  <ItemGroup>
-    <ProjectReference Include="$repo/samples/base/base.proj" />
-    <AnemosHost Include="vm" Address="127.0.0.1" Port="$port" HostKey="$fingerprint" Network="none" />
-  </ItemGroup>
-</Project>
-PROJECT
-printf '#!/bin/sh\nprintf "ANEMOS-DEPLOYED payload=%%s healthy=yes\\n" "$ANEMOS_PAYLOAD_SHA256" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null\n' >"$d/proj/deploy"
-chmod +x "$d/proj/deploy"
-timeout 900 qemu-system-x86_64 -accel "$accel" -m 512 -display none -nodefaults -monitor none -serial "file:$d/console.log" \
-    -kernel samples/base/bin/anemos/vmlinuz -initrd "$d/stock.img" -append "console=ttyS0 panic=-1" \
-    -drive "file=$d/disk.img,format=raw,if=virtio" \
-    -netdev "user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=n </dev/null >/dev/null 2>&1 &
+stock_vm_project "$d" "$d/ssh_config" "$d/client_key" "$port" "$fingerprint"
+stock_vm_start "$d" "$d/stock.img" "$port" 900
 vm_pid=$!
 trap 'kill "$vm_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 240); do
