@@ -5,7 +5,8 @@
 # of them alike. Prints each run's phases (ms) and the median of connect..boot per feed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
+repo=$(pwd) # read by bench/stock-vm.sh
+export repo
 runs=3
 [[ "${1:-}" =~ ^[0-9]+$ ]] && { runs=$1; shift; }
 [ $# -ge 1 ] || { echo "usage: bench/redeploy.sh [RUNS] FEED..." >&2; exit 2; }
@@ -14,7 +15,12 @@ for feed in "$@"; do feeds+=("$(cd "$feed" && pwd)"); done
 
 work=$(mktemp -d /tmp/anemos-redeploy.XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build bench/Anemos.Bench/Anemos.Bench.csproj -c Release -o "$work/harness" -nologo -v:q >/dev/null
 harness() { dotnet "$work/harness/Anemos.Bench.dll" "$@"; }

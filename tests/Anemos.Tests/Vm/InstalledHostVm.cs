@@ -34,7 +34,7 @@ public sealed partial class InstalledHostVm : IDisposable
     InstalledHostVm(string directory, string installedDisk, string dataDisk, string mirror)
     {
         Directory.CreateDirectory(directory);
-        Port = FreeLoopbackPort();
+        Port = LoopbackPort.Free();
         ConsoleLog = Path.Combine(directory, "console.log");
         DataDisk = Path.Combine(directory, "data.img");
         File.Copy(dataDisk, DataDisk);
@@ -122,15 +122,6 @@ public sealed partial class InstalledHostVm : IDisposable
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "root@127.0.0.1", command], timeout: TimeSpan.FromMinutes(2));
         Assert.True(result.ExitCode == 0, $"{command} on the VM: {result}\n--- VM console tail:\n{ConsoleTail(40)}");
         return result.StandardOutput;
-    }
-
-    static int FreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     bool _disposed;

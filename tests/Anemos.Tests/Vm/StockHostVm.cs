@@ -24,7 +24,7 @@ public sealed class StockHostVm : IDisposable
 
     StockHostVm(string directory, string kernel, string image, int? httpsPort)
     {
-        Port = FreeLoopbackPort();
+        Port = LoopbackPort.Free();
         Disk = Path.Combine(directory, "disk.img");
         ConsoleLog = Path.Combine(directory, "console.log");
         using (var file = File.Create(Disk)) file.SetLength(16 << 20);
@@ -104,15 +104,6 @@ public sealed class StockHostVm : IDisposable
         byte[] head = new byte[512];
         using (var disk = File.OpenRead(Disk)) disk.ReadExactly(head);
         return Encoding.ASCII.GetString(head).TrimEnd('\0').Split('\n')[0];
-    }
-
-    static int FreeLoopbackPort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public void Dispose()
