@@ -13,6 +13,8 @@ anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:cor
 anemos_require_packages tcsh:tcsh fish:fish
 # The host-side fetch of the helper (HelperFetchTests, the URL VM test's stock host) uses curl, else wget.
 anemos_require_packages curl:curl
+# The helper's network facts are checked against iproute2's own view of this machine (FactsTests).
+anemos_require_packages ip:iproute2
 # The engine tests: debootstrap from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
 anemos_require_packages /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
 

@@ -32,7 +32,43 @@ public static partial class Native
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrError(int errno);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getifaddrs(out nint list);
+
+    [LibraryImport("libc")]
+    private static partial void freeifaddrs(nint list);
+
     public static bool IsRoot() => geteuid() == 0;
+
+    const ushort AddressFamilyInet = 2; // AF_INET
+
+    /// <summary>
+    /// The IPv4 addresses getifaddrs(3) lists, with their interface label (eth0, or an alias such as
+    /// eth0:1) and prefix length: what /proc does not show together. Empty when the call fails.
+    /// </summary>
+    public static IReadOnlyList<Anemos.Core.Protocol.KernelIpv4Address> Ipv4Addresses()
+    {
+        var addresses = new List<Anemos.Core.Protocol.KernelIpv4Address>();
+        if (getifaddrs(out nint list) != 0) return addresses;
+        try
+        {
+            // struct ifaddrs on LP64: next, name, flags (4 bytes, padded to 8), addr, netmask, ifu, data.
+            for (nint entry = list; entry != 0; entry = Marshal.ReadIntPtr(entry, 0))
+            {
+                nint address = Marshal.ReadIntPtr(entry, 24), netmask = Marshal.ReadIntPtr(entry, 32);
+                if (address == 0 || netmask == 0 || (ushort)Marshal.ReadInt16(address) != AddressFamilyInet) continue;
+                string label = Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(entry, 8)) ?? "";
+                // sockaddr_in: family (2 bytes), port (2), then the address's 4 bytes in network order.
+                byte[] bytes = new byte[4], mask = new byte[4];
+                Marshal.Copy(address + 4, bytes, 0, 4);
+                Marshal.Copy(netmask + 4, mask, 0, 4);
+                int prefix = mask.Sum(b => System.Numerics.BitOperations.PopCount(b));
+                addresses.Add(new(label, new System.Net.IPAddress(bytes).ToString(), prefix));
+            }
+        }
+        finally { freeifaddrs(list); }
+        return addresses;
+    }
 
     public static uint EffectiveUserId() => geteuid();
 

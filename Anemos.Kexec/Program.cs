@@ -22,7 +22,7 @@ try
     HelperResult result = commandLine.Command switch
     {
         VersionCommand => Say(new HelperResult { Ok = true, Message = HelperVersion.Current }),
-        FactsCommand => Say(new HelperResult { Ok = true, Facts = FactsReader.Collect(files, state, Network(files)) }),
+        FactsCommand => Say(new HelperResult { Ok = true, Facts = FactsReader.Collect(files, state, HostNetwork.Read(files)) }),
         StageCommand stage => Stage(stage),
         BootCommand boot => Boot(boot),
         UnloadCommand => Unload(),
@@ -56,7 +56,7 @@ HelperResult Stage(StageCommand command)
     using var stateLock = StateLock.Acquire(state);
     SweepSecrets();
     string? secretsSegment = command.SecretsOnStandardInput ? secretsFolder.Receive(Console.OpenStandardInput()) : null;
-    string? networkConf = command.Network == Capture.Auto && Network(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
+    string? networkConf = command.Network == Capture.Auto && HostNetwork.Read(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
     // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
     string? bootDisk = command.BootDisk == Capture.Auto && BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null;
     if (bootDisk is null && command.BootDisk == Capture.Auto) report("boot disk: not identifiable; the deploy init decides without it");
@@ -168,7 +168,7 @@ HelperResult Hold(HoldCommand command)
     // A deploy starts here: secrets an earlier one left (it failed between stage and boot) go now.
     using (var stateLock = OwnedFileLockOrNull()) if (stateLock is not null) SweepSecrets();
     // With --facts the first reply carries the facts, collected under the lock.
-    var held = new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, Network(files)) : null };
+    var held = new HelperResult { Ok = true, Message = "held by " + owner, Facts = command.WithFacts ? FactsReader.Collect(files, state, HostNetwork.Read(files)) : null };
     // The command runs on: its reply is one line, which the deploy reads as its first.
     if (json) Console.WriteLine(JsonSerializer.Serialize(held, HelperJsonContext.OneLine.HelperResult));
     else Say(held);
@@ -186,21 +186,6 @@ OwnedFileLock? OwnedFileLockOrNull()
 
 // Checked (never chmodded) before anything in it is trusted: docs/helper.md, "State folder".
 void EnsureStateFolder() => StateFolder.Ensure(state);
-
-NetworkSnapshot Network(SystemFiles system)
-{
-    if (system.Root != "/") return NetworkSnapshot.Empty;
-    string? Ip(params string[] ipArguments)
-    {
-        try
-        {
-            var result = Anemos.Core.ChildProcess.Run("ip", ipArguments);
-            return result.ExitCode == 0 ? result.Output : null;
-        }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-    }
-    return NetworkSnapshot.Parse(Ip("-j", "addr", "show"), Ip("-j", "-4", "route", "show"), Ip("-j", "-6", "route", "show"), system.Read("/etc/resolv.conf"));
-}
 
 HelperResult Say(HelperResult result)
 {

@@ -13,7 +13,7 @@ public sealed record NetworkSnapshot
 
     public static NetworkSnapshot Empty { get; } = new() { Interfaces = [], Routes = [], Dns = [] };
 
-    /// <summary>Reads `ip -j addr` and `ip -j route` (iproute2's JSON) and resolv.conf.</summary>
+    /// <summary>Reads `ip -j addr` and `ip -j route` (iproute2's JSON) and resolv.conf; without iproute2, <see cref="KernelNetworkTables"/>.</summary>
     public static NetworkSnapshot Parse(string? addressJson, string? routeJson, string? route6Json, string? resolvConf)
     {
         var interfaces = new List<NetworkInterfaceFact>();
@@ -55,12 +55,14 @@ public sealed record NetworkSnapshot
             }
         }
 
-        var dns = (resolvConf ?? "").Split('\n')
-            .Select(l => l.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
-            .Where(p => p.Length >= 2 && p[0] == "nameserver" && !p[1].StartsWith("127.", StringComparison.Ordinal))
-            .Select(p => p[1]).ToArray();
-        return new NetworkSnapshot { Interfaces = interfaces.ToArray(), Routes = routes.ToArray(), Dns = dns };
+        return new NetworkSnapshot { Interfaces = interfaces.ToArray(), Routes = routes.ToArray(), Dns = DnsServers(resolvConf) };
     }
+
+    /// <summary>resolv.conf's name servers, but not a local stub (127.0.0.53 is systemd-resolved's, gone in the deploy environment).</summary>
+    internal static string[] DnsServers(string? resolvConf) => (resolvConf ?? "").Split('\n')
+        .Select(l => l.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        .Where(p => p.Length >= 2 && p[0] == "nameserver" && !p[1].StartsWith("127.", StringComparison.Ordinal))
+        .Select(p => p[1]).ToArray();
 
     /// <summary>The snapshot as /anemos/network.conf: interfaces by MAC, since the deploy kernel may name them otherwise.</summary>
     public string ToNetworkConf()

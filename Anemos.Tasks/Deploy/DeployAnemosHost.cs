@@ -122,7 +122,7 @@ public sealed class DeployAnemosHost : AnemosTask
             {
                 (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, helperSource, compatibility, owner, phase,
                     (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments), CancellationToken);
-                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}");
+                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}, network {NetworkSummary(facts.Network)}");
             }
             // The deploy environment takes its addresses from the host's (network.conf); without them it can only ask DHCP.
             if (facts.Network.Interfaces.Length == 0) LogDiagnostic(Diagnostics.HostNetworkNotCaptured, _target.Display);
@@ -222,4 +222,9 @@ public sealed class DeployAnemosHost : AnemosTask
         Log.LogMessage(MessageImportance.High, string.Create(CultureInfo.InvariantCulture,
             $"  deploy {HostName}: done in {_progress.TotalSeconds:0.0} s, {ByteSize.Format(_progress.BytesSent)} sent"));
     }
+
+    /// <summary>The addresses the deploy environment will bring up, as the facts line shows them.</summary>
+    static string NetworkSummary(NetworkSnapshot network) => network.Interfaces.Length == 0
+        ? "unknown (DHCP)"
+        : string.Join(", ", network.Interfaces.Select(i => i.Dhcp ? $"{i.Name} DHCP" : $"{i.Name} " + string.Join(" ", i.Addresses.Select(a => $"{a.Address}/{a.Prefix}"))));
 }

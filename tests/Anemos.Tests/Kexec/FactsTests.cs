@@ -107,6 +107,81 @@ public sealed class FactsTests : IDisposable
             """, snapshot.ToNetworkConf());
     }
 
+    // The same host as above, as the kernel's own tables show it (busybox's `ip` prints no JSON).
+    void WriteKernelTables()
+    {
+        foreach (var (name, index, type, mac) in new[] { ("lo", 1, 772, "00:00:00:00:00:00"), ("ens3", 2, 1, "fa:16:3e:12:34:56"), ("ens4", 3, 1, "fa:16:3e:ab:cd:ef"), ("ens5", 4, 1, "fa:16:3e:00:00:05"), ("wg0", 5, 65534, "") })
+        {
+            Write($"/sys/class/net/{name}/ifindex", $"{index}\n");
+            Write($"/sys/class/net/{name}/type", $"{type}\n");
+            Write($"/sys/class/net/{name}/address", mac + "\n");
+        }
+        Write("/proc/net/route", """
+            Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
+            ens3	00000000	017100CB	0007	0	0	0	00000000	0	0	0
+            ens4	0000000A	00000000	0001	0	0	0	00FFFFFF	0	0	0
+            ens4	0032A8C0	0100000A	0003	0	0	0	00FFFFFF	0	0	0
+
+            """);
+        Write("/proc/net/if_inet6", """
+            00000000000000000000000000000001 01 80 10 80       lo
+            20010db8001000000000000000000010 02 40 00 80     ens3
+            fe80000000000000f8163efffe123456 02 40 20 80     ens3
+            20010db8002000000000000000000099 03 40 00 00     ens4
+
+            """);
+        Write("/proc/net/ipv6_route", """
+            20010db8001000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     ens3
+            00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000003 00000000 00000003     ens3
+            00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+
+            """);
+    }
+
+    [Fact]
+    public void WithoutIproute2TheKernelTablesGiveTheSameAddressesAndRoutes()
+    {
+        WriteKernelTables();
+        KernelIpv4Address[] ipv4 = [new("lo", "127.0.0.1", 8), new("ens3", "203.0.113.10", 32), new("ens4", "10.0.0.5", 24), new("ens4:1", "10.0.0.6", 24)];
+        var snapshot = HostNetwork.FromKernelTables(new SystemFiles(_root), ipv4, "nameserver 9.9.9.9\nnameserver 127.0.0.53\n");
+        // DHCP is not visible in these tables: ens4's leased address is brought back as a static one.
+        Assert.Equal("""
+            # Anemos network snapshot, format 1
+            link fa:16:3e:12:34:56 ens3
+            addr fa:16:3e:12:34:56 203.0.113.10/32
+            addr fa:16:3e:12:34:56 2001:db8:10::10/64
+            link fa:16:3e:ab:cd:ef ens4
+            addr fa:16:3e:ab:cd:ef 10.0.0.5/24
+            addr fa:16:3e:ab:cd:ef 10.0.0.6/24
+            addr fa:16:3e:ab:cd:ef 2001:db8:20::99/64
+            route default 203.0.113.1 fa:16:3e:12:34:56
+            route 192.168.50.0/24 10.0.0.1 fa:16:3e:ab:cd:ef
+            route default fe80::1 fa:16:3e:12:34:56
+            dns 9.9.9.9
+
+            """, snapshot.ToNetworkConf());
+        Assert.False(snapshot.Interfaces[0].Addresses[1].Dynamic);
+        Assert.True(snapshot.Interfaces[1].Addresses[2].Dynamic); // not IFA_F_PERMANENT: autoconfigured
+    }
+
+    [Fact]
+    public void OnThisMachineTheKernelTablesAgreeWithIproute2()
+    {
+        var ip = (string[] arguments) =>
+        {
+            var result = ProcessRunner.Run("ip", arguments);
+            Assert.True(result.ExitCode == 0, $"iproute2's ip is needed here (test.sh installs it): {result}");
+            return result.Output;
+        };
+        var fromIp = NetworkSnapshot.Parse(ip(["-j", "addr", "show"]), ip(["-j", "-4", "route", "show"]), ip(["-j", "-6", "route", "show"]), null);
+        var fromKernel = HostNetwork.FromKernelTables(new SystemFiles("/"), Native.Ipv4Addresses(), null);
+        Assert.NotEmpty(fromKernel.Interfaces);
+        string Addresses(NetworkSnapshot s) => string.Join("\n", s.Interfaces.Select(i => $"{i.Name} {i.Mac} " + string.Join(" ", i.Addresses.Select(a => $"{a.Address}/{a.Prefix}").Order())));
+        string Routes(NetworkSnapshot s) => string.Join("\n", s.Routes.Select(r => $"{r.Destination} via {r.Gateway} dev {r.Interface}").Order());
+        Assert.Equal(Addresses(fromIp), Addresses(fromKernel));
+        Assert.Equal(Routes(fromIp), Routes(fromKernel));
+    }
+
     [Fact]
     public void ReadsTheKernelsInitSizeFromARealBzImage()
     {
