@@ -37,7 +37,8 @@ else
     if [ "$status" = 0 ]; then
         echo "== End-to-end: the packed SDK, sshd, QEMU"
         rest=$(echo "$fast" | sed 's/~/!~/g; s/|/\&/g')
-        dotnet test "$project" -c Release -nologo --no-build --filter "$rest" 2>&1 | tee -a "$log" || status=$?
+        # Normal verbosity lists every test with its duration: what each VM test costs CI.
+        dotnet test "$project" -c Release -nologo --no-build --filter "$rest" --logger "console;verbosity=normal" 2>&1 | tee -a "$log" || status=$?
     fi
 fi
 

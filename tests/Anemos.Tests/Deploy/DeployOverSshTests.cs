@@ -14,6 +14,7 @@ namespace Anemos.Tests.Deploy;
 /// (installed by the deploy into a state folder under the test's temp dir) and `boot --dry-run`,
 /// so everything but the kexec runs for real on this machine.
 /// </summary>
+[LongRunning(10)] // the 20-trial fault test
 public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
 {
     readonly LoopbackSshServer _server;

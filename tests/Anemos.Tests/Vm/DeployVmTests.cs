@@ -12,6 +12,7 @@ namespace Anemos.Tests.Vm;
 /// secret's presence (never its value) to the disk and reboots; the same VM comes back and is
 /// verified. The verdict is the disk, the consoles and the reported phases.
 /// </summary>
+[LongRunning(5)]
 public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     const string Payload = """

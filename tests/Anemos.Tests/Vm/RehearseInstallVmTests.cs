@@ -14,6 +14,7 @@ namespace Anemos.Tests.Vm;
 /// and the data disk is byte-identical. The deploy: the disk the rehearsal installed boots again
 /// and `dotnet publish -p:Host=x` reinstalls it. Verdicts come from what the guest wrote and answered.
 /// </summary>
+[LongRunning(22)] // a whole install, its firmware boot, and a reinstall by publish
 public sealed class RehearseInstallVmTests(RehearsedDnsHost host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHost>
 {
     [Fact]

@@ -18,6 +18,7 @@ namespace Anemos.Tests.Vm;
 /// boot for all of it: the stock host keeps its state in RAM, so every deploy finds it without
 /// helper or cache, as a reinstalled host is.
 /// </summary>
+[LongRunning(6)]
 public sealed class UrlDeployVmTests(SampleBaseFixture fixture, ITestOutputHelper output) : IClassFixture<SampleBaseFixture>
 {
     const long Budget = 64 << 10;
