@@ -35,7 +35,7 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
     /// <summary>Logins a deploy environment may refuse before the stream gives up (the operator's key is not among AuthorizedKeys).</summary>
     public const int RefusalLimit = 3;
 
-    const string Following = "ANEMOS-LIVE following", Other = "ANEMOS-LIVE other-system";
+    const string Following = "ANEMOS-LIVE following", Other = "ANEMOS-LIVE other-system", Old = "ANEMOS-LIVE old-system";
 
     readonly Queue<string> _tail = new();
 
@@ -47,7 +47,8 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
     /// <summary>The command the deploy environment runs: proves it is one (its log, a new boot), marks that it is followed, then follows from line <paramref name="from"/>.</summary>
     public static string Command(string oldBootId, int from) => string.Create(CultureInfo.InvariantCulture, $"""
         log={DeployInitContract.Log}
-        if [ ! -e "$log" ] || [ "$(cat /proc/sys/kernel/random/boot_id)" = {ShellQuoting.Quote(oldBootId)} ]; then echo '{Other}'; exit 0; fi
+        if [ "$(cat /proc/sys/kernel/random/boot_id)" = {ShellQuoting.Quote(oldBootId)} ]; then echo '{Old}'; exit 0; fi
+        if [ ! -e "$log" ]; then echo '{Other}'; exit 0; fi
         echo '{Following}'
         : >{DeployInitContract.LogFollowed}
         tail -n +{from} -f "$log" | while IFS= read -r line; do
@@ -128,6 +129,8 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
                     if (!confirmed)
                     {
                         if (line == Other) return new LiveLogOutcome.OtherSystem("it has no deploy log (not the deploy environment)");
+                        // The old system, still shutting down: the deploy environment comes after it.
+                        if (line == Old) return null;
                         confirmed = line == Following;
                         if (confirmed) Connections++;
                         continue;
