@@ -57,9 +57,9 @@ public static class DeployInitContract
     /// <summary>The line the result starts with, on the console and as the log's last line of a run.</summary>
     public const string ResultPrefix = "ANEMOS-RESULT ";
     /// <summary>Written by the streaming command once it sent the result line: the init may reboot or power off without cutting it short.</summary>
-    public const string LogDelivered = "/run/anemos/deploy.log.delivered";
+    public const string LogDelivered = Log + ".delivered";
     /// <summary>Written by the streaming command when it starts: the init waits (bounded) for <see cref="LogDelivered"/> only then.</summary>
-    public const string LogFollowed = "/run/anemos/deploy.log.followed";
+    public const string LogFollowed = Log + ".followed";
 
     /// <summary>Variables the deploy init sets for the payload (docs/deploy-init.md).</summary>
     public static IReadOnlyList<string> InitEnvironmentNames { get; } = ["ANEMOS_WORK", "ANEMOS_LOG", "ANEMOS_SECRETS", "ANEMOS_INSTALL_DISK"];

@@ -24,7 +24,7 @@ public abstract record LiveLogOutcome
 /// holds the deploy: without an answer within <see cref="AnswerLimit"/> (after the old system left, or
 /// after a cut) it gives up, and the wait for the new system goes on as without it.
 /// </summary>
-public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<string> write, IWatchClock clock)
+public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<string> write, IWatchClock clock, string logPath = DeployInitContract.Log)
 {
     /// <summary>How long the deploy environment may take to answer ssh: its kernel, drivers and network come first.</summary>
     public static readonly TimeSpan AnswerLimit = TimeSpan.FromSeconds(120);
@@ -44,16 +44,19 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
     /// <summary>Connections that delivered the log (more than one: the stream resumed after a cut).</summary>
     public int Connections { get; private set; }
 
-    /// <summary>The command the deploy environment runs: proves it is one (its log, a new boot), marks that it is followed, then follows from line <paramref name="from"/>.</summary>
-    public static string Command(string oldBootId, int from) => string.Create(CultureInfo.InvariantCulture, $"""
-        log={DeployInitContract.Log}
+    /// <summary>
+    /// The command the deploy environment runs: proves it is one (its log, a new boot), marks that it is followed
+    /// (<see cref="DeployInitContract.LogFollowed"/>), then follows from line <paramref name="from"/> and marks when it sent the result line.
+    /// </summary>
+    public static string Command(string oldBootId, int from, string logPath = DeployInitContract.Log) => string.Create(CultureInfo.InvariantCulture, $"""
+        log={ShellQuoting.Quote(logPath)}
         if [ "$(cat /proc/sys/kernel/random/boot_id)" = {ShellQuoting.Quote(oldBootId)} ]; then echo '{Old}'; exit 0; fi
         if [ ! -e "$log" ]; then echo '{Other}'; exit 0; fi
         echo '{Following}'
-        : >{DeployInitContract.LogFollowed}
+        : >"$log{DeployInitContract.LogFollowed[DeployInitContract.Log.Length..]}"
         tail -n +{from} -f "$log" | while IFS= read -r line; do
             printf '%s\n' "$line"
-            case "$line" in '{DeployInitContract.ResultPrefix}'*) : >{DeployInitContract.LogDelivered} ;; esac
+            case "$line" in '{DeployInitContract.ResultPrefix}'*) : >"$log{DeployInitContract.LogDelivered[DeployInitContract.Log.Length..]}" ;; esac
         done
         """);
 
@@ -106,7 +109,7 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var remaining = deadline - clock.UtcNow;
         limit.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
-        using var process = session.StartReading(Command(oldBootId, LinesSeen + 1));
+        using var process = session.StartReading(Command(oldBootId, LinesSeen + 1, logPath));
         _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var output = process.StandardOutput.BaseStream;
         var pending = new List<byte>();
