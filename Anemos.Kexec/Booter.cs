@@ -102,7 +102,7 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
         HandOver(state!);
     }
 
-    /// <summary>Deletes the staged initramfs when it carries secrets (it lives in the secrets folder), and the state that names it.</summary>
+    /// <summary>Deletes the staged initramfs when it carries secrets or host keys (it lives in the secrets folder), and the state that names it.</summary>
     public void Forget(StagedState? state = null)
     {
         var stager = new Stager(stateDirectory, report);
@@ -113,10 +113,10 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
             catch (System.Text.Json.JsonException) { return; }
             if (state is null) return;
         }
-        if (!state.Segments.Contains("secrets")) return;
+        if (!state.Segments.Contains("secrets") && !state.Segments.Contains("host-keys")) return;
         Anemos.Core.AtomicFile.TryDelete(stager.StatePath);
         Anemos.Core.AtomicFile.TryDelete(state.InitramfsPath);
-        report("the initramfs with the deploy's secrets was deleted");
+        report(state.Segments.Contains("secrets") ? "the initramfs with the deploy's secrets was deleted" : "the initramfs with the host keys was deleted");
     }
 
     void Load(StagedState state, StagedFiles staged)

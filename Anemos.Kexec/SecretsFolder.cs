@@ -18,6 +18,7 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
     public string Directory { get; } = directory;
     public string InitramfsPath => Path.Combine(Directory, "initramfs.img");
     public string SegmentPath => Path.Combine(Directory, "secrets.cpio");
+    public string HostKeysPath => Path.Combine(Directory, "host-keys.cpio");
 
     /// <summary>Creates (or checks) the folder and refuses one that is not in RAM (ANEMOS5019).</summary>
     public void Ensure()
@@ -49,6 +50,34 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
         {
             Array.Clear(buffer);
         }
+    }
+
+    /// <summary>
+    /// The running system's ssh host keys as a segment here, in RAM (docs/helper.md, stage): the deploy
+    /// environment answers with the same keys, so the deploy's pin holds. Null when there are none, or
+    /// when this folder is not in RAM (then the deploy environment has no keys of this host: its ssh
+    /// stays off until a failure asks for it, as before).
+    /// </summary>
+    public string? WriteHostKeys(IReadOnlyList<(string Name, byte[] Content)> keys, Action<string> report)
+    {
+        if (keys.Count == 0 || OperatingSystem.IsWindows()) return null;
+        try { Ensure(); }
+        catch (HelperException e)
+        {
+            report($"host keys: not carried ({e.Message})");
+            return null;
+        }
+        try
+        {
+            using var file = new FileStream(HostKeysPath, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            Anemos.Core.Initramfs.HostSegments.WriteHostKeys(file, keys);
+        }
+        finally
+        {
+            foreach (var (_, content) in keys) Array.Clear(content);
+        }
+        report($"host keys: {string.Join(", ", keys.Select(k => k.Name))} carried in RAM for the deploy environment's ssh");
+        return HostKeysPath;
     }
 
     /// <summary>Removes every file here but <paramref name="keep"/> (the staged initramfs, when it lives here), and a secrets file left in upload/.</summary>

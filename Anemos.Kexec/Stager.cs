@@ -11,8 +11,8 @@ namespace Anemos.Kexec;
 /// `stage`: takes every artifact a manifest names from the cache, a folder or its https URL,
 /// proves each sha256 and size, assembles the initramfs with the build's own code and proves its
 /// sha256 before it counts as staged; then appends the host-side segments (network snapshot,
-/// boot disk, extra segments, the deploy's secrets). Nothing half-written is ever taken as staged: state.json is
-/// removed first and written last. An initramfs with secrets is written to the secrets folder in
+/// boot disk, extra segments, the host's ssh keys, the deploy's secrets). Nothing half-written is ever taken as staged: state.json is
+/// removed first and written last. An initramfs with host keys or secrets is written to the secrets folder in
 /// RAM, never under the state folder.
 /// </summary>
 public sealed class Stager(string stateDirectory, Action<string> report, SecretsFolder? secretsFolder = null)
@@ -31,7 +31,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
     };
 
-    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null)
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null, string? hostKeysSegment = null)
     {
         if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
         byte[] manifestBytes = File.ReadAllBytes(manifestPath);
@@ -85,11 +85,13 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             segmentNames.Add(Path.GetFileName(extra));
         }
         string initramfs = Path.Combine(StagedDirectory, "initramfs.img");
-        if (secretsSegment is not null)
+        // The host keys and the secrets live in RAM only, and so does the initramfs that carries either.
+        foreach (var (segment, name) in new[] { (hostKeysSegment, "host-keys"), (secretsSegment, "secrets") })
         {
-            var folder = secretsFolder ?? throw new InvalidOperationException("A secrets segment needs the secrets folder.");
-            segments.Add(secretsSegment);
-            segmentNames.Add("secrets");
+            if (segment is null) continue;
+            var folder = secretsFolder ?? throw new InvalidOperationException($"A {name} segment needs the secrets folder.");
+            segments.Add(segment);
+            segmentNames.Add(name);
             initramfs = folder.InitramfsPath;
         }
 

@@ -21,11 +21,13 @@ public static class DeployInitContract
     public const string NetworkConf = "anemos/network.conf";
     public const string BootDisk = "anemos/boot-disk";
     public const string Secrets = "anemos/secrets";
+    /// <summary>The running system's ssh host keys (OpenSSH's ssh_host_TYPE_key files, 0600), in RAM only: the deploy environment's ssh answers with them.</summary>
+    public const string HostKeys = "anemos/ssh";
     /// <summary>A rehearsal's own host-variable overrides (docs/rehearse.md), sourced after host.env; never in a deploy.</summary>
     public const string RehearseEnv = "anemos/rehearse.env";
 
     /// <summary>Every file or folder of the contract, as initramfs paths.</summary>
-    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, RehearseEnv];
+    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, HostKeys, RehearseEnv];
 
     /// <summary>host.env: what the build writes before the host's own variables.</summary>
     public static class HostEnv
@@ -46,6 +48,18 @@ public static class DeployInitContract
 
         public static IReadOnlyList<string> Names { get; } = [Host, SdkVersion, Payload, PayloadKind, PayloadSha256, PayloadSize, OnSuccess, OnFailure, Network, TargetDisk];
     }
+
+    /// <summary>
+    /// The deploy environment's live log (docs/deploy-init.md, "ssh during the deploy"): every step, the payload's output and
+    /// the result line, one per line; its presence tells the deploy environment from the old and the new system.
+    /// </summary>
+    public const string Log = "/run/anemos/deploy.log";
+    /// <summary>The line the result starts with, on the console and as the log's last line of a run.</summary>
+    public const string ResultPrefix = "ANEMOS-RESULT ";
+    /// <summary>Written by the streaming command once it sent the result line: the init may reboot or power off without cutting it short.</summary>
+    public const string LogDelivered = Log + ".delivered";
+    /// <summary>Written by the streaming command when it starts: the init waits (bounded) for <see cref="LogDelivered"/> only then.</summary>
+    public const string LogFollowed = Log + ".followed";
 
     /// <summary>Variables the deploy init sets for the payload (docs/deploy-init.md).</summary>
     public static IReadOnlyList<string> InitEnvironmentNames { get; } = ["ANEMOS_WORK", "ANEMOS_LOG", "ANEMOS_SECRETS", "ANEMOS_INSTALL_DISK"];

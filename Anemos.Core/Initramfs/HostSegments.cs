@@ -21,6 +21,19 @@ public static class HostSegments
     /// <summary>A newc cpio holding /anemos/rehearse.env, which the deploy init sources after host.env (rehearsals only).</summary>
     public static void WriteRehearseEnv(string segmentPath, byte[] env) => WriteOne(segmentPath, RehearseEnvPath, env);
 
+    /// <summary>
+    /// A newc cpio holding the running system's ssh host keys under /anemos/ssh (folder 0700, files 0600),
+    /// into <paramref name="stream"/> (the helper's file in RAM).
+    /// </summary>
+    public static void WriteHostKeys(Stream stream, IEnumerable<(string Name, byte[] Content)> keys)
+    {
+        using var cpio = new NewcWriter(stream, leaveOpen: true);
+        cpio.AddDirectory(DeployInitContract.Directory);
+        cpio.AddDirectory(DeployInitContract.HostKeys, 0x1C0);
+        foreach (var (name, content) in keys) cpio.AddFile(DeployInitContract.HostKeys + "/" + name, content, 0x180);
+        cpio.Finish();
+    }
+
     static void WriteOne(string segmentPath, string path, byte[] content) =>
         AtomicFile.Write(segmentPath, stream =>
         {

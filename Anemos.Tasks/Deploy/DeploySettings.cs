@@ -40,6 +40,12 @@ public static partial class DeploySettings
     public static SshTarget NewSystem(SshTarget target, string? deployedHostKey) =>
         target with { HostKey = string.IsNullOrWhiteSpace(deployedHostKey) ? target.HostKey : deployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
 
+    /// <summary>
+    /// The deploy environment's ssh (docs/deploy-init.md): the same address, port and pin (it answers with the host's own keys),
+    /// as root, the one user it has, with the overlay's authorized keys.
+    /// </summary>
+    public static SshTarget DeployEnvironment(SshTarget target) => target with { User = "root", ConnectTimeoutSeconds = 5 };
+
     /// <summary>AnemosDeployTimeout in seconds.</summary>
     public static int TimeoutSeconds(string text)
     {

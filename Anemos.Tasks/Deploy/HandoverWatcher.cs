@@ -34,8 +34,11 @@ public sealed record OldSystemReading(OldConnection Connection, HelperResult? Bo
 /// <summary>What a login as the deploy makes it, with the deployed pin, found.</summary>
 public abstract record LoginAttempt
 {
-    /// <summary>Logged in; <paramref name="BootId"/> is null when reading it failed or timed out.</summary>
-    public sealed record LoggedIn(IDisposable Session, string? BootId, string Detail) : LoginAttempt;
+    /// <summary>
+    /// Logged in; <paramref name="BootId"/> is null when reading it failed or timed out. <paramref name="InDeployEnvironment"/>:
+    /// the login reached the deploy environment (its ssh answers with the host's own keys while it installs), not the new system.
+    /// </summary>
+    public sealed record LoggedIn(IDisposable Session, string? BootId, string Detail, bool InDeployEnvironment = false) : LoginAttempt;
     /// <summary>The old system's host key answered (it is still shutting down).</summary>
     public sealed record OldHostKey : LoginAttempt;
     /// <summary>A host key that is neither pinned nor the old system's.</summary>
@@ -77,6 +80,13 @@ public sealed record HandoverVerdict(IDisposable NewSystem, string Evidence);
 /// </summary>
 public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, string display)
 {
+    /// <summary>
+    /// Follows the deploy environment's live log once the old system has left (or a login found the deploy
+    /// environment), until the deadline given; true when the deploy environment answered. It throws when the
+    /// install failed. Null: no live log (the wait as before).
+    /// </summary>
+    public Func<DateTimeOffset, CancellationToken, bool>? FollowDeployLog { get; init; }
+
     /// <summary>How long the old system may take to leave after the handover.</summary>
     public static readonly TimeSpan LeaveLimit = TimeSpan.FromMinutes(10);
     /// <summary>Between two looks at the old connection, and between two logins.</summary>
@@ -94,6 +104,17 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
         string lastSeen = "answering ssh";
         string? left = null, stalled = null, seenDown = null;
         int loginFailures = 0;
+        bool followed = false, deployEnvironmentSeen = false;
+        void Follow()
+        {
+            if (FollowDeployLog is null || followed) return;
+            followed = true;
+            if (FollowDeployLog(deadline, cancellationToken))
+            {
+                deployEnvironmentSeen = true;
+                lastSeen = $"{clock.UtcNow:HH:mm:ss} the deploy environment reported its result";
+            }
+        }
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -126,11 +147,20 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
                     connectionOpen = false;
                     left = $"at {clock.UtcNow:HH:mm:ss}";
                     probe.ReleaseOldSystem();
+                    Follow();
                 }
             }
 
             switch (probe.Login(cancellationToken))
             {
+                case LoginAttempt.LoggedIn { InDeployEnvironment: true } login:
+                    // The deploy environment answers with the host's own keys while it installs: not the new system.
+                    login.Session.Dispose();
+                    deployEnvironmentSeen = true;
+                    lastSeen = $"{clock.UtcNow:HH:mm:ss} the deploy environment answers (installing)";
+                    if (connectionOpen) { connectionOpen = false; left ??= $"at {clock.UtcNow:HH:mm:ss}"; probe.ReleaseOldSystem(); }
+                    Follow();
+                    break;
                 case LoginAttempt.LoggedIn { BootId: { } bootId } login when IsBootId(bootId) && bootId != oldBootId:
                     if (connectionOpen) probe.ReleaseOldSystem();
                     string leaving = left is not null ? $"went away {left} (its connection ended)" : $"fell silent {stalled}";
@@ -148,6 +178,10 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
                         // Over this login to the old system, the deploy kernel is unloaded before giving up.
                         if (clock.UtcNow > leaveBy) throw DidNotLeave(handedOver, lastSeen, "", probe.UnloadDeployKernel(login.Session, cancellationToken));
                     }
+                    break;
+                case LoginAttempt.OldHostKey when deployEnvironmentSeen:
+                    // The deploy environment carries the old system's keys: that key answering is no sign of the old system.
+                    lastSeen = $"{clock.UtcNow:HH:mm:ss} the deploy environment answers with the host's own key";
                     break;
                 case LoginAttempt.OldHostKey:
                     lastSeen = $"{clock.UtcNow:HH:mm:ss} the old system's host key still answers";

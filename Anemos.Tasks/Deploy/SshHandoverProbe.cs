@@ -15,6 +15,9 @@ public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, s
     /// <summary>How long the new system may take to print its boot id.</summary>
     public static readonly TimeSpan BootIdLimit = TimeSpan.FromSeconds(30);
     public const string BootIdCommand = "cat /proc/sys/kernel/random/boot_id";
+    /// <summary>A login's question: the boot id, and whether this is the deploy environment (it has the deploy log).</summary>
+    public static readonly string LoginCommand = $"{BootIdCommand}; if [ -e {Anemos.Core.Initramfs.DeployInitContract.Log} ]; then echo {DeployEnvironmentWord}; fi";
+    const string DeployEnvironmentWord = "deploy-environment";
 
     bool _released;
 
@@ -60,10 +63,12 @@ public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, s
         try
         {
             candidate = SshSession.Open(newTarget, cancellationToken);
-            var read = candidate.Run(BootIdCommand, BootIdLimit, cancellationToken);
-            string? bootId = read.ExitCode == 0 ? read.Output.Trim() : null;
+            var read = candidate.Run(LoginCommand, BootIdLimit, cancellationToken);
+            string[] lines = read.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string? bootId = read.ExitCode == 0 ? lines.FirstOrDefault() : null;
             var attempt = new LoginAttempt.LoggedIn(candidate, bootId,
-                read.TimedOut ? $"no answer within {BootIdLimit.TotalSeconds:0} s" : $"exit {read.ExitCode}: {SshSession.LastLine(read.Errors + "\n" + read.Output)}");
+                read.TimedOut ? $"no answer within {BootIdLimit.TotalSeconds:0} s" : $"exit {read.ExitCode}: {SshSession.LastLine(read.Errors + "\n" + read.Output)}",
+                InDeployEnvironment: read.ExitCode == 0 && lines.Contains(DeployEnvironmentWord));
             candidate = null;
             return attempt;
         }

@@ -127,6 +127,14 @@ public sealed class SshSession : IDisposable
         return new RemoteProcess(process, firstLine.Result, errors);
     }
 
+    /// <summary>Starts a command whose output the caller reads as it comes (a live log); the caller ends it by disposing the process.</summary>
+    public System.Diagnostics.Process StartReading(string command)
+    {
+        var process = OpenSsh.Start("ssh", [.. _options, "--", _target.Destination, RemoteCommand(command)]);
+        process.StandardInput.Close();
+        return process;
+    }
+
     // Always through `sh -c`: the login shell only starts sh, so a root shell of csh or fish cannot misread the command.
     string RemoteCommand(string command) => (_target.NeedsSudo ? "sudo -n sh -c " : "exec sh -c ") + ShellQuoting.QuoteForAnyLoginShell(command);
 

@@ -17,6 +17,7 @@ public sealed class HelperProtocolTests
             From = "/var/lib/anemos/upload",
             Network = Capture.None,
             BootDisk = Capture.None,
+            HostKeys = Capture.None,
             Segments = ["/run/a b.cpio", "/run/it's.cpio"],
             KeepConsole = false,
             SecretsOnStandardInput = true,
@@ -68,7 +69,7 @@ public sealed class HelperProtocolTests
     }
 
     [Theory]
-    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version.", "frobnicate")]
+    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--host-keys auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version.", "frobnicate")]
     [InlineData("--secrets takes '-': the secrets segment comes on stdin, never from a file.", "stage", "--manifest", "m", "--secrets", "/tmp/secrets.cpio")]
     [InlineData("stage needs --manifest FILE.", "stage")]
     [InlineData("--network is 'dhcp'; use auto or none.", "stage", "--manifest", "m", "--network", "dhcp")]

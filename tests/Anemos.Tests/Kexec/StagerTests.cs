@@ -365,6 +365,51 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void TheHostKeysTravelInRamOnlyAsTheirOwnSegmentAndNeverUnderTheStateFolder()
+    {
+        string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
+        string root = Path.Combine(_root, "host-root");
+        Directory.CreateDirectory(Path.Combine(root, "etc", "ssh"));
+        try
+        {
+            string key = Path.Combine(root, "etc", "ssh", "ssh_host_ed25519_key");
+            var keygen = ProcessRunner.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key);
+            Assert.True(keygen.ExitCode == 0, keygen.ToString());
+            File.WriteAllText(Path.Combine(root, "etc", "ssh", "ssh_host_rsa_key"), "not a key\n");
+            byte[] secretPart = File.ReadAllBytes(key).AsSpan(40, 40).ToArray();
+            ProcessResult Helper(params string[] arguments) =>
+                ProcessRunner.Run(PackagedHelper.File, ["--json", "--state", _state, "--run", ram, "--root", root, .. arguments]);
+            string[] stage = ["stage", "--manifest", ManifestPath, "--from", _upload, "--network", "none", "--boot-disk", "none"];
+
+            var staged = Helper(stage);
+            Assert.True(staged.ExitCode == 0, staged.ToString());
+            string initramfs = Path.Combine(ram, "initramfs.img");
+            string image = Encoding.Latin1.GetString(File.ReadAllBytes(initramfs));
+            var folder = System.Text.RegularExpressions.Regex.Match(image, @"070701[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})[0-9A-Fa-f]{88}anemos/ssh\0");
+            var file = System.Text.RegularExpressions.Regex.Match(image, @"070701[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})[0-9A-Fa-f]{88}anemos/ssh/ssh_host_ed25519_key\0");
+            Assert.True(folder.Success && file.Success, "no anemos/ssh/ssh_host_ed25519_key in the staged initramfs");
+            Assert.Equal((0x41C0, 0x8180), (Convert.ToInt32(folder.Groups[1].Value, 16), Convert.ToInt32(file.Groups[1].Value, 16))); // 0700, 0600
+            Assert.DoesNotContain("anemos/ssh/ssh_host_rsa_key", image); // not a private key
+            Assert.Contains("\"host-keys\"", File.ReadAllText(Path.Combine(_state, "staged", "state.json")));
+            Assert.Equal(["initramfs.img"], Directory.EnumerateFiles(ram).Select(Path.GetFileName));
+            foreach (string written in Directory.EnumerateFiles(_state, "*", SearchOption.AllDirectories))
+                Assert.False(File.ReadAllBytes(written).AsSpan().IndexOf(secretPart) >= 0, $"the host key is in {written}");
+
+            // Like the secrets: gone after `discard`; and with --host-keys none the initramfs stays where it did before.
+            Assert.Equal(0, Helper("discard").ExitCode);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            var without = Helper([.. stage, "--host-keys", "none"]);
+            Assert.True(without.ExitCode == 0, without.ToString());
+            Assert.True(File.Exists(Path.Combine(_state, "staged", "initramfs.img")));
+            Assert.DoesNotContain("anemos/ssh", Encoding.Latin1.GetString(File.ReadAllBytes(Path.Combine(_state, "staged", "initramfs.img"))));
+        }
+        finally
+        {
+            try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public async Task ADownloadThatNeverEndsStopsAtTheManifestsSizeAndIsRefused()
     {
         await using var server = new LoopbackHttpsServer(_root);

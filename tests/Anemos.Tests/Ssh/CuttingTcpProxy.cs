@@ -17,7 +17,7 @@ public sealed class CuttingTcpProxy : IDisposable
     long _forwarded;
     long _forwardedToTarget;
     long? _cutAfter;
-    bool _cut;
+    bool _cut, _refuseAfterCut = true;
 
     public int Port { get; }
 
@@ -38,11 +38,15 @@ public sealed class CuttingTcpProxy : IDisposable
     /// <summary>Whether the connections were cut since the last <see cref="Arm"/>.</summary>
     public bool Cut { get { lock (_gate) return _cut; } }
 
-    /// <summary>Counts from zero again; cuts after <paramref name="cutAfter"/> bytes, or never when null.</summary>
-    public void Arm(long? cutAfter)
+    /// <summary>
+    /// Counts from zero again; cuts after <paramref name="cutAfter"/> bytes, or never when null. With
+    /// <paramref name="refuseAfterCut"/> false, new connections after the cut pass (and are never cut): one cut, then a clean line.
+    /// </summary>
+    public void Arm(long? cutAfter, bool refuseAfterCut = true)
     {
         lock (_gate)
         {
+            _refuseAfterCut = refuseAfterCut;
             _forwarded = 0;
             _forwardedToTarget = 0;
             _cutAfter = cutAfter;
@@ -60,7 +64,7 @@ public sealed class CuttingTcpProxy : IDisposable
             catch (ObjectDisposedException) { return; }
             lock (_gate)
             {
-                if (_cut)
+                if (_cut && _refuseAfterCut)
                 {
                     Abort(client);
                     continue;
@@ -97,11 +101,11 @@ public sealed class CuttingTcpProxy : IDisposable
                 bool cutNow;
                 lock (_gate)
                 {
-                    if (_cut) return;
-                    pass = _cutAfter is { } limit ? (int)Math.Min(read, Math.Max(0, limit - _forwarded)) : read;
+                    if (_cut && _refuseAfterCut) return;
+                    pass = _cut ? read : _cutAfter is { } limit ? (int)Math.Min(read, Math.Max(0, limit - _forwarded)) : read;
                     _forwarded += pass;
                     if (toTarget) _forwardedToTarget += pass;
-                    cutNow = _cutAfter is { } l && _forwarded >= l;
+                    cutNow = !_cut && _cutAfter is { } l && _forwarded >= l;
                 }
                 if (pass > 0) to.Send(buffer, 0, pass, SocketFlags.None);
                 if (cutNow)

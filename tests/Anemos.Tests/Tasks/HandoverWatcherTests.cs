@@ -190,4 +190,49 @@ public sealed class HandoverWatcherTests
         Assert.Throws<ArgumentException>(() => watcher.Watch(oldBootId, 1800, CancellationToken.None));
         Assert.Empty(host.Events);
     }
+
+    [Fact]
+    public void TheDeployEnvironmentIsNotTheNewSystemAndItsOldKeyIsNoSignOfTheOldSystem()
+    {
+        // The deploy environment answers with the host's own key while it installs, for longer than the old system
+        // may take to leave: a login there (same pin, a new boot id) is not the new system, and once it was seen the old
+        // key answering is no ANEMOS4016. The live log runs once, after the old connection ended.
+        var deployEnvironment = new Session();
+        var clock = new ScriptedClock();
+        var host = new ScriptedHost(clock, [Ends],
+            [() => new LoginAttempt.LoggedIn(deployEnvironment, NewBootId, "exit 0", InDeployEnvironment: true), OldKey, OldKey, LogsIn("3f2e1d0c-1111-4c6d-8e7f-901a2b3c4d5e")]);
+        int follows = 0;
+        var watcher = new HandoverWatcher(host, clock, "root@x")
+        {
+            FollowDeployLog = (deadline, _) =>
+            {
+                follows++;
+                host.Events.Add("follow");
+                clock.Spend(TimeSpan.FromMinutes(15));
+                return true;
+            },
+        };
+
+        var verdict = watcher.Watch(OldBootId, 3600, CancellationToken.None);
+
+        Assert.Equal(1, follows);
+        Assert.Equal(["old:Ended", "release", "follow", "login:LoggedIn", "login:OldHostKey", "login:OldHostKey", "login:LoggedIn"], host.Events);
+        Assert.True(deployEnvironment.Disposed, "the login to the deploy environment is closed");
+        Assert.Contains("new boot id 3f2e1d0c", verdict.Evidence);
+    }
+
+    [Fact]
+    public void AFailedInstallReportedByTheLiveLogEndsTheWait()
+    {
+        var (_, host, clock) = Watch([Ends], Down);
+        var watcher = new HandoverWatcher(host, clock, "root@x")
+        {
+            FollowDeployLog = (_, _) => throw new AnemosException(Diagnostics.InstallFailed, "root@x", "run", "", ""),
+        };
+
+        var error = Assert.Throws<AnemosException>(() => watcher.Watch(OldBootId, 1800, CancellationToken.None));
+
+        Assert.Equal("ANEMOS4024", error.Diagnostic.Code);
+        Assert.DoesNotContain(host.Events, e => e.StartsWith("login:", StringComparison.Ordinal));
+    }
 }

@@ -56,6 +56,8 @@ public static class StockHostImage
             ("etc/group", Encoding.ASCII.GetBytes("root:x:0:\nnogroup:x:65534:\n"), null, 0x1A4),
             ("etc/shadow", Encoding.ASCII.GetBytes("root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n"), null, 0x180),
             ("etc/ssh/host_key", null, hostKey, 0x180),
+            // Where a distribution keeps it, and where the helper takes the host keys from for the deploy environment's ssh.
+            ("etc/ssh/ssh_host_ed25519_key", null, hostKey, 0x180),
             ("etc/ssh/host_key_next", null, nextHostKey, 0x180),
             ("etc/ssh/authorized_keys", null, authorizedKey, 0x1A4),
             ("etc/ssh/sshd_config", Encoding.ASCII.GetBytes("""
