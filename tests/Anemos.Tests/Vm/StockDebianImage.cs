@@ -28,7 +28,7 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         debian_suite=bookworm
         debian_mirror=${MIRROR}
         debian_variant=minbase
-        format="raw 3G msdos ext4"
+        format="raw 8G msdos ext4"
         hostconf="hostname=debian timezone=UTC locale=C.UTF-8"
         packages="systemd-sysv sudo openssh-server iproute2 initramfs-tools"
 
@@ -112,6 +112,9 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         Directory.Delete(folder, recursive: true);
         if (Directory.Exists(cache)) Directory.Delete(cache, recursive: true);
         Directory.Move(work, cache);
+        // Images of older inputs are of no further use (each holds about 1 GiB).
+        foreach (string old in Directory.GetDirectories(CacheRoot, "stock-debian-*").Where(d => d != cache && !d.Contains(".building-", StringComparison.Ordinal)))
+            Directory.Delete(old, recursive: true);
     }
 
     static void Write(string path, string text)
