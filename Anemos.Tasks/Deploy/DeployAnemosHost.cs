@@ -25,6 +25,8 @@ public sealed class DeployAnemosHost : AnemosTask
     public string? HostKey { get; set; }
     /// <summary>The host key the deployed system presents (defaults to HostKey).</summary>
     public string? DeployedHostKey { get; set; }
+    /// <summary>The user the deployed system lets in (defaults to User).</summary>
+    public string? DeployedUser { get; set; }
     public string? SshConfigFile { get; set; }
     public string? SshIdentityFile { get; set; }
 
@@ -98,6 +100,7 @@ public sealed class DeployAnemosHost : AnemosTask
     {
         var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
         _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
+        var newSystemTarget = DeploySettings.NewSystem(HostName, _target, DeployedHostKey, DeployedUser);
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
@@ -200,7 +203,7 @@ public sealed class DeployAnemosHost : AnemosTask
             SshSession newSystem;
             using (var phase = _progress.Begin("wait"))
             {
-                var probe = new SshHandoverProbe(_helper, DeploySettings.NewSystem(_target, DeployedHostKey), _target.HostKey, releaseOldSystem: () =>
+                var probe = new SshHandoverProbe(_helper, newSystemTarget, _target.HostKey, releaseOldSystem: () =>
                 {
                     hold?.Dispose();
                     hold = null;

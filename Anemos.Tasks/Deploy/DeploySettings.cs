@@ -36,9 +36,18 @@ public static partial class DeploySettings
         };
     }
 
-    /// <summary>The target the new system answers on: the same, with the deployed pin (the HostKey when none is set).</summary>
-    public static SshTarget NewSystem(SshTarget target, string? deployedHostKey) =>
-        target with { HostKey = string.IsNullOrWhiteSpace(deployedHostKey) ? target.HostKey : deployedHostKey.Trim(), ConnectTimeoutSeconds = 5 };
+    /// <summary>
+    /// The target the new system answers on: the same, with the deployed pin (the HostKey when none
+    /// is set) and the deployed user (the User when none is set: a first install logs in to the
+    /// stock image as its `debian`, then to the new system as the project's user).
+    /// </summary>
+    public static SshTarget NewSystem(string hostName, SshTarget target, string? deployedHostKey, string? deployedUser)
+    {
+        string user = string.IsNullOrWhiteSpace(deployedUser) ? target.User : deployedUser.Trim();
+        if (!ResolveAnemosHosts.IsValidUser(user))
+            throw new AnemosException(Diagnostics.InvalidUser, hostName, user);
+        return target with { HostKey = string.IsNullOrWhiteSpace(deployedHostKey) ? target.HostKey : deployedHostKey.Trim(), User = user, ConnectTimeoutSeconds = 5 };
+    }
 
     /// <summary>
     /// The deploy environment's ssh (docs/deploy-init.md): the same address, port and pin (it answers with the host's own keys),

@@ -16,7 +16,7 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     /// <summary>Metadata with a meaning of its own; every other metadata value is a host variable.</summary>
     static readonly HashSet<string> ConnectionMetadata = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Address", "User", "Port", "HostKey", "DeployedHostKey", "HealthCheck", "Group", "OnFailure", "Network", "TargetDisk", "AuthorizedKeys",
+        "Address", "User", "Port", "HostKey", "DeployedHostKey", "DeployedUser", "HealthCheck", "Group", "OnFailure", "Network", "TargetDisk", "AuthorizedKeys",
     };
 
     static readonly string[] OnFailureValues = ["shell", "ssh", "poweroff"];

@@ -21,6 +21,8 @@ public class DebianMirrorFixture : IAsyncLifetime
     public string Suite { get; private set; } = "bookworm";
     /// <summary>The mirror's URL, without a trailing slash.</summary>
     public string Mirror { get; private set; } = "";
+    /// <summary>The packages the mirror holds, NAME=VERSION per line: what an image built from it is made of.</summary>
+    public string PackageSet { get; private set; } = "";
     /// <summary>The binary keyring of the key that signed the repository.</summary>
     public string ArchiveKeyring => Path.Combine(Root, "archive.gpg");
     /// <summary>A binary keyring of another key, which signed nothing.</summary>
@@ -74,6 +76,7 @@ public class DebianMirrorFixture : IAsyncLifetime
         string debs = Path.Combine(CacheDirectory, "debs");
         string manifest = Path.Combine(CacheDirectory, "set.txt");
         string wanted = string.Join('\n', set) + "\n";
+        PackageSet = wanted;
         if (File.Exists(manifest) && File.ReadAllText(manifest) == wanted && Directory.Exists(debs)
             && Directory.GetFiles(debs, "*.deb").Length == set.Count)
             return debs;

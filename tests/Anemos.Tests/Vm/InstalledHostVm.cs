@@ -10,12 +10,14 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Vm;
 
 /// <summary>
-/// samples/dns x as a server: the disk the engine installed, booted by SeaBIOS (no -kernel) in
-/// QEMU under TCG, with a data disk attached second. Its user network has x's shape (IPV4
-/// 192.0.2.53/24, gateway 192.0.2.1, as the rehearsal's phase 2 shapes it): the installed
-/// system's static configuration and the deploy init's (the helper's snapshot of it) both answer
-/// there. sshd is forwarded to 127.0.0.1:PORT, the test's Debian mirror is the guest's
-/// 192.0.2.100:80. QEMU restarts the machine when it reboots, as a server does; a time limit ends it.
+/// samples/dns x as a server: a disk booted by SeaBIOS (no -kernel) in QEMU under TCG, the disk the
+/// engine installed (or the stock Debian a first install starts from), with a data disk attached
+/// second (or first: a stock machine whose boot disk is the second). Its user network has x's
+/// shape (IPV4 192.0.2.53/24, gateway 192.0.2.1, as the rehearsal's phase 2 shapes it, and DHCP
+/// hands out that address too): the installed system's static configuration, a stock system's
+/// DHCP and the deploy init's (the helper's snapshot of either) all answer there. sshd is
+/// forwarded to 127.0.0.1:PORT, the test's Debian mirror is the guest's 192.0.2.100:80. QEMU
+/// restarts the machine when it reboots, as a server does; a time limit ends it.
 /// </summary>
 public sealed partial class InstalledHostVm : IDisposable
 {
@@ -31,7 +33,7 @@ public sealed partial class InstalledHostVm : IDisposable
     public ConsoleTimeline Timeline { get; }
     readonly Process _qemu;
 
-    InstalledHostVm(string directory, string installedDisk, string dataDisk, string mirror)
+    InstalledHostVm(string directory, string bootDisk, string dataDisk, string mirror, bool bootDiskSecond)
     {
         Directory.CreateDirectory(directory);
         Port = LoopbackPort.Free();
@@ -43,26 +45,28 @@ public sealed partial class InstalledHostVm : IDisposable
         var start = new ProcessStartInfo("timeout") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in (string[])["--signal=KILL", "5400", "qemu-system-x86_64",
                      "-accel", "tcg", "-m", "1024", "-display", "none", "-nodefaults", "-monitor", "none", "-serial", "file:" + ConsoleLog, "-boot", "c",
-                     "-netdev", $"user,id=n,restrict=on,net={Net},host={Gateway},hostfwd=tcp:127.0.0.1:{Port}-{Address}:22,"
+                     "-netdev", $"user,id=n,restrict=on,net={Net},host={Gateway},dhcpstart={Address},hostfwd=tcp:127.0.0.1:{Port}-{Address}:22,"
                                 + RehearseAnemosHost.MirrorForward(MirrorAddress, mirrorUri.Port),
-                     "-device", "virtio-net-pci,netdev=n",
-                     // Serials as the rehearsal gives them: the helper names the boot disk by its serial.
-                     // snapshot=on: the installed disk stays as the rehearsal left it, the VM's writes (kept across its reboots) go to a temporary overlay.
-                     "-drive", $"file={installedDisk},format=raw,if=none,id=disk0,cache=unsafe,snapshot=on", "-device", $"virtio-blk-pci,drive=disk0,serial={RehearseAnemosHost.SerialOf(0)},bootindex=0",
-                     "-drive", $"file={DataDisk},format=raw,if=none,id=disk1", "-device", $"virtio-blk-pci,drive=disk1,serial={RehearseAnemosHost.SerialOf(1)}"])
+                     "-device", "virtio-net-pci,netdev=n"])
             start.ArgumentList.Add(argument);
+        // Serials as the rehearsal gives them: the helper names the boot disk by its serial.
+        // snapshot=on: the boot disk stays as it was (the rehearsal's, the cached stock image), the VM's writes (kept across its reboots) go to a temporary overlay.
+        string[] boot = ["-drive", $"file={bootDisk},format=raw,if=none,id=disk0,cache=unsafe,snapshot=on", "-device", $"virtio-blk-pci,drive=disk0,serial={RehearseAnemosHost.SerialOf(0)},bootindex=0"];
+        string[] data = ["-drive", $"file={DataDisk},format=raw,if=none,id=disk1", "-device", $"virtio-blk-pci,drive=disk1,serial={RehearseAnemosHost.SerialOf(1)}"];
+        // The order on the PCI bus is the order the kernels name the disks in (vda, vdb).
+        foreach (string argument in bootDiskSecond ? data.Concat(boot) : boot.Concat(data)) start.ArgumentList.Add(argument);
         _qemu = Process.Start(start)!;
         _qemu.StandardInput.Close();
         Timeline = new ConsoleTimeline(() => Console);
     }
 
-    /// <summary>Boots the installed system and waits for its login prompt and its sshd.</summary>
-    public static InstalledHostVm Start(string directory, string installedDisk, string dataDisk, string mirror)
+    /// <summary>Boots the system on <paramref name="bootDisk"/> and waits for its login prompt (as <paramref name="hostName"/>) and its sshd.</summary>
+    public static InstalledHostVm Start(string directory, string bootDisk, string dataDisk, string mirror, string hostName = "x", bool bootDiskSecond = false)
     {
-        var vm = new InstalledHostVm(directory, installedDisk, dataDisk, mirror);
+        var vm = new InstalledHostVm(directory, bootDisk, dataDisk, mirror, bootDiskSecond);
         try
         {
-            vm.WaitFor(LoginPrompt(), TimeSpan.FromSeconds(600));
+            vm.WaitFor(new Regex($"(?m)^{Regex.Escape(hostName)} login:"), TimeSpan.FromSeconds(600));
             vm.WaitForSsh(TimeSpan.FromSeconds(300));
         }
         catch
@@ -72,9 +76,6 @@ public sealed partial class InstalledHostVm : IDisposable
         }
         return vm;
     }
-
-    [GeneratedRegex(@"(?m)^x login:")]
-    internal static partial Regex LoginPrompt();
 
     [GeneratedRegex(@"install disk: /dev/(vd[a-z])\b")]
     private static partial Regex InstallDiskLine();
@@ -115,11 +116,19 @@ public sealed partial class InstalledHostVm : IDisposable
         throw new TimeoutException($"the installed system's sshd gave no host key within {timeout.TotalSeconds} s ({last}); console tail:\n{ConsoleTail(60)}");
     }
 
-    /// <summary>A command as root on the running system (the operator's key), its standard output.</summary>
-    public string Run(string identity, string command)
+    /// <summary>The fingerprint (SHA256:…) of the ed25519 host key the running system's sshd presents.</summary>
+    public string HostKeyFingerprint()
+    {
+        var scan = ProcessRunner.Shell($"ssh-keyscan -T 15 -t ed25519 -p {Port} 127.0.0.1 2>/dev/null | ssh-keygen -lf -");
+        Assert.True(scan.ExitCode == 0 && scan.StandardOutput.Contains("SHA256:", StringComparison.Ordinal), $"no host key from the VM: {scan}\n--- VM console tail:\n{ConsoleTail(40)}");
+        return scan.StandardOutput.Split(' ')[1];
+    }
+
+    /// <summary>A command on the running system as <paramref name="user"/> (root by default, the operator's key), its standard output.</summary>
+    public string Run(string identity, string command, string user = "root")
     {
         var result = ProcessRunner.Run("ssh", ["-F", "/dev/null", "-i", identity, "-p", Port.ToString(CultureInfo.InvariantCulture), "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "root@127.0.0.1", command], timeout: TimeSpan.FromMinutes(2));
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", $"{user}@127.0.0.1", command], timeout: TimeSpan.FromMinutes(2));
         Assert.True(result.ExitCode == 0, $"{command} on the VM: {result}\n--- VM console tail:\n{ConsoleTail(40)}");
         return result.StandardOutput;
     }

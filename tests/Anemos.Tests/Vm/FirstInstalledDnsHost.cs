@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Anemos.Tests.Engine;
+using Anemos.Tests.Infrastructure;
+
+namespace Anemos.Tests.Vm;
+
+/// <summary>
+/// The first install of samples/dns x, done once and shared: a stock Debian 12 machine
+/// (<see cref="StockDebianImage"/>, its disk attached second behind a data disk, SeaBIOS boots it)
+/// is deployed with `dotnet publish -p:Host=x -p:PublishProfile=x-first-install`, the stock
+/// image's host key pinned and its `debian` user's key as the operator's (also allowed as x's
+/// root). The VM keeps running as x for the tests, which judge the install and deploy x again.
+/// </summary>
+public sealed class FirstInstalledDnsHost : IAsyncLifetime
+{
+    public DnsMirrorFixture Mirror { get; } = new();
+    public string Root { get; } = TestProject.NewDirectory();
+    public DnsSampleCopy Copy { get; private set; } = null!;
+    public StockDebianImage Image { get; private set; } = null!;
+    public InstalledHostVm Vm { get; private set; } = null!;
+    /// <summary>The data disk's sha256 before the VM started.</summary>
+    public string DataSha256 { get; private set; } = "";
+    public ProcessResult? Result { get; private set; }
+    /// <summary>Measured phases, in order (printed by the tests, never asserted).</summary>
+    public List<(string What, TimeSpan Time)> Phases { get; } = [];
+    public string? Failure { get; private set; }
+    /// <summary>The VM's console, x's host key and the data disk's sha256 right after the first install (the next test deploys again).</summary>
+    public string ConsoleAfterInstall { get; private set; } = "";
+    public string HostKeyAfterInstall { get; private set; } = "";
+    public string DataSha256AfterInstall { get; private set; } = "";
+    /// <summary>The payload sha256 the first install deployed (manifest.json) and its deploy.json's outcome.</summary>
+    public string PayloadAfterInstall { get; private set; } = "";
+    public string OutcomeAfterInstall { get; private set; } = "";
+    public bool Succeeded => Failure is null && Result is { ExitCode: 0 };
+
+    /// <summary>Why a test that needs the first install failed: the publish's output and the console's tail.</summary>
+    public string Why => $"{Failure}\n{Result}\n--- VM console tail:\n{(Vm is null ? "(no VM)" : Vm.ConsoleTail(60))}";
+
+    public async Task InitializeAsync()
+    {
+        await Mirror.InitializeAsync();
+        await Task.Run(Install);
+    }
+
+    void Install()
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            Image = StockDebianImage.Get(Mirror);
+            Phases.Add((Image.Cached ? $"stock image (cached; its native build took {Image.BuildTime.TotalSeconds:0} s)" : "stock image, built natively by makeimg", clock.Elapsed));
+
+            Copy = new DnsSampleCopy(Root, Mirror, operatorKey: Image.DeployKey);
+            string directory = Path.Combine(Root, "vm");
+            Directory.CreateDirectory(directory);
+            string data = Path.Combine(Root, "data.img");
+            DataSha256 = DnsSampleCopy.MakeDataDisk(data);
+
+            clock.Restart();
+            Vm = InstalledHostVm.Start(directory, Image.Disk, data, Mirror.Mirror, hostName: StockDebianImage.HostName, bootDiskSecond: true);
+            Phases.Add(("stock boot: QEMU start to the login prompt and sshd", clock.Elapsed));
+            Copy.TargetVm(Vm, directory);
+
+            clock.Restart();
+            Result = Copy.Publish("-p:PublishProfile=x-first-install", $"-p:AnemosDeployHostKey={Image.HostKeyFingerprint}");
+            Phases.Add(("first install: publish, the build included", clock.Elapsed));
+            ConsoleAfterInstall = Vm.Console;
+            PayloadAfterInstall = Copy.Payload();
+            OutcomeAfterInstall = Copy.DeployReport().GetProperty("outcome").GetString() ?? "";
+            if (Result.ExitCode == 0) HostKeyAfterInstall = Vm.HostKeyFingerprint();
+            DataSha256AfterInstall = RehearsedDnsHost.Sha256Of(Vm.DataDisk);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Failure = e.ToString();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        Vm?.Dispose();
+        await Mirror.DisposeAsync();
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
