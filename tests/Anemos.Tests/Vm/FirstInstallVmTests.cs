@@ -14,6 +14,7 @@ namespace Anemos.Tests.Vm;
 /// key. The reinstall: a change under files/ and a plain publish as root. Verdicts come from what
 /// the guest wrote and answered; each test prints the phases it measured.
 /// </summary>
+[LongRunning(25)] // a stock image, a first install and a reinstall
 public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputHelper output) : IClassFixture<FirstInstalledDnsHost>
 {
     /// <summary>What the deploy init prints when it chose the disk the old system booted from (serial as InstalledHostVm gives it).</summary>

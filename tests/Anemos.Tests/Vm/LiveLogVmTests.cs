@@ -14,6 +14,7 @@ namespace Anemos.Tests.Vm;
 /// redeploy whose payload fails (ANEMOS4024 with the step and the log's tail), after which ssh with
 /// the pinned key reaches the deploy environment (OnFailure=ssh) and another pin is refused by it.
 /// </summary>
+[LongRunning(5)]
 public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     /// <summary>Lines, then a cut of every connection that follows the log (dropbear's sessions, not its listener) once one follows: an event, no timer.</summary>

@@ -1,3 +1,4 @@
+using Anemos.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Anemos.Tests.Vm;
@@ -13,7 +14,7 @@ namespace Anemos.Tests.Vm;
 /// <see cref="FirstInstallVmTests"/>: they start from a stock Debian instead of this disk, so CI
 /// pays for three installs, not four.
 /// </summary>
-[LongRunning(22)] // a whole install, its firmware boot, and a reinstall by publish
+[LongRunning(14)] // a whole install and its firmware boot
 public sealed class RehearseInstallVmTests(RehearsedDnsHost host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHost>
 {
     [Fact]
