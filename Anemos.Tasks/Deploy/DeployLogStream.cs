@@ -111,6 +111,8 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
         limit.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
         using var process = session.StartReading(Command(oldBootId, LinesSeen + 1, logPath));
         _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        // Ending ssh ends the read whatever the pipe's own cancellation does: the deadline and a cancelled build always win.
+        using var stop = limit.Token.Register(() => Anemos.Core.ChildProcess.Kill(process));
         var output = process.StandardOutput.BaseStream;
         var pending = new List<byte>();
         byte[] buffer = new byte[8192];
@@ -122,6 +124,8 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
                 int read;
                 try { read = output.ReadAsync(buffer, limit.Token).AsTask().GetAwaiter().GetResult(); }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { return new LiveLogOutcome.Unavailable("AnemosDeployTimeout ran out"); }
+                cancellationToken.ThrowIfCancellationRequested();
+                if (limit.IsCancellationRequested) return new LiveLogOutcome.Unavailable("AnemosDeployTimeout ran out");
                 // The end of the output: only complete lines counted; a partial one comes again after the resume.
                 if (read == 0) return null;
                 for (int i = 0; i < read; i++)

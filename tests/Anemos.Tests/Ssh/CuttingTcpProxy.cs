@@ -119,7 +119,10 @@ public sealed class CuttingTcpProxy : IDisposable
         catch (ObjectDisposedException) { }
     }
 
-    /// <summary>Resets every open connection, both sides, and refuses new ones until the next <see cref="Arm"/>.</summary>
+    /// <summary>Cuts every open connection now (the caller's event), as a byte count would.</summary>
+    public void CutNow() => CutAll();
+
+    /// <summary>Resets every open connection, both sides, and refuses new ones until the next <see cref="Arm"/> (unless armed to accept them).</summary>
     void CutAll()
     {
         List<Socket> sockets;
