@@ -47,11 +47,20 @@ if [ "$status" = 0 ]; then
     bench/run.sh --quick || status=$?
 fi
 
-# One closing line any CI can read: "N passed, N failed".
-# The sum over both runs.
-summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" \
-    | sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+)/\1 \2 \3/' \
-    | awk '{ f += $1; p += $2; s += $3; n++ } END { if (n) printf "%d passed, %d failed, %d skipped\n", p, f, s }' || true)
+# One closing line any CI can read: "N passed, N failed", the sum over both runs.
+# dotnet test ends with "Failed: N, Passed: N, Skipped: N, …" (minimal verbosity) or with a block of
+# "Total tests: N", "Passed: N", "Failed: N", "Skipped: N" lines (normal verbosity, the second run).
+summary=$(awk '
+    /Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+        for (i = 1; i < NF; i++) { if ($i == "Failed:") f += $(i + 1); if ($i == "Passed:") p += $(i + 1); if ($i == "Skipped:") s += $(i + 1) }
+        n++; next
+    }
+    /^Total tests: +[0-9]+$/ { n++; block = 1; next }
+    block && /^ +Passed: +[0-9]+$/ { p += $2; next }
+    block && /^ +Failed: +[0-9]+$/ { f += $2; next }
+    block && /^ +Skipped: +[0-9]+$/ { s += $2; next }
+    { block = 0 }
+    END { if (n) printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log" || true)
 if [ -n "$summary" ]; then
     echo "$summary"
 elif [ "$status" != 0 ]; then
