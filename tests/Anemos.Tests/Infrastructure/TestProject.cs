@@ -86,6 +86,10 @@ public sealed class TestProject : IDisposable
     public ProcessResult Dotnet(IEnumerable<string> arguments) =>
         ProcessRunner.Run("dotnet", arguments, Directory, Environment, TimeSpan.FromMinutes(5));
 
+    /// <summary>`dotnet publish` of this project at normal verbosity (the deploy's phase lines), with a deploy's time: a VM's kexec, boot and verify.</summary>
+    public ProcessResult PublishToVm(params string[] arguments) =>
+        ProcessRunner.Run("dotnet", ["publish", ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", .. arguments], Directory, Environment, TimeSpan.FromMinutes(10));
+
     /// <summary>A stand-in kernel (the build only hashes and copies it) and a small newc base initramfs.</summary>
     public void WriteFakeBaseImage(string kernel = "kernel.bin", string baseInitramfs = "base.cpio")
     {

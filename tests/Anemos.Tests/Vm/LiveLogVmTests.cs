@@ -59,9 +59,6 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
             "  <ItemGroup>\n" + string.Concat(items.Select(i => $"    <AnemosBaseFile Include=\"{Resolve(i.Source)}\" TargetPath=\"{i.Target}\" Mode=\"{i.Mode}\" />\n")) + "  </ItemGroup>\n</Project>\n"));
     }
 
-    static ProcessResult Publish(TestProject project) =>
-        ProcessRunner.Run("dotnet", ["publish", project.ProjectFile, "-nologo", "-nodeReuse:false", "-v:n", "-p:Host=vm"], project.Directory, project.Environment, TimeSpan.FromMinutes(10));
-
     static int IndexOf(string output, string text)
     {
         int index = output.IndexOf(text, StringComparison.Ordinal);
@@ -106,7 +103,7 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
 
         // 1. The install streamed: the init's steps in order, then the result, before the new system answers;
         //    the payload's cut made the stream resume, and no line came twice.
-        var deployed = Publish(project);
+        var deployed = project.PublishToVm("-p:Host=vm");
         string context = $"{deployed}\n--- VM console:\n{vm.Console}";
         Assert.True(deployed.ExitCode == 0, context);
         string output = deployed.Output;
@@ -121,7 +118,7 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
 
         // 2. A failed install: the coded error with the step and the log's tail, and how to get in.
         project.Write("deploy", FailingPayload, executable: true);
-        var failed = Publish(project);
+        var failed = project.PublishToVm("-p:Host=vm");
         context = $"{failed}\n--- VM console:\n{vm.Console}";
         Assert.True(failed.ExitCode != 0, context);
         Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), context);
