@@ -10,33 +10,32 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Vm;
 
 /// <summary>
-/// samples/dns x as a server: a disk booted by SeaBIOS (no -kernel) in QEMU under TCG, the disk the
-/// engine installed (or the stock Debian a first install starts from), with a data disk attached
-/// second (or first: a stock machine whose boot disk is the second). Its user network has x's
-/// shape (IPV4 192.0.2.53/24, gateway 192.0.2.1, as the rehearsal's phase 2 shapes it, and DHCP
-/// hands out that address too): the installed system's static configuration, a stock system's
-/// DHCP and the deploy init's (the helper's snapshot of either) all answer there. sshd is
-/// forwarded to 127.0.0.1:PORT, the test's Debian mirror is the guest's 192.0.2.100:80. QEMU
-/// restarts the machine when it reboots, as a server does; a time limit ends it.
+/// samples/dns x or y as a server: a disk booted by SeaBIOS (no -kernel) in QEMU under TCG, the disk
+/// the engine installed (or the stock Debian a first install starts from), with a data disk attached
+/// second (or first: a stock machine whose boot disk is the second). Its user network has the dns
+/// host's shape (<see cref="DnsHostNetwork"/>, as the rehearsal's phase 2 shapes it, and DHCP hands
+/// out that address too): the installed system's static configuration, a stock system's DHCP and
+/// the deploy init's (the helper's snapshot of either) all answer there. sshd is forwarded to
+/// 127.0.0.1:PORT, the test's Debian mirror is the guest's <see cref="GuestMirror"/>. QEMU restarts
+/// the machine when it reboots, as a server does; a time limit ends it.
 /// </summary>
 public sealed partial class InstalledHostVm : IDisposable
 {
-    /// <summary>x's address and network, from samples/dns/dns.proj.</summary>
-    const string Net = "192.0.2.0/24", Gateway = "192.0.2.1", Address = "192.0.2.53";
-    /// <summary>Where the guest reaches the mirror: an unused address in x's subnet (a guestfwd must lie in the user network).</summary>
-    const string MirrorAddress = "192.0.2.100";
-    public const string GuestMirror = "http://" + MirrorAddress;
-
     public int Port { get; }
+    /// <summary>The network the guest sits in (x's or y's).</summary>
+    public DnsHostNetwork Network { get; }
+    /// <summary>Where the guest reaches the test's mirror (the host's MIRROR variable).</summary>
+    public string GuestMirror => "http://" + Network.Mirror;
     public string ConsoleLog { get; }
     public string DataDisk { get; }
     public ConsoleTimeline Timeline { get; }
     readonly Process _qemu;
 
-    InstalledHostVm(string directory, string bootDisk, string dataDisk, string mirror, bool bootDiskSecond)
+    InstalledHostVm(string directory, string bootDisk, string dataDisk, string mirror, bool bootDiskSecond, DnsHostNetwork network)
     {
         Directory.CreateDirectory(directory);
         Port = LoopbackPort.Free();
+        Network = network;
         ConsoleLog = Path.Combine(directory, "console.log");
         DataDisk = Path.Combine(directory, "data.img");
         File.Copy(dataDisk, DataDisk);
@@ -45,8 +44,8 @@ public sealed partial class InstalledHostVm : IDisposable
         var start = new ProcessStartInfo("timeout") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in (string[])["--signal=KILL", "5400", "qemu-system-x86_64",
                      "-accel", "tcg", "-m", "1024", "-display", "none", "-nodefaults", "-monitor", "none", "-serial", "file:" + ConsoleLog, "-boot", "c",
-                     "-netdev", $"user,id=n,restrict=on,net={Net},host={Gateway},dhcpstart={Address},hostfwd=tcp:127.0.0.1:{Port}-{Address}:22,"
-                                + RehearseAnemosHost.MirrorForward(MirrorAddress, mirrorUri.Port),
+                     "-netdev", $"user,id=n,restrict=on,net={network.Net},host={network.Gateway},dhcpstart={network.Address},hostfwd=tcp:127.0.0.1:{Port}-{network.Address}:22,"
+                                + RehearseAnemosHost.MirrorForward(network.Mirror, mirrorUri.Port),
                      "-device", "virtio-net-pci,netdev=n"])
             start.ArgumentList.Add(argument);
         // Serials as the rehearsal gives them: the helper names the boot disk by its serial.
@@ -60,10 +59,15 @@ public sealed partial class InstalledHostVm : IDisposable
         Timeline = new ConsoleTimeline(() => Console);
     }
 
-    /// <summary>Boots the system on <paramref name="bootDisk"/> and waits for its login prompt (as <paramref name="hostName"/>) and its sshd.</summary>
-    public static InstalledHostVm Start(string directory, string bootDisk, string dataDisk, string mirror, string hostName = "x", bool bootDiskSecond = false)
+    /// <summary>
+    /// Boots the system on <paramref name="bootDisk"/> in <paramref name="network"/> (x's by default) and waits for its
+    /// login prompt (as <paramref name="hostName"/>, by default the network's host) and its sshd.
+    /// </summary>
+    public static InstalledHostVm Start(string directory, string bootDisk, string dataDisk, string mirror, string? hostName = null, bool bootDiskSecond = false, DnsHostNetwork? network = null)
     {
-        var vm = new InstalledHostVm(directory, bootDisk, dataDisk, mirror, bootDiskSecond);
+        network ??= DnsHostNetwork.Of("x");
+        hostName ??= network.Host;
+        var vm = new InstalledHostVm(directory, bootDisk, dataDisk, mirror, bootDiskSecond, network);
         try
         {
             vm.WaitFor(new Regex($"(?m)^{Regex.Escape(hostName)} login:"), TimeSpan.FromSeconds(600));
@@ -144,6 +148,17 @@ public sealed partial class InstalledHostVm : IDisposable
         _qemu.WaitForExit();
         _qemu.Dispose();
     }
+}
+
+/// <summary>A samples/dns host's network (dns.proj's IPV4 and GATEWAY4), and an unused address in it for the mirror (a guestfwd must lie in the user network).</summary>
+public sealed record DnsHostNetwork(string Host, string Net, string Gateway, string Address, string Mirror)
+{
+    public static DnsHostNetwork Of(string host) => host switch
+    {
+        "x" => new("x", "192.0.2.0/24", "192.0.2.1", "192.0.2.53", "192.0.2.100"),
+        "y" => new("y", "198.51.100.0/24", "198.51.100.1", "198.51.100.53", "198.51.100.100"),
+        _ => throw new ArgumentException($"samples/dns has no host {host}", nameof(host)),
+    };
 }
 
 /// <summary>

@@ -18,25 +18,5 @@ namespace Anemos.Tests.Vm;
 public sealed class RehearseInstallVmTests(RehearsedDnsHost host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHost>
 {
     [Fact]
-    public void DnsHostXInstallsBootsFromItsDiskAndAnswersWithItsOwnHostKey()
-    {
-        var result = host.Result!;
-        output.WriteLine($"rehearsal of x ({host.Memory} MiB, TCG): {host.Elapsed.TotalSeconds:0} s, the build included");
-        foreach (string line in result.Output.Split('\n').Where(l => l.Contains("rehearse x:"))) output.WriteLine(line.Trim());
-        string why = host.Why;
-
-        Assert.True(result.ExitCode == 0, why);
-        Assert.Contains("ANEMOS-RESULT ok host=x", result.Output);
-        Assert.Contains("makeimg[provision]", result.Output);
-        // The guest's own words: the login prompt of the installed system, on its serial console.
-        Assert.Matches(@"(?m)^x login:", File.ReadAllText(Path.Combine(host.WorkDirectory, "boot-console.log")));
-        Assert.Contains($"healthy: sshd answers with x's own host key {host.Fingerprint}", result.Output);
-        // dns.proj's AnemosHealthCheck (NSD active and serving example.org), run as root over ssh on the installed system.
-        Assert.Matches(@"health check passed after \d", result.Output);
-        Assert.Contains("1 other disk(s) unchanged", result.Output);
-        Assert.Equal(host.DataSha256, host.DataSha256After);
-        // The secrets segment lived in a temporary folder that is gone.
-        Assert.Empty(host.TemporaryLeftOver);
-        Assert.False(File.Exists(Path.Combine(host.WorkDirectory, "initramfs.img")), "an initramfs with secrets must not stay in obj/");
-    }
+    public void DnsHostXInstallsBootsFromItsDiskAndAnswersWithItsOwnHostKey() => host.AssertInstalledBootedAndHealthy(output);
 }

@@ -6,21 +6,27 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Vm;
 
 /// <summary>
-/// One rehearsal of samples/dns x, shared by the tests that start from its result: a copy of
-/// samples/installer and samples/dns for the local signed mirror (<see cref="DnsSampleCopy"/>), an
-/// install disk and a data disk. The rehearsal runs once; its output, console logs and disks stay
-/// for the tests to judge and to boot again.
+/// One rehearsal of a samples/dns host (x here, y in <see cref="RehearsedDnsHostY"/>), shared by the
+/// tests that start from its result: a copy of samples/installer and samples/dns for the local
+/// signed mirror (<see cref="DnsSampleCopy"/>), an install disk and a data disk. The rehearsal runs
+/// once; its output, console logs and disks stay for the tests to judge and to boot again.
 /// </summary>
-public sealed class RehearsedDnsHost : IAsyncLifetime
+public class RehearsedDnsHost(string host) : IAsyncLifetime
 {
+    public RehearsedDnsHost() : this("x") { }
+
+    /// <summary>The host rehearsed: x or y.</summary>
+    public string Host { get; } = host;
     public DnsMirrorFixture Mirror { get; } = new();
     public string Root { get; } = TestProject.NewDirectory();
     DnsSampleCopy? _copy;
+    /// <summary>The copy of the samples the rehearsal ran on (its secrets, its operator key), for the tests that deploy it again.</summary>
+    public DnsSampleCopy Copy => _copy!;
     public string Dns => Path.Combine(Root, "dns");
     public string Project => Path.Combine(Dns, "dns.proj");
     public string Home => Path.Combine(Root, "home");
     public string OperatorKey => Path.Combine(Home, "operator");
-    /// <summary>x's pinned host key, the fingerprint of its secret.</summary>
+    /// <summary>The host's pinned host key, the fingerprint of its secret.</summary>
     public string Fingerprint => _copy?.Fingerprint ?? "";
     /// <summary>The data disk's sha256 before the rehearsal, and of the rehearsal's copy afterwards.</summary>
     public string DataSha256 { get; private set; } = "";
@@ -30,10 +36,11 @@ public sealed class RehearsedDnsHost : IAsyncLifetime
     public TimeSpan Elapsed { get; private set; }
     /// <summary>Rehearsal folders in the temporary folder that were not there before it.</summary>
     public IReadOnlyList<string> TemporaryLeftOver { get; private set; } = [];
-    /// <summary>obj/anemos/rehearse/x: console.log, boot-console.log, disk0.img (the installed system), data.img.</summary>
-    public string WorkDirectory => Path.Combine(Dns, "obj", "anemos", "rehearse", "x");
+    /// <summary>obj/anemos/rehearse/HOST: console.log, boot-console.log, disk0.img (the installed system), data.img.</summary>
+    public string WorkDirectory => Path.Combine(Dns, "obj", "anemos", "rehearse", Host);
+    public string InstallDisk => Path.Combine(WorkDirectory, "disk0.img");
     public string DataDisk => Path.Combine(WorkDirectory, "data.img");
-    public bool Succeeded => Result is { ExitCode: 0 } r && r.Output.Contains("ANEMOS-RESULT ok host=x", StringComparison.Ordinal);
+    public bool Succeeded => Result is { ExitCode: 0 } r && r.Output.Contains($"ANEMOS-RESULT ok host={Host}", StringComparison.Ordinal);
 
     public Dictionary<string, string?> Environment() => _copy!.Environment();
 
@@ -51,7 +58,7 @@ public sealed class RehearsedDnsHost : IAsyncLifetime
 
     void Rehearse()
     {
-        _copy = new DnsSampleCopy(Root, Mirror);
+        _copy = new DnsSampleCopy(Root, Mirror, host: Host);
         _copy.AppendToProject("""
               <ItemGroup>
                 <AnemosRehearseDisk Include="disk0" Size="8G" />
@@ -64,12 +71,38 @@ public sealed class RehearsedDnsHost : IAsyncLifetime
         // bench/rehearse-dns.sh measures smaller memories with the same test; 512 MiB otherwise (docs/rehearse.md).
         var clock = Stopwatch.StartNew();
         Result = ProcessRunner.Run("dotnet",
-            ["build", Project, "-nologo", "-nodeReuse:false", "-t:Rehearse", "-p:Host=x", "-p:AnemosRehearseAccelerator=tcg", $"-p:AnemosRehearseMemory={Memory}",
+            ["build", Project, "-nologo", "-nodeReuse:false", "-t:Rehearse", $"-p:Host={Host}", "-p:AnemosRehearseAccelerator=tcg", $"-p:AnemosRehearseMemory={Memory}",
              $"-p:AnemosRehearseMirror={Mirror.Mirror}", $"-p:HOME={Home}", $"-p:AnemosSshIdentityFile={OperatorKey}", "-p:AnemosRehearseTimeout=2700", "-p:AnemosRehearseBootTimeout=600"],
             Dns, Environment(), TimeSpan.FromMinutes(55));
         Elapsed = clock.Elapsed;
         if (File.Exists(DataDisk)) DataSha256After = Sha256Of(DataDisk);
         TemporaryLeftOver = Directory.GetDirectories(Path.GetTempPath(), "anemos-rehearse-*").Where(d => !temporaryBefore.Contains(d)).ToList();
+    }
+
+    /// <summary>
+    /// The rehearsal's verdict as the guest gave it: installed, booted from its disk to the login
+    /// prompt, sshd with the host's own key, the health check passed, the data disk unchanged, the
+    /// secrets' temporary folder gone.
+    /// </summary>
+    public void AssertInstalledBootedAndHealthy(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var result = Result!;
+        output.WriteLine($"rehearsal of {Host} ({Memory} MiB, TCG): {Elapsed.TotalSeconds:0} s, the build included");
+        foreach (string line in result.Output.Split('\n').Where(l => l.Contains($"rehearse {Host}:"))) output.WriteLine(line.Trim());
+
+        Assert.True(result.ExitCode == 0, Why);
+        Assert.Contains($"ANEMOS-RESULT ok host={Host}", result.Output);
+        Assert.Contains("makeimg[provision]", result.Output);
+        // The guest's own words: the login prompt of the installed system, on its serial console.
+        Assert.Matches($@"(?m)^{Host} login:", File.ReadAllText(Path.Combine(WorkDirectory, "boot-console.log")));
+        Assert.Contains($"healthy: sshd answers with {Host}'s own host key {Fingerprint}", result.Output);
+        // dns.proj's AnemosHealthCheck (NSD active and serving example.org), run as root over ssh on the installed system.
+        Assert.Matches(@"health check passed after \d", result.Output);
+        Assert.Contains("1 other disk(s) unchanged", result.Output);
+        Assert.Equal(DataSha256, DataSha256After);
+        // The secrets segment lived in a temporary folder that is gone.
+        Assert.Empty(TemporaryLeftOver);
+        Assert.False(File.Exists(Path.Combine(WorkDirectory, "initramfs.img")), "an initramfs with secrets must not stay in obj/");
     }
 
     public static string Sha256Of(string file)
@@ -84,3 +117,6 @@ public sealed class RehearsedDnsHost : IAsyncLifetime
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+/// <summary>The rehearsal of samples/dns y (<see cref="DnsHostYVmTests"/>).</summary>
+public sealed class RehearsedDnsHostY() : RehearsedDnsHost("y");
