@@ -66,10 +66,14 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
         return index;
     }
 
-    [Fact]
-    public void PublishStreamsTheDeployLogResumesAfterACutAndEndsAFailedInstallWithItsCause()
+    /// <summary>
+    /// A project under <paramref name="name"/> whose base is samples/base plus dropbear (built), the
+    /// test's keys (the client key is the hosts' AuthorizedKeys), OnFailure=ssh; its hosts go where
+    /// &lt;!--HOST--&gt; is.
+    /// </summary>
+    (TestProject Project, SshTestKeys Keys) CreateProject(string name)
     {
-        string root = Path.Combine(fixture.Root, "live");
+        string root = Path.Combine(fixture.Root, name);
         SampleBaseFixture.CopyBase(Path.Combine(root, "base"));
         TestProject.WriteSdkConfiguration(root);
         AddDropbear(Path.Combine(root, "base"));
@@ -90,16 +94,27 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
               </ItemGroup>
             </Project>
             """, "host.proj", Path.Combine(root, "host"));
-        using var _ = project;
         project.Environment["ANEMOS_DEBIAN_PACKAGES"] = Repository.DebianPackages;
         project.Write("authorized_keys", File.ReadAllText(keys.ClientKey + ".pub"));
-        project.Write("deploy", CuttingPayload, executable: true);
         var build = project.Dotnet(["build", Path.Combine(root, "base", "base.proj"), "-nologo", "-nodeReuse:false"]);
         Assert.True(build.ExitCode == 0, build.ToString());
+        return (project, keys);
+    }
 
-        using var vm = StockHostVm.Start(Path.Combine(root, "vm"), Path.Combine(root, "base", "bin", "anemos"), keys.HostKey, keys.ClientKey + ".pub");
-        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<!--HOST-->",
-            $"""<AnemosHost Include="vm" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" AuthorizedKeys="authorized_keys" Network="dhcp" />"""));
+    static string BaseArtifacts(TestProject project) => Path.Combine(project.Directory, "..", "base", "bin", "anemos");
+
+    static string Host(string name, StockHostVm vm, SshTestKeys keys, string group = "") =>
+        $"""<AnemosHost Include="{name}" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" AuthorizedKeys="authorized_keys" Network="dhcp"{(group == "" ? "" : $" Group=\"{group}\"")} />""";
+
+    [Fact]
+    public void PublishStreamsTheDeployLogResumesAfterACutAndEndsAFailedInstallWithItsCause()
+    {
+        var (project, keys) = CreateProject("live");
+        using var _ = project;
+        project.Write("deploy", CuttingPayload, executable: true);
+
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "live", "vm"), BaseArtifacts(project), keys.HostKey, keys.ClientKey + ".pub");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<!--HOST-->", Host("vm", vm, keys)));
 
         // 1. The install streamed: the init's steps in order, then the result, before the new system answers;
         //    the payload's cut made the stream resume, and no line came twice.
@@ -131,8 +146,74 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
         var target = new SshTarget("127.0.0.1", "root", vm.Port) { HostKey = keys.HostKeyFingerprint, ConfigFile = keys.ClientConfig, IdentityFile = keys.ClientKey };
         using (var session = SshSession.Open(target))
             Assert.Contains("ANEMOS-RESULT fail host=vm", session.RunChecked("cat /run/anemos/deploy.log"));
-        var other = SshTestKeys.Create(Path.Combine(root, "other-keys"));
+        var other = SshTestKeys.Create(Path.Combine(fixture.Root, "live", "other-keys"));
         var refused = Assert.Throws<AnemosException>(() => SshSession.Open(target with { HostKey = other.HostKeyFingerprint }));
         Assert.Equal(Diagnostics.HostKeyMismatch, refused.Diagnostic);
+    }
+
+    /// <summary>
+    /// Each host's lines, once the deploy follows its log (the marker file is the event: a payload this
+    /// short would otherwise be over before the stream connects); a disk record. The install fails on
+    /// the host named by FAIL_ON (a host variable).
+    /// </summary>
+    const string GroupPayload = """
+        #!/bin/sh
+        # REVISION
+        waited=0
+        while [ ! -e /run/anemos/deploy.log.followed ] && [ "$waited" -lt 300 ]; do sleep 1; waited=$((waited + 1)); done
+        for n in 1 2 3; do echo "group line $n of $ANEMOS_HOST"; done
+        if [ "$ANEMOS_HOST" = "$FAIL_ON" ]; then echo "the install of $ANEMOS_HOST failed" >&2; exit 7; fi
+        printf 'ANEMOS-DEPLOYED host=%s payload=%s healthy=yes\n' "$ANEMOS_HOST" "$ANEMOS_PAYLOAD_SHA256" | dd of="$ANEMOS_TARGET_DISK" conv=notrunc 2>/dev/null
+        sync
+
+        """;
+
+    /// <summary>
+    /// Issue 15 point 4: a group streams each host's install in turn (every line of the first before
+    /// the first line of the second), and a group whose first host's install fails ends with that
+    /// host's ANEMOS4024 and never touches the second.
+    /// </summary>
+    [Fact]
+    public void AGroupStreamsEachHostInTurnAndStopsAtTheFirstFailedInstall()
+    {
+        var (project, keys) = CreateProject("live-group");
+        using var _ = project;
+        using var first = StockHostVm.Start(Path.Combine(fixture.Root, "live-group", "vm1"), BaseArtifacts(project), keys.HostKey, keys.ClientKey + ".pub");
+        using var second = StockHostVm.Start(Path.Combine(fixture.Root, "live-group", "vm2"), BaseArtifacts(project), keys.HostKey, keys.ClientKey + ".pub");
+        string hosts = Host("vm1", first, keys, "pair") + "\n    " + Host("vm2", second, keys, "pair");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<!--HOST-->", hosts));
+        string Context(ProcessResult result) => $"{result}\n--- vm1 console:\n{first.Console}\n--- vm2 console:\n{second.Console}";
+        static List<int> LinesOf(string output, string host) =>
+            output.Split('\n').Select((line, index) => (line, index)).Where(l => l.line.Contains($"[{host}] ", StringComparison.Ordinal)).Select(l => l.index).ToList();
+
+        // 1. Both deployed, each streamed in turn: vm1's lines (its result among them) all come before vm2's first.
+        project.Write("deploy", GroupPayload.Replace("REVISION", "both"), executable: true);
+        var both = project.PublishToVm("-p:Host=pair");
+        Assert.True(both.ExitCode == 0, Context(both));
+        var vm1Lines = LinesOf(both.Output, "vm1");
+        var vm2Lines = LinesOf(both.Output, "vm2");
+        Assert.True(vm1Lines.Count > 0 && vm2Lines.Count > 0 && vm1Lines.Max() < vm2Lines.Min(), $"the streams are not in turn:\n{Context(both)}");
+        foreach (string host in new[] { "vm1", "vm2" })
+        {
+            Assert.True(both.Output.Contains($"[{host}] ANEMOS-RESULT ok host={host}", StringComparison.Ordinal), Context(both));
+            for (int n = 1; n <= 3; n++)
+                Assert.True(both.Output.Split('\n').Count(l => l.TrimEnd().EndsWith($"[{host}] group line {n} of {host}", StringComparison.Ordinal)) == 1, $"line {n} of {host} is not there exactly once:\n{Context(both)}");
+        }
+        Assert.StartsWith("ANEMOS-DEPLOYED host=vm1 ", first.DiskRecord());
+        string vm2Record = second.DiskRecord();
+        Assert.StartsWith("ANEMOS-DEPLOYED host=vm2 ", vm2Record);
+
+        // 2. vm1's install fails: its ANEMOS4024 with the cause ends the group; vm2 is never logged into again.
+        int vm2Logins = System.Text.RegularExpressions.Regex.Matches(second.Console, "Accepted publickey").Count;
+        project.Write("deploy", GroupPayload.Replace("REVISION", "vm1 fails"), executable: true);
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("Include=\"vm1\"", "Include=\"vm1\" FAIL_ON=\"vm1\""));
+        var failed = project.PublishToVm("-p:Host=pair");
+        Assert.True(failed.ExitCode != 0, Context(failed));
+        Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), Context(failed));
+        Assert.Contains("the install of vm1 failed", failed.Output);
+        Assert.Contains("failed or not started: vm1, vm2", failed.Output);
+        Assert.Empty(LinesOf(failed.Output, "vm2"));
+        Assert.Equal(vm2Record, second.DiskRecord());
+        Assert.Equal(vm2Logins, System.Text.RegularExpressions.Regex.Matches(second.Console, "Accepted publickey").Count);
     }
 }
