@@ -34,15 +34,21 @@ public class RehearsedDnsHost(string host) : IAsyncLifetime
     public string Memory { get; } = System.Environment.GetEnvironmentVariable("ANEMOS_REHEARSE_MEMORY") is { Length: > 0 } m ? m : "512";
     public ProcessResult? Result { get; private set; }
     public TimeSpan Elapsed { get; private set; }
-    /// <summary>Rehearsal folders in the temporary folder that were not there before it.</summary>
+    /// <summary>Rehearsal folders left in the rehearsal's own temporary folder (its TMPDIR: another rehearsal running at the same time has its own).</summary>
     public IReadOnlyList<string> TemporaryLeftOver { get; private set; } = [];
+    string Temporary => Path.Combine(Root, "tmp");
     /// <summary>obj/anemos/rehearse/HOST: console.log, boot-console.log, disk0.img (the installed system), data.img.</summary>
     public string WorkDirectory => Path.Combine(Dns, "obj", "anemos", "rehearse", Host);
     public string InstallDisk => Path.Combine(WorkDirectory, "disk0.img");
     public string DataDisk => Path.Combine(WorkDirectory, "data.img");
     public bool Succeeded => Result is { ExitCode: 0 } r && r.Output.Contains($"ANEMOS-RESULT ok host={Host}", StringComparison.Ordinal);
 
-    public Dictionary<string, string?> Environment() => _copy!.Environment();
+    public Dictionary<string, string?> Environment()
+    {
+        var environment = _copy!.Environment();
+        environment["TMPDIR"] = Temporary;
+        return environment;
+    }
 
     public string Tail(string file) => File.Exists(Path.Combine(WorkDirectory, file))
         ? string.Join('\n', File.ReadAllLines(Path.Combine(WorkDirectory, file)).TakeLast(40)) : "(no " + file + ")";
@@ -66,7 +72,7 @@ public class RehearsedDnsHost(string host) : IAsyncLifetime
               </ItemGroup>
             """);
         DataSha256 = DnsSampleCopy.MakeDataDisk(Path.Combine(Dns, "data.img"));
-        var temporaryBefore = Directory.GetDirectories(Path.GetTempPath(), "anemos-rehearse-*").ToHashSet();
+        Directory.CreateDirectory(Temporary);
 
         // bench/rehearse-dns.sh measures smaller memories with the same test; 512 MiB otherwise (docs/rehearse.md).
         var clock = Stopwatch.StartNew();
@@ -76,7 +82,7 @@ public class RehearsedDnsHost(string host) : IAsyncLifetime
             Dns, Environment(), TimeSpan.FromMinutes(55));
         Elapsed = clock.Elapsed;
         if (File.Exists(DataDisk)) DataSha256After = Sha256Of(DataDisk);
-        TemporaryLeftOver = Directory.GetDirectories(Path.GetTempPath(), "anemos-rehearse-*").Where(d => !temporaryBefore.Contains(d)).ToList();
+        TemporaryLeftOver = Directory.GetDirectories(Temporary, "anemos-rehearse-*");
     }
 
     /// <summary>
