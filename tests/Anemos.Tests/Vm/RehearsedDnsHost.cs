@@ -68,10 +68,11 @@ public class RehearsedDnsHost(string host) : IAsyncLifetime
         _copy.AppendToProject("""
               <ItemGroup>
                 <AnemosRehearseDisk Include="disk0" Size="8G" />
-                <AnemosRehearseDisk Include="data" Size="64M" Source="data.img" />
+                <AnemosRehearseDisk Include="data" Size="64M" Source="../data.img" />
               </ItemGroup>
             """);
-        DataSha256 = DnsSampleCopy.MakeDataDisk(Path.Combine(Dns, "data.img"));
+        // Beside the project, not in it: every file in the project folder is payload (payload.md), and a deploy would carry it.
+        DataSha256 = DnsSampleCopy.MakeDataDisk(Path.Combine(Root, "data.img"));
         Directory.CreateDirectory(Temporary);
 
         // bench/rehearse-dns.sh measures smaller memories with the same test; 512 MiB otherwise (docs/rehearse.md).
