@@ -66,9 +66,10 @@ public sealed class DnsSampleCopy
         File.WriteAllText(Project, xml.Replace(Sample[host].HostKey, Fingerprint));
     }
 
-    public Dictionary<string, string?> Environment()
+    /// <param name="packages">The NuGet package folder the copy's builds restore into: the test run's shared one by default.</param>
+    public Dictionary<string, string?> Environment(string? packages = null)
     {
-        var environment = SdkFeed.DotnetEnvironment(SdkFeed.PackagesDirectory);
+        var environment = SdkFeed.DotnetEnvironment(packages ?? SdkFeed.PackagesDirectory);
         environment["ANEMOS_INSTALLER_PACKAGES"] = Repository.InstallerPackages;
         return environment;
     }

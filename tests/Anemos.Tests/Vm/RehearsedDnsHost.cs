@@ -43,9 +43,14 @@ public class RehearsedDnsHost(string host) : IAsyncLifetime
     public string DataDisk => Path.Combine(WorkDirectory, "data.img");
     public bool Succeeded => Result is { ExitCode: 0 } r && r.Output.Contains($"ANEMOS-RESULT ok host={Host}", StringComparison.Ordinal);
 
+    /// <summary>
+    /// The rehearsal's own TMPDIR (<see cref="TemporaryLeftOver"/>), and so its own package folder:
+    /// NuGet's cross-process lock for a package folder lives under TMPDIR, so two restores into one
+    /// shared folder with different TMPDIRs would extract the same package at once.
+    /// </summary>
     public Dictionary<string, string?> Environment()
     {
-        var environment = _copy!.Environment();
+        var environment = _copy!.Environment(packages: Path.Combine(Root, "packages"));
         environment["TMPDIR"] = Temporary;
         return environment;
     }
