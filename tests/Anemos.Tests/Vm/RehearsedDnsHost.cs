@@ -11,12 +11,15 @@ namespace Anemos.Tests.Vm;
 /// signed mirror (<see cref="DnsSampleCopy"/>), an install disk and a data disk. The rehearsal runs
 /// once; its output, console logs and disks stay for the tests to judge and to boot again.
 /// </summary>
-public class RehearsedDnsHost(string host) : IAsyncLifetime
+public class RehearsedDnsHost : IAsyncLifetime
 {
+    // xunit builds a class fixture through its only public constructor.
     public RehearsedDnsHost() : this("x") { }
 
+    protected RehearsedDnsHost(string host) => Host = host;
+
     /// <summary>The host rehearsed: x or y.</summary>
-    public string Host { get; } = host;
+    public string Host { get; }
     public DnsMirrorFixture Mirror { get; } = new();
     public string Root { get; } = TestProject.NewDirectory();
     DnsSampleCopy? _copy;
