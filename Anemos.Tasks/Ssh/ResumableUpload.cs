@@ -5,6 +5,8 @@ namespace Anemos.Tasks.Ssh;
 /// <summary>Files sent over a session: resumed after a cut, renamed into place only once proven.</summary>
 public static class ResumableUpload
 {
+    const int ResumeBlock = 64 * 1024;
+
     /// <summary>
     /// Sends a file to a temporary name next to <paramref name="remotePath"/>, resuming after a cut
     /// when the bytes already there are proven to be the file's first bytes, and renames it into
@@ -27,12 +29,18 @@ public static class ResumableUpload
             if (remotePrefix != prefix.Digest().Sha256) have = 0; // not this file's beginning: start again
         }
 
+        // A resume writes at its offset, never appends: the writer of a transfer that was just cut
+        // may still be emptying its pipe into the file on the host. Every writer puts the file's own
+        // bytes at their own offsets, so they agree wherever they overlap; an append would land after
+        // the late bytes and double them. dd seeks in whole blocks: the proven prefix is cut to one.
+        have -= have % ResumeBlock;
         long sent = digest.Size - have;
         if (sent > 0 || have == 0)
         {
             using var content = File.OpenRead(localPath);
             content.Seek(have, SeekOrigin.Begin);
-            var result = session.Run($"cat {(have > 0 ? ">>" : ">")} {quotedPart}", content, cancellationToken: cancellationToken);
+            string write = have > 0 ? $"dd of={quotedPart} bs={ResumeBlock} seek={have / ResumeBlock} conv=notrunc" : $"cat > {quotedPart}";
+            var result = session.Run(write, content, cancellationToken: cancellationToken);
             if (result.ExitCode != 0)
                 throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, Interrupted(result.ExitCode, result.Errors, content.Position, digest.Size));
         }
