@@ -196,7 +196,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
     Sha256Midstate BaseState(string cached, ManifestArtifact artifact)
     {
         if (CacheProof.For(stateDirectory, artifact.Sha256, cached)?.State is { } kept) return kept;
-        using var hash = new ManagedSha256();
+        using var hash = ResumableSha256.Create();
         using (var input = new FileStream(cached, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
             StreamCopy.CopyToEnd(input, new HashingStream(Stream.Null, hash, 0));
         if (Convert.ToHexString(hash.Current()).ToLowerInvariant() != artifact.Sha256)

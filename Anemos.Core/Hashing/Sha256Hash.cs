@@ -33,10 +33,29 @@ public abstract class Sha256Hash : IDisposable
 }
 
 /// <summary>
-/// SHA-256 in managed code (FIPS 180-4), for hosts without libssl, and wherever the chaining state
-/// must be kept and resumed (<see cref="Sha256Midstate"/>), which the platform's hash cannot export.
+/// A SHA-256 whose chaining state can be kept and resumed (<see cref="Sha256Midstate"/>), which
+/// .NET's own hash cannot export: libcrypto's SHA256_CTX (<see cref="OpenSslSha256"/>, at OpenSSL's
+/// speed) where it loads, else the managed one.
 /// </summary>
-public sealed class ManagedSha256 : Sha256Hash
+public abstract class ResumableSha256 : Sha256Hash
+{
+    /// <summary>The state after every whole block appended so far; the last partial block is not in it.</summary>
+    public abstract Sha256Midstate Midstate();
+
+    /// <summary>A new hash, or one that continues from a kept state as if its bytes had just been appended.</summary>
+    public static ResumableSha256 Create(Sha256Midstate? resumeFrom = null) =>
+        !UseManaged && OpenSslSha256.Available
+            ? (resumeFrom is null ? new OpenSslSha256() : new OpenSslSha256(resumeFrom))
+            : (resumeFrom is null ? new ManagedSha256() : new ManagedSha256(resumeFrom));
+
+    protected static void CheckWords(Sha256Midstate state)
+    {
+        if (state.State.Count != 8) throw new ArgumentException("A SHA-256 state has eight words.", nameof(state));
+    }
+}
+
+/// <summary>SHA-256 in managed code (FIPS 180-4), for hosts without libssl, and the reference the OpenSSL state is checked against.</summary>
+public sealed class ManagedSha256 : ResumableSha256
 {
     static readonly uint[] K =
     [
@@ -61,13 +80,12 @@ public sealed class ManagedSha256 : Sha256Hash
     /// <summary>Continues from a kept state, as if its bytes had just been appended.</summary>
     public ManagedSha256(Sha256Midstate resumeFrom)
     {
-        if (resumeFrom.State.Count != _state.Length) throw new ArgumentException("A SHA-256 state has eight words.", nameof(resumeFrom));
+        CheckWords(resumeFrom);
         for (int i = 0; i < _state.Length; i++) _state[i] = resumeFrom.State[i];
         _totalBytes = (ulong)resumeFrom.BytesHashed;
     }
 
-    /// <summary>The state after every whole block appended so far; the last partial block is not in it.</summary>
-    public Sha256Midstate Midstate() => new((long)_totalBytes - _blockLength, [.. _state]);
+    public override Sha256Midstate Midstate() => new((long)_totalBytes - _blockLength, [.. _state]);
 
     public override void Append(ReadOnlySpan<byte> data)
     {

@@ -16,7 +16,7 @@ public sealed record Sha256Midstate(long BytesHashed, IReadOnlyList<uint> State)
     {
         using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
         long wholeBlocks = input.Length / BlockSize * BlockSize;
-        using var hash = new ManagedSha256();
+        using var hash = ResumableSha256.Create();
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(StreamCopy.BufferSize);
         try
         {

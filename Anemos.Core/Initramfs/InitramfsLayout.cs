@@ -50,7 +50,7 @@ public static class InitramfsLayout
         AtomicFile.Write(outputPath, output =>
         {
             long baseSize;
-            ManagedSha256 hash;
+            ResumableSha256 hash;
             using (var input = new FileStream(basePath, FileMode.Open, FileAccess.Read, FileShare.Read, 0))
             {
                 baseSize = input.Length;
@@ -62,7 +62,7 @@ public static class InitramfsLayout
                 Span<byte> tail = stackalloc byte[Sha256Midstate.BlockSize];
                 input.Position = baseState.BytesHashed;
                 input.ReadExactly(tail[..(int)tailLength]);
-                hash = new ManagedSha256(baseState);
+                hash = ResumableSha256.Create(baseState);
                 hash.Append(tail[..(int)tailLength]);
             }
             using var hashing = new HashingStream(output, hash, baseSize, leaveOpen: true);

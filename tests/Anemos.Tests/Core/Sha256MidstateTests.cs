@@ -42,25 +42,57 @@ public sealed class Sha256MidstateTests : IDisposable
         Assert.Empty(Directory.GetFiles(_directory, "*.tmp"));
     }
 
+    public static TheoryData<string, int, int> Splits()
+    {
+        var data = new TheoryData<string, int, int>();
+        foreach (string implementation in new[] { "managed", "openssl" })
+        {
+            foreach (var (whole, split) in new[] { (0, 0), (64, 1), (1000, 24), (100_000, 99_999), (1 << 20, 1 << 19) }) data.Add(implementation, whole, split);
+            var random = new Random(implementation.Length);
+            for (int i = 0; i < 3; i++)
+            {
+                int whole = random.Next(1, 2_000_000);
+                data.Add(implementation, whole, random.Next(0, whole));
+            }
+        }
+        return data;
+    }
+
+    static ResumableSha256 New(string implementation, Sha256Midstate? resumeFrom = null) => implementation == "managed"
+        ? (resumeFrom is null ? new ManagedSha256() : new ManagedSha256(resumeFrom))
+        : (resumeFrom is null ? new OpenSslSha256() : new OpenSslSha256(resumeFrom));
+
+    /// <summary>Either implementation's state, kept as text and resumed by either, gives sha256sum's digest of the whole.</summary>
     [Theory]
-    [InlineData(0, 0)]
-    [InlineData(64, 1)]
-    [InlineData(1000, 24)]
-    [InlineData(100_000, 99_999)]
-    public void AHashResumedFromAKeptStateEqualsSha256sumOfTheWhole(int whole, int split)
+    [MemberData(nameof(Splits))]
+    public void AHashResumedFromAKeptStateEqualsSha256sumOfTheWhole(string implementation, int whole, int split)
     {
         byte[] bytes = new byte[whole];
         new Random(whole).NextBytes(bytes);
         string path = Path.Combine(_directory, "whole");
         File.WriteAllBytes(path, bytes);
+        string expected = ProcessRunner.Run("sha256sum", path).Output;
 
-        var first = new ManagedSha256();
+        using var first = New(implementation);
         first.Append(bytes.AsSpan(0, split));
+        Assert.StartsWith(Convert.ToHexStringLower(first.Current()) + " ", ProcessRunner.Run("sh", "-c", $"head -c {split} {path} | sha256sum").Output);
         var kept = Sha256Midstate.Parse(first.Midstate().ToString())!;
-        var resumed = new ManagedSha256(kept);
-        resumed.Append(bytes.AsSpan((int)kept.BytesHashed));
+        Assert.Equal(split / 64 * 64, kept.BytesHashed);
+        foreach (string other in new[] { "managed", "openssl" })
+        {
+            using var resumed = New(other, kept);
+            resumed.Append(bytes.AsSpan((int)kept.BytesHashed));
+            Assert.StartsWith(Convert.ToHexStringLower(resumed.Current()) + " ", expected);
+        }
+    }
 
-        Assert.StartsWith(Convert.ToHexStringLower(resumed.Current()) + " ", ProcessRunner.Run("sha256sum", path).Output);
+    /// <summary>The build machine and a host with libcrypto take OpenSSL's state (the fast one); the managed hash stays for hosts without it.</summary>
+    [Fact]
+    public void WhereLibcryptoLoadsTheResumableHashIsOpenSsls()
+    {
+        Assert.True(OpenSslSha256.Available, "libcrypto's SHA256_Init/Update/Final did not load or did not agree with the managed hash on this machine");
+        using var hash = ResumableSha256.Create();
+        Assert.IsType<OpenSslSha256>(hash);
     }
 
     [Theory]
