@@ -182,6 +182,22 @@ installer_mib=$(sed -n 's/^  "size": \([0-9]*\),/\1/p' "$installer_json" | awk '
 unpacked_mib=$(sed -n 's/^  "unpackedSize": \([0-9]*\),/\1/p' "$installer_json" | awk '{ printf "%.1f", $1 / 1048576 }')
 add_row "installer base size" "${installer_mib} MiB" "64 MiB" "$(ratio "$installer_mib" 64)" "$(verdict "$installer_mib" 64)" "compressed (goal <= 64 MiB); unpacked ${unpacked_mib} MiB (budget 160 MiB: a 512 MiB VM installs)"
 
+# 3c. The engine against a plain debootstrap of the same packages, side by side on this machine (the
+#     engine test that checks both install the same packages prints both times; its local signed
+#     mirror needs the test project). Full run only: CI runs that test in its own tier.
+if [ "$quick" = 0 ]; then
+    need debootstrap debootstrap
+    baseline_log="$work/engine-baseline.log"
+    dotnet test tests/Anemos.Tests/Anemos.Tests.csproj -c Release -nologo --logger 'console;verbosity=detailed' \
+        --filter 'FullyQualifiedName~DebianEngineTests.TheEngineInstallsExactlyWhatAPlainDebootstrapOfTheSamePackagesInstalls' >"$baseline_log" 2>&1 \
+        || { echo "bench: the engine's side-by-side test failed:" >&2; tail -30 "$baseline_log" >&2; exit 1; }
+    # "engine vs plain debootstrap: 31.2 s against 29.8 s (1.05 x), 91 packages, native"
+    read -r engine_s plain_s packages < <(sed -n 's/.*engine vs plain debootstrap: \([0-9.]*\) s against \([0-9.]*\) s ([0-9.]* x), \([0-9]*\) packages.*/\1 \2 \3/p' "$baseline_log" | tail -n 1)
+    [ -n "${packages:-}" ] || { echo "bench: the engine's side-by-side test printed no figures" >&2; tail -30 "$baseline_log" >&2; exit 1; }
+    r=$(ratio "$engine_s" "$plain_s")
+    add_row "engine vs plain debootstrap" "${engine_s} s" "${plain_s} s" "$r" "$(verdict "$r" 1.1)" "goal <= 1.1 x; minbase + hello, ${packages} packages, the same local mirror, native (in the VM: bench/rehearse-dns.sh's steps)"
+fi
+
 # 4. Helper stage: anemos-kexec stage of a large base (cache empty each run: every byte copied and
 #    proven) vs cat + sha256sum of the same files; wall time and the helper's peak memory.
 quiet dotnet publish Anemos.Kexec/Anemos.Kexec.csproj -c Release -o "$work/helper" -nologo -v:q -p:DebugType=none

@@ -1,15 +1,19 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Anemos.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Anemos.Tests.Engine;
 
 /// <summary>
 /// makeimg with target=debian: debootstrap --variant=minbase from a local signed mirror on
 /// 127.0.0.1 (debian_mirror, keys/). Two full bootstraps (dir, tar gzip); the failures stop before
-/// any package is fetched.
+/// any package is fetched. One more bootstrap side by side with debootstrap run by hand: the same
+/// packages, and the engine's cost against the plain tool's (printed, never asserted; bench/run.sh reads it).
 /// </summary>
-public sealed class DebianEngineTests(DebianMirrorFixture fixture) : IClassFixture<DebianMirrorFixture>
+public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHelper output) : IClassFixture<DebianMirrorFixture>
 {
     // base-files' /etc/host.conf is one line, "multi on".
     const string Patch = """
@@ -85,6 +89,52 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture) : IClassFixtu
         Assert.Matches(@"(?m) \./etc/provisioned$", listing.StandardOutput);
         Assert.Matches(@"(?m) \./var/lib/dpkg/status$", listing.StandardOutput);
         Assert.DoesNotMatch(@"(?m) \./run/.+", listing.StandardOutput.Replace("./run/lock", "").Replace("./run/mount", ""));
+    }
+
+    /// <summary>The line bench/run.sh reads: "engine vs plain debootstrap: ENGINE s against PLAIN s".</summary>
+    public const string BaselineLine = "engine vs plain debootstrap";
+
+    [Fact]
+    public void TheEngineInstallsExactlyWhatAPlainDebootstrapOfTheSamePackagesInstalls()
+    {
+        // Only the bootstrap: no inputs, no hostconf, no provision, so both do the same work.
+        string folder = fixture.NewProject("same-set", $$"""
+            imgname=engine
+            target=debian
+            debian_suite={{fixture.Suite}}
+            debian_mirror=${MIRROR}
+            debian_variant=minbase
+            format="dir"
+            packages="{{DebianMirrorFixture.Extra}}"
+            """);
+        var clock = Stopwatch.StartNew();
+        var engine = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false, more: fixture.Environment()));
+        double engineSeconds = clock.Elapsed.TotalSeconds;
+        Makeimg.AssertSucceeded(engine);
+
+        // What an operator would type, in a mount namespace of its own as the engine runs (debootstrap mounts /proc in the root).
+        string plain = Path.Combine(folder, "plain");
+        clock.Restart();
+        var debootstrap = ProcessRunner.Run("unshare",
+            ["-m", "--propagation", "private", "debootstrap", "--variant=minbase", $"--include={DebianMirrorFixture.Extra}", $"--keyring={fixture.ArchiveKeyring}", fixture.Suite, plain, fixture.Mirror],
+            folder, fixture.Environment(), TimeSpan.FromMinutes(8));
+        double plainSeconds = clock.Elapsed.TotalSeconds;
+        Assert.True(debootstrap.ExitCode == 0, debootstrap.ToString());
+
+        string packages = InstalledPackages(plain);
+        Assert.Contains($"{DebianMirrorFixture.Extra}=", packages);
+        Assert.Equal(packages, InstalledPackages(Path.Combine(folder, "engine")));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{BaselineLine}: {engineSeconds:F1} s against {plainSeconds:F1} s ({engineSeconds / plainSeconds:F2} x), {packages.Count(c => c == '\n')} packages, native"));
+        output.WriteLine(EngineSteps.Summary(engine.Output));
+    }
+
+    /// <summary>NAME=VERSION STATUS per installed package, as the root's own dpkg database lists them.</summary>
+    static string InstalledPackages(string root)
+    {
+        var query = ProcessRunner.Run("dpkg-query", "--admindir=" + Path.Combine(root, "var/lib/dpkg"), "-W", "-f", "${Package}=${Version} ${db:Status-Abbrev}\n");
+        Assert.True(query.ExitCode == 0, query.ToString());
+        return string.Join('\n', query.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)) + "\n";
     }
 
     [Fact]
