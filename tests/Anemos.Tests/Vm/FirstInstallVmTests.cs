@@ -8,7 +8,8 @@ namespace Anemos.Tests.Vm;
 /// samples/dns x from a stock Debian 12 machine, then again from x (issue 11, points 2–4). The first
 /// install (<see cref="FirstInstalledDnsHost"/>, once): the stock disk boots with SeaBIOS behind a
 /// data disk, `dotnet publish -p:Host=x -p:PublishProfile=x-first-install` logs in as `debian`
-/// (sudo -n) pinning the stock key, installs the helper, kexecs through systemd, the engine installs
+/// (sudo -n) pinning the stock key, a dry run installs the helper and fills the cache, the real
+/// publish after a change sends only the overlay, kexecs through systemd, the engine installs
 /// x from the local mirror onto the disk the stock system booted from, and x comes back with its own
 /// key. The reinstall: a change under files/ and a plain publish as root. Verdicts come from what
 /// the guest wrote and answered; each test prints the phases it measured.
@@ -23,10 +24,19 @@ public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputH
     public void AStockDebianMachineBecomesXOnTheDiskItBootedFromAndAnswersWithXsKey()
     {
         foreach (var (what, time) in host.Phases) output.WriteLine($"{what}: {time.TotalSeconds:0.0} s");
+        if (host.DryRun is { } dryRun) DnsDeployChecks.Report(dryRun, "x", null, 0, output);
         if (host.Result is { } published) DnsDeployChecks.Report(published, "x", host.Vm, 1, output);
         Assert.True(host.Succeeded, host.Why);
         var result = host.Result!;
         string context = host.Why;
+
+        // The dry run installed the helper through sudo and loaded nothing; the install after it found the
+        // helper and the cache on the stock system's disk and sent only what changed (the overlay, the
+        // manifest, the host key secret), not the helper, kernel and installer base (about 58 MiB).
+        Assert.Matches(@"deploy x: facts .*\(installed, was missing", host.DryRun!.Output);
+        Assert.Contains("dry run: staged and every check passed", host.DryRun.Output);
+        Assert.Matches(@"deploy x: facts .*\(already installed\)", result.Output);
+        Assert.True(host.BytesSent < 1 << 20, $"the install after the dry run sent {host.BytesSent} bytes\n{context}");
 
         // In as the stock image's debian through sudo, its own key pinned; the helper took systemd's kexec path.
         Assert.True(result.Output.Contains($"deploy x: connect") && result.Output.Contains($"debian@127.0.0.1:{host.Vm.Port}, host key {host.Image.HostKeyFingerprint} pinned"), context);
