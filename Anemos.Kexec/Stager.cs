@@ -214,32 +214,33 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
     /// Takes a supplied file into the cache: a deploy's upload (named by its sha256 under the state
     /// folder) is hashed in place and moved, so the host's disk never holds it twice; any other file
     /// is copied while hashing, never more than the manifest's size. A wrong hash is refused and the
-    /// copy (or upload) removed.
+    /// copy (or upload) removed. The same pass keeps the SHA-256 state after the entry's whole blocks
+    /// in its proof record, so a base is never hashed a second time for its state (<see cref="BaseState"/>).
     /// </summary>
     string Adopt(string name, string source, ManifestArtifact artifact, string cached, bool move)
     {
         if (move)
         {
-            var own = FileDigest.OfFile(source);
+            FileDigest own;
+            Sha256Midstate ownState;
+            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
+                (own, ownState) = HashKeepingState(input, Stream.Null);
             if (own.Sha256 != artifact.Sha256 || own.Size != artifact.Size)
             {
                 AtomicFile.TryDelete(source);
                 throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {own.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
             }
             File.Move(source, cached, overwrite: true);
-            CacheProof.Record(stateDirectory, artifact.Sha256, cached);
+            CacheProof.Record(stateDirectory, artifact.Sha256, cached, ownState);
             report($"{name}: taken from {source}");
             return cached;
         }
         string temporary = Path.Combine(TemporaryDirectory, artifact.Sha256 + ".adopt");
         FileDigest digest;
+        Sha256Midstate state;
         using (var input = File.OpenRead(source))
         using (var output = File.Create(temporary))
-        using (var hashing = new HashingStream(output, leaveOpen: true))
-        {
-            StreamCopy.CopyToEnd(new BoundedStream(input, artifact.Size), hashing);
-            digest = hashing.Digest();
-        }
+            (digest, state) = HashKeepingState(new BoundedStream(input, artifact.Size), output);
         if (digest.Sha256 != artifact.Sha256)
         {
             AtomicFile.TryDelete(temporary);
@@ -247,9 +248,18 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             throw new HelperException(HelperCodes.HashMismatch, $"{name} {source} has sha256 {digest.Sha256} but the manifest names {artifact.Sha256}. It was changed or damaged on the way and was not used; upload it again.");
         }
         File.Move(temporary, cached, overwrite: true);
-        CacheProof.Record(stateDirectory, artifact.Sha256, cached);
+        CacheProof.Record(stateDirectory, artifact.Sha256, cached, state);
         report($"{name}: taken from {source}");
         return cached;
+    }
+
+    /// <summary>Copies <paramref name="input"/> to <paramref name="output"/>, hashing on the way: the digest, and the state after the whole blocks.</summary>
+    static (FileDigest Digest, Sha256Midstate State) HashKeepingState(Stream input, Stream output)
+    {
+        var hash = ResumableSha256.Create();
+        using var hashing = new HashingStream(output, hash, 0, leaveOpen: true);
+        StreamCopy.CopyToEnd(input, hashing);
+        return (hashing.Digest(), hash.Midstate());
     }
 
     /// <summary>Uploads live under the state folder: a refused one is removed so it is never tried again.</summary>
