@@ -158,11 +158,12 @@ public sealed class DeployAnemosHost : AnemosTask
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
                     var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
-                    var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null).Staged;
+                    // The uploads were taken into the cache: their folder goes in the same round trip, once staged.
+                    var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null,
+                        thenOnSuccess: $"rm -rf {ShellQuoting.Quote(_state + "/upload")}").Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
-                    session.Run($"rm -rf {ShellQuoting.Quote(_state + "/upload")}", cancellationToken: CancellationToken);
                     phase.BytesSent = segment.Length;
                     phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments"
                         + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : ""));

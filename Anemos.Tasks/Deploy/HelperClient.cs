@@ -25,18 +25,22 @@ public sealed class HelperClient(SshSession session, string display, string stat
             .Concat(new HelperCommandLine(command) { StateDirectory = stateDirectory, Json = json, RunDirectory = runDirectory }.ToArguments())
             .Select(ShellQuoting.Quote));
 
-    /// <summary>Runs a command with --json: its reply, or null when it printed none (missing helper, crash), with the raw result.</summary>
-    public (HelperResult? Reply, RemoteResult Raw) TryRun(HelperCommand command, string? helperPath = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default, Stream? input = null)
+    /// <summary>
+    /// Runs a command with --json: its reply, or null when it printed none (missing helper, crash), with the raw result.
+    /// <paramref name="thenOnSuccess"/>, a shell command, runs after it in the same round trip when the helper exits 0.
+    /// </summary>
+    public (HelperResult? Reply, RemoteResult Raw) TryRun(HelperCommand command, string? helperPath = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default,
+        Stream? input = null, string? thenOnSuccess = null)
     {
-        string text = CommandText(command, helperPath: helperPath);
+        string text = CommandText(command, helperPath: helperPath) + (thenOnSuccess is null ? "" : " && " + thenOnSuccess);
         var raw = timeout is { } limit ? session.Run(text, limit, cancellationToken) : session.Run(text, input, cancellationToken: cancellationToken);
         return (ParseReply(raw.Output), raw);
     }
 
     /// <summary>Runs a command; its refusal becomes ANEMOS4015 with the helper's own code and words.</summary>
-    public HelperResult Run(HelperCommand command, CancellationToken cancellationToken, Stream? input = null)
+    public HelperResult Run(HelperCommand command, CancellationToken cancellationToken, Stream? input = null, string? thenOnSuccess = null)
     {
-        var (reply, raw) = TryRun(command, cancellationToken: cancellationToken, input: input);
+        var (reply, raw) = TryRun(command, cancellationToken: cancellationToken, input: input, thenOnSuccess: thenOnSuccess);
         if (reply is null)
             throw new AnemosException(Diagnostics.HelperRefused, display, command.Name, $"exit {raw.ExitCode}", SshSession.LastLine(raw.Errors) + ".");
         ThrowIfRefused(reply, command.Name);

@@ -16,9 +16,12 @@ public static class ResumableUpload
     {
         string part = remotePath + ".part";
         string quotedPart = ShellQuoting.Quote(part);
+        // Every command is a round trip, and through sudo under emulation about 0.3 s: the folder and what
+        // is already there are one command, the proof and the rename another.
         // Folders made here (the helper's state folder among them) are root's alone: the helper never chmods one later.
-        session.RunChecked($"umask 077 && mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))}", cancellationToken);
-        long have = long.TryParse(session.Run($"stat -c %s {quotedPart} 2>/dev/null || echo 0", cancellationToken: cancellationToken).Output.Trim(), out long size) ? size : 0;
+        string present = session.RunChecked(
+            $"umask 077 && mkdir -p {ShellQuoting.Quote(Path.GetDirectoryName(remotePath)!.Replace('\\', '/'))} && {{ stat -c %s {quotedPart} 2>/dev/null || echo 0; }}", cancellationToken);
+        long have = long.TryParse(present.Trim(), out long size) ? size : 0;
         if (have > digest.Size) have = 0;
         if (have > 0)
         {
@@ -45,13 +48,19 @@ public static class ResumableUpload
                 throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, Interrupted(result.ExitCode, result.Errors, content.Position, digest.Size));
         }
 
-        string remoteSha = session.Run($"sha256sum {quotedPart}", cancellationToken: cancellationToken).Output.Split(' ')[0].Trim();
+        // The host proves the whole file and takes the final name only when it is this file: it prints what it
+        // found, renames on a match and removes the file otherwise.
+        string prove = $"h=$(sha256sum {quotedPart}) && h=${{h%% *}} && echo \"$h\" && "
+            + $"if [ \"$h\" = {digest.Sha256} ]; then mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}; else rm -f {quotedPart}; fi";
+        var proof = session.Run(prove, cancellationToken: cancellationToken);
+        string remoteSha = proof.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
         if (remoteSha != digest.Sha256)
-        {
-            session.Run($"rm -f {quotedPart}", cancellationToken: cancellationToken);
-            throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display, $"the host has sha256 {remoteSha}, expected {digest.Sha256}; the partial file was removed");
-        }
-        session.RunChecked($"mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}", cancellationToken);
+            throw new AnemosException(Diagnostics.UploadFailed, localPath, session.Target.Display,
+                remoteSha.Length == 64 ? $"the host has sha256 {remoteSha}, expected {digest.Sha256}; the partial file was removed"
+                    : proof.ExitCode == 255 ? $"the connection ended after {digest.Size} of {digest.Size} bytes, while the host proved them"
+                    : $"its sha256 could not be read on the host (exit {proof.ExitCode}: {SshSession.LastLine(proof.Errors)})");
+        if (proof.ExitCode != 0)
+            throw new AnemosException(Diagnostics.RemoteCommandFailed, session.Target.Display, $"mv -f {quotedPart} {ShellQuoting.Quote(remotePath)}", proof.ExitCode, SshSession.LastLine(proof.Errors));
         return sent;
     }
 
