@@ -27,18 +27,16 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
 
     const string Patched = "multi on\n# patched by Anemos\n";
 
-    string Imgbuild(string format) => $$"""
-        imgname=debtest
+    /// <summary>An IMGBUILD of the mirror's minbase and <see cref="DebianMirrorFixture.Extra"/>; with <paramref name="bootstrapOnly"/> it has no hostconf and no provision().</summary>
+    string Imgbuild(string format, string imgname = "debtest", bool bootstrapOnly = false) => $$"""
+        imgname={{imgname}}
         target=debian
         debian_suite={{fixture.Suite}}
         debian_mirror=${MIRROR}
         debian_variant=minbase
         format="{{format}}"
-        hostconf="hostname=debbox timezone=UTC locale=C.UTF-8"
-        packages="
-        {{DebianMirrorFixture.Extra}}
-        "
-        {{EngineInputs.Provision.Replace("echo \"provision done\"", "hello >/etc/hello.out\n    echo \"provision done\"")}}
+        packages="{{DebianMirrorFixture.Extra}}"
+        {{(bootstrapOnly ? "" : "hostconf=\"hostname=debbox timezone=UTC locale=C.UTF-8\"\n" + EngineInputs.Provision.Replace("echo \"provision done\"", "hello >/etc/hello.out\n    echo \"provision done\""))}}
         """;
 
     [Fact]
@@ -98,15 +96,7 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
     public void TheEngineInstallsExactlyWhatAPlainDebootstrapOfTheSamePackagesInstalls()
     {
         // Only the bootstrap: no inputs, no hostconf, no provision, so both do the same work.
-        string folder = fixture.NewProject("same-set", $$"""
-            imgname=engine
-            target=debian
-            debian_suite={{fixture.Suite}}
-            debian_mirror=${MIRROR}
-            debian_variant=minbase
-            format="dir"
-            packages="{{DebianMirrorFixture.Extra}}"
-            """);
+        string folder = fixture.NewProject("same-set", Imgbuild("dir", imgname: "engine", bootstrapOnly: true));
         var clock = Stopwatch.StartNew();
         var engine = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false, more: fixture.Environment()));
         double engineSeconds = clock.Elapsed.TotalSeconds;
