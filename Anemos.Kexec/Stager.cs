@@ -196,16 +196,16 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
     Sha256Midstate BaseState(string cached, ManifestArtifact artifact)
     {
         if (CacheProof.For(stateDirectory, artifact.Sha256, cached)?.State is { } kept) return kept;
-        using var hash = ResumableSha256.Create();
+        FileDigest digest;
+        Sha256Midstate state;
         using (var input = new FileStream(cached, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan))
-            StreamCopy.CopyToEnd(input, new HashingStream(Stream.Null, hash, 0));
-        if (Convert.ToHexString(hash.Current()).ToLowerInvariant() != artifact.Sha256)
+            (digest, state) = HashKeepingState(input, Stream.Null);
+        if (digest.Sha256 != artifact.Sha256)
         {
             CacheProof.Forget(stateDirectory, artifact.Sha256);
             AtomicFile.TryDelete(cached);
             throw new HelperException(HelperCodes.HashMismatch, $"The cached base {cached} no longer has sha256 {artifact.Sha256}; it was removed. Deploy again to upload it.");
         }
-        var state = hash.Midstate();
         CacheProof.Record(stateDirectory, artifact.Sha256, cached, state);
         return state;
     }
