@@ -27,13 +27,13 @@ need readelf
 # The tools: busybox for everything else, dash as /bin/sh (busybox's ash would run its own
 # applets before a real tool on PATH: busybox losetup instead of util-linux's), coreutils and
 # findutils (busybox's chroot, env, xargs and find -exec run busybox's own applet of a name before
-# the program: `chroot TARGET dpkg` would run busybox's dpkg); the bootstrappers (debootstrap runs its Packages
-# parsing in perl, fetches with wget, checks Release signatures with gpgv, and unpacks with
-# dpkg-deb and GNU tar, which must not be busybox's applets of the same names; pacstrap is bash and
-# runs pacman, pacman-key runs gpg and gpg-agent and sources makepkg's shell library); disks and file systems; patches and archives;
-# an ssh server for later.
+# the program: `chroot TARGET dpkg` would run busybox's dpkg); the bootstrappers (mmdebstrap is perl
+# and drives apt, which fetches with its own http method and checks Release signatures with gpgv;
+# dpkg-deb and GNU tar unpack, and must not be busybox's applets of the same names; pacstrap is bash
+# and runs pacman, pacman-key runs gpg and gpg-agent and sources makepkg's shell library); disks and
+# file systems; patches and archives; an ssh server for later. wget stays for IMGBUILDs that fetch.
 tools="busybox-static dash coreutils findutils
-debootstrap perl-base wget ca-certificates gpgv debian-archive-keyring dpkg tar
+mmdebstrap apt libc-bin perl-base perl-modules-5.36 libperl5.36 wget ca-certificates gpgv debian-archive-keyring dpkg tar
 pacman-package-manager makepkg arch-install-scripts archlinux-keyring bash gpg gpg-agent gpgconf
 util-linux mount fdisk e2fsprogs logsave dosfstools
 patch xz-utils zstd
@@ -49,7 +49,8 @@ libgnutls30 libnettle8 libhogweed6 libgmp10 libidn2-0 libunistring2 libp11-kit0 
 libssl3 libcurl4 libbrotli1 libnghttp2-14 librtmp1 libssh2-1 libgssapi-krb5-2 libkrb5-3 libk5crypto3
 libkrb5support0 libkeyutils1 libldap-2.5-0 libsasl2-2 libsasl2-modules-db libdb5.3
 libalpm13 libarchive13 libxml2 libicu72 libgpgme11 libassuan0 libgpg-error0 libgcrypt20 libnpth0 libsqlite3-0
-libtomcrypt1 libtommath1 libmd0 libattr1"
+libtomcrypt1 libtommath1 libmd0 libattr1
+libapt-pkg6.0 libseccomp2 libxxhash0"
 
 packages=$(echo $tools $libraries)
 # What root/ was made from: the package list and this script (a changed recipe unpacks again).
@@ -117,6 +118,32 @@ rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/info" "$root
 # Character set converters nothing here needs (glibc's iconv modules); keep the two gconv config files.
 find "$root/usr/lib/x86_64-linux-gnu/gconv" -name '*.so' -delete 2>/dev/null || true
 
+# mmdebstrap loads a few dozen of the 1,500 module files perl-modules and libperl ship: keep those
+# (and their XS libraries under auto/), as the tree's own perl finds them (its own loader and
+# libraries, @INC inside the tree) when it loads every module mmdebstrap names before its first sub.
+# A module missing from the tree fails this build, not an install.
+perl_dirs="usr/lib/x86_64-linux-gnu/perl/5.36 usr/share/perl/5.36"
+keep=$("$root/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu" \
+    "$root/usr/bin/perl" -e '
+        my $root = shift;
+        @INC = map { "$root/$_" } ("usr/lib/x86_64-linux-gnu/perl-base", @ARGV);
+        open(my $script, "<", "$root/usr/bin/mmdebstrap") or die "mmdebstrap: $!\n";
+        while (<$script>) {
+            last if /^sub /;
+            if (/^use ([A-Za-z][\w:]*)/) { eval "use $1; 1" or die $@ }
+            elsif (/^require "([^"]+)"/) { require $1 }
+        }
+        print "$_\n" for sort values %INC;' "$root" $perl_dirs 2>&1) ||
+    { echo "error ANEMOS0107: mmdebstrap cannot load its perl modules from the installer's tree: $keep; add the package that provides them to fetch-debian-packages.sh." >&2; exit 1; }
+for dir in $perl_dirs; do
+    (cd "$root/$dir/" && find . \( -type f -o -type l \) | sed 's|^\./||') | awk -v keep="$keep" -v prefix="$root/$dir/" '
+        BEGIN { n = split(keep, kept, "\n"); for (i = 1; i <= n; i++) wanted[kept[i]] = 1 }
+        { module = $0; if (module ~ /^auto\//) { sub(/^auto\//, "", module); sub(/\/[^\/]*$/, ".pm", module) }
+          if (!((prefix module) in wanted)) print }' | while read -r file; do rm -f "$root/$dir/$file"; done
+    find "$root/$dir/" -depth -type d -empty -delete
+done
+rm -f "$root/usr/lib/x86_64-linux-gnu/libperl.so."* "$root/usr/bin/cpan5.36-x86_64-linux-gnu" "$root/usr/bin/perl5.36-x86_64-linux-gnu"
+
 # Hard links (perl and perl5.36.0, the fsck and mkfs names) become symlinks to the first name,
 # so the initramfs carries each file once.
 find "$root" -type f -links +1 -printf '%i %P\n' | LC_ALL=C sort -k1,1n -k2 | while read -r inode path; do
@@ -134,8 +161,6 @@ done
 mkdir -p "$root/etc/ssl/certs"
 find "$root/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | while read -r crt; do cat "$crt"; done >"$root/etc/ssl/certs/ca-certificates.crt"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$root/etc/ld.so.conf"
-# debootstrap asks dpkg for the machine's architecture; without dpkg it reads this file.
-echo amd64 >"$root/usr/share/debootstrap/arch"
 # Debian's pacman.conf names no repository: pacstrap installs from Arch Linux's core and extra
 # through the worldwide mirror unless the IMGBUILD brings its own pacman.conf. Signatures are
 # checked against /etc/pacman.d/gnupg, which `pacman-key --init; pacman-key --populate archlinux`

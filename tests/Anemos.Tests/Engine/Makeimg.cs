@@ -19,6 +19,8 @@ public static class Makeimg
         shift
         folder=$(pwd)
         before=$(losetup -a 2>/dev/null | grep "$folder")
+        # A folder of this machine the run must not see (an empty tmpfs over it, in this namespace only).
+        if [ -n "${MAKEIMG_TEST_HIDE:-}" ]; then mount -t tmpfs tmpfs "$MAKEIMG_TEST_HIDE" || exit 99; fi
         ${MAKEIMG_TEST_SHELL:-sh} "$engine" "$@"
         status=$?
         grep " $folder" /proc/self/mounts | sed 's/^/LEFTOVER MOUNT: /'
@@ -29,7 +31,10 @@ public static class Makeimg
         exit $status
         """;
 
-    /// <summary>Runs makeimg in <paramref name="folder"/>; its temporary roots go under folder/tmp.</summary>
+    /// <summary>
+    /// Runs makeimg in <paramref name="folder"/>; its temporary roots go under folder/tmp. With
+    /// MAKEIMG_TEST_HIDE in the environment, that folder of the machine is hidden from the run.
+    /// </summary>
     public static ProcessResult Run(string folder, IDictionary<string, string?>? environment, params string[] arguments)
     {
         EngineTools.Require();
