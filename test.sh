@@ -15,8 +15,8 @@ anemos_require_packages tcsh:tcsh fish:fish
 anemos_require_packages curl:curl
 # The helper's network facts are checked against iproute2's own view of this machine (FactsTests).
 anemos_require_packages ip:iproute2
-# The engine tests: debootstrap from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
-anemos_require_packages /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
+# The engine tests: mmdebstrap (and debootstrap, as information) from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
+anemos_require_packages mmdebstrap:mmdebstrap /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
 
 # Packs the SDK, fetches samples/base's and samples/installer's Debian packages and builds the samples.
 ./build.sh
@@ -38,7 +38,16 @@ else
         echo "== End-to-end: the packed SDK, sshd, QEMU"
         rest=$(echo "$fast" | sed 's/~/!~/g; s/|/\&/g')
         # Normal verbosity lists every test with its duration: what each VM test costs CI.
+        started=$(date +%s)
         dotnet test "$project" -c Release -nologo --no-build --filter "$rest" --logger "console;verbosity=normal" 2>&1 | tee -a "$log" || status=$?
+        # What the VM tests cost, one line each and their sum (a class's shared install is in its first test).
+        echo "== VM tests by duration (the end-to-end tier took $(( ($(date +%s) - started) / 60 )) min)"
+        awk '/^ +(Passed|Failed) Anemos\.Tests\.Vm\./ {
+                line = $0; sub(/^ +/, "", line)
+                s = 0; if (match(line, /\[[^]]*\]$/)) { t = substr(line, RSTART + 1, RLENGTH - 2); n = split(t, w, " ")
+                    for (i = 1; i < n; i += 1) { if (w[i + 1] == "m") s += 60 * w[i]; else if (w[i + 1] == "s") s += w[i]; else if (w[i + 1] == "ms") s += w[i] / 1000 } }
+                printf "%6.0f s  %s\n", s, line; sum += s }
+            END { printf "%6.0f s  sum of the VM tests (%.1f min of test time on 2 cores)\n", sum, sum / 60 }' "$log" | sort -n
     fi
 fi
 

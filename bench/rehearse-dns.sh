@@ -3,7 +3,7 @@
 # VM test RehearseInstallVmTests runs it (its local mirror, x's secrets, install then firmware boot),
 # with MEMORY_MIB of VM memory (default 512). Prints rows in bench/run.sh's table form: install
 # (QEMU start to the deploy init's result line), install done to healthy, total; and the engine's
-# whole run against its debootstrap and provision() steps, from its own step log. Measured, never
+# whole run against its bootstrap (mmdebstrap) and provision() steps, from its own step log. Measured, never
 # asserted; about 15 minutes on an idle 2-core machine, so not part of bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,7 @@ install=$(sed -n 's/.*installed in \([0-9ms]*\),.*/\1/p' <<<"$line")
 healthy=$(sed -n 's/.*health check passed after \([0-9ms]*\);.*/\1/p' <<<"$line")
 total=$(sed -n 's/.*total \([0-9ms]*\).*/\1/p' <<<"$line")
 # The engine's own steps against the whole install (EngineSteps: every step but bootstrap and provision,
-# which run debootstrap and the IMGBUILD's own commands): what the engine adds to a plain install in this VM.
+# which run mmdebstrap and the IMGBUILD's own commands): what the engine adds to a plain install in this VM.
 steps=$(grep -a -o 'engine steps: .*' "$log" | tail -n 1 || true)
 if [ -n "$steps" ]; then
     own=$(sed -n "s/.*the engine's own \([0-9]*\) s.*/\1/p" <<<"$steps")
@@ -35,7 +35,7 @@ if [ -n "$steps" ]; then
     tools=$((tools - own))
     r=$(awk -v o="$own" -v t="$tools" 'BEGIN { printf "%.2f", (o + t) / t }')
     printf '| %-26s | %14s | %14s | %6s | %-8s | %s |\n' "install vs its tools, VM" "$((own + tools)) s" "$tools s" "$r" \
-        "$(awk -v r="$r" 'BEGIN { print (r <= 1.1) ? "ok" : "OVER GOAL" }')" "goal <= 1.1 x: the engine's whole run vs its debootstrap and provision() steps; ${steps#engine steps: }"
+        "$(awk -v r="$r" 'BEGIN { print (r <= 1.1) ? "ok" : "OVER GOAL" }')" "goal <= 1.1 x: the engine's whole run vs its bootstrap (mmdebstrap) and provision() steps; ${steps#engine steps: }"
 fi
 printf '| %-26s | %14s | %14s | %6s | %-8s | %s |\n' "rehearsal samples/dns x" "$total" "—" "—" "—" \
     "QEMU tcg, ${memory} MiB; install ${install}, install done to healthy ${healthy} (firmware boot, login, sshd, health check)"

@@ -355,7 +355,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     {
         if (HasTool("apk")) yield return "alpine";
         if (HasTool("pacstrap") && HasTool("pacman")) yield return "arch";
-        if (HasTool("debootstrap") && HasTool("gpgv")) yield return "debian";
+        if (HasTool("mmdebstrap") && HasTool("apt-get") && HasTool("gpgv")) yield return "debian";
     }
 
     static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);

@@ -4,7 +4,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Engine;
 
 /// <summary>
-/// A local, signed Debian repository on 127.0.0.1 for debootstrap: the packages of
+/// A local, signed Debian repository on 127.0.0.1 for mmdebstrap (and debootstrap): the packages of
 /// `--variant=minbase` (Priority: required, apt, usr-is-merged and their dependencies, as apt
 /// resolves them on an empty system) plus <see cref="Extra"/>. The .debs are fetched once with
 /// `apt-get download` and kept in a cache shared by every run; the repository (apt-ftparchive),
@@ -62,7 +62,7 @@ public class DebianMirrorFixture : IAsyncLifetime
         Directory.CreateDirectory(CacheDirectory);
         string empty = Path.Combine(CacheDirectory, "empty-status");
         File.WriteAllText(empty, "");
-        // apt resolves the set on an empty system; debootstrap resolves the same from our Packages.
+        // apt resolves the set on an empty system; the bootstrap resolves the same from our Packages.
         var simulated = Sh("""
             required=$(apt-cache dumpavail | awk '/^Package: /{p=$2} /^Priority: required/{print p}' | sort -u)
             empty=$1; shift

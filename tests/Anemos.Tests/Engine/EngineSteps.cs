@@ -7,7 +7,7 @@ namespace Anemos.Tests.Engine;
 /// What each step of an engine run took, read from the engine's own log lines
 /// ("2026-12-06T07:30:12Z makeimg[bootstrap]: start" at every step's start, "built …" at the end):
 /// where an install's time went, and how much of it is the engine's own work rather than
-/// debootstrap's and provision()'s. bench/rehearse-dns.sh reads the line <see cref="Summary"/> makes.
+/// the bootstrap's (mmdebstrap) and provision()'s. bench/rehearse-dns.sh reads the line <see cref="Summary"/> makes.
 /// </summary>
 public static partial class EngineSteps
 {

@@ -108,7 +108,7 @@ public static class EngineTools
 {
     static readonly (string Command, string Package)[] Needed =
     [
-        ("debootstrap", "debootstrap"), ("apt-ftparchive", "apt-utils"), ("gpg", "gpg"), ("gpgv", "gpgv"),
+        ("mmdebstrap", "mmdebstrap"), ("debootstrap", "debootstrap"), ("apt-ftparchive", "apt-utils"), ("gpg", "gpg"), ("gpgv", "gpgv"),
         ("shellcheck", "shellcheck"), ("pacman", "pacman-package-manager"), ("repo-add", "pacman-package-manager"),
         ("pacstrap", "arch-install-scripts"), ("makepkg", "makepkg"), ("bsdtar", "libarchive-tools"),
         ("fakeroot", "fakeroot"), ("mkfs.vfat", "dosfstools"), ("mkfs.ext4", "e2fsprogs"), ("debugfs", "e2fsprogs"),

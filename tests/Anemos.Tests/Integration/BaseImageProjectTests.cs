@@ -130,7 +130,7 @@ public sealed class BaseImageProjectTests : IDisposable
         File.Delete(host.PathOf("bin/anemos/hosts/x/initramfs.img"));
         var refused = BadInput.AssertError(host, "ANEMOS3013");
         Assert.Contains("target is debian", refused.Output);
-        Assert.Contains("debootstrap, gpgv, debian-archive-keyring", refused.Output);
+        Assert.Contains("mmdebstrap, apt, gpgv and debian-archive-keyring", refused.Output);
         Assert.Contains("it bootstraps: alpine", refused.Output);
         var publish = host.Dotnet(["publish", host.ProjectFile, "-nologo", "-p:Host=x"]);
         Assert.NotEqual(0, publish.ExitCode);
@@ -187,7 +187,7 @@ public sealed class BaseImageProjectTests : IDisposable
         using var baseProject = BaseProject(FullItems);
         baseProject.Write("rootfs/usr/bin/pacstrap", "#!/bin/bash\n", executable: true);
         baseProject.Write("rootfs/usr/bin/pacman", "ELF\n", executable: true);
-        baseProject.Write("rootfs/usr/sbin/debootstrap", "#!/bin/sh\n", executable: true); // without gpgv: not enough for debian
+        baseProject.Write("rootfs/usr/bin/mmdebstrap", "#!/usr/bin/perl\n", executable: true); // without apt and gpgv: not enough for debian
         var result = baseProject.Build();
         Assert.True(result.ExitCode == 0, result.ToString());
         var description = JsonDocument.Parse(File.ReadAllText(baseProject.PathOf("bin/anemos/base-image.json"))).RootElement;

@@ -32,7 +32,10 @@ public sealed class InstallerBaseTests : IDisposable
     /// <summary>Tool, the path it must resolve to on the deploy init's PATH, and its version command.</summary>
     public static readonly TheoryData<string, string, string> Tools = new()
     {
-        { "debootstrap", "/usr/sbin/debootstrap", "debootstrap --version" },
+        { "mmdebstrap", "/usr/bin/mmdebstrap", "mmdebstrap --version" },
+        { "apt-get", "/usr/bin/apt-get", "apt-get --version" },
+        { "apt-config", "/usr/bin/apt-config", "apt-config dump APT::Architecture" },
+        { "ldconfig", "/sbin/ldconfig", "ldconfig --version" },
         { "pacman", "/usr/bin/pacman", "pacman --version" },
         { "pacstrap", "/usr/bin/pacstrap", "pacstrap -h" },
         { "pacman-key", "/usr/bin/pacman-key", "pacman-key --version" },
@@ -53,7 +56,7 @@ public sealed class InstallerBaseTests : IDisposable
         { "xz", "/usr/bin/xz", "xz --version" },
         { "zstd", "/usr/bin/zstd", "zstd --version" },
         { "dropbear", "/usr/sbin/dropbear", "dropbear -V" },
-        // Real, not busybox's: debootstrap unpacks with dpkg-deb and tar, and busybox's chroot would run
+        // Real, not busybox's: mmdebstrap unpacks with dpkg-deb and tar, and busybox's chroot would run
         // busybox's own dpkg inside the target.
         { "dpkg-deb", "/usr/bin/dpkg-deb", "dpkg-deb --version" },
         { "dpkg", "/usr/bin/dpkg", "dpkg --print-architecture" },
@@ -100,7 +103,7 @@ public sealed class InstallerBaseTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(tree, "usr/share/doc")), "documentation is stripped");
         Assert.False(Directory.Exists(Path.Combine(tree, "usr/share/man")), "manual pages are stripped");
         Assert.True(File.Exists(Path.Combine(tree, "etc/ssl/certs/ca-certificates.crt")));
-        Assert.Equal("amd64\n", File.ReadAllText(Path.Combine(tree, "usr/share/debootstrap/arch")));
+        Assert.True(Directory.Exists(Path.Combine(tree, "usr/share/mmdebstrap/hooks/maybe-merged-usr")), "mmdebstrap's merged-/usr hook");
         Assert.Contains("[core]", File.ReadAllText(Path.Combine(tree, "etc/pacman.conf"))); // Arch's repositories, not Debian's empty pacman.conf
         Assert.StartsWith("Server = https://", File.ReadAllText(Path.Combine(tree, "etc/pacman.d/mirrorlist")));
         Assert.True(File.Exists(Path.Combine(tree, "usr/share/keyrings/archlinux.gpg")));

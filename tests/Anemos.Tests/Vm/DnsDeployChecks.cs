@@ -13,7 +13,7 @@ public static class DnsDeployChecks
 {
     /// <summary>
     /// The live log (issue 15, docs/deploy.md): the deploy environment answered with the host's own
-    /// key for dns.proj's AuthorizedKeys, and publish printed the engine's steps with debootstrap's
+    /// key for dns.proj's AuthorizedKeys, and publish printed the engine's steps with apt's and dpkg's
     /// package counts, in order, and the result line, all before the new system answered.
     /// </summary>
     public static void AssertInstallStreamed(ProcessResult result, string host, string context)
@@ -26,8 +26,8 @@ public static class DnsDeployChecks
             return match.Index;
         }
         int bootstrap = At(prefix + @"\[bootstrap\]: ");
-        int retrieved = At(prefix + @"\[bootstrap\]: I: Validating \S+ \S+ \(package \d+ retrieved\)");
-        int unpacked = At(prefix + @"\[bootstrap\]: I: Unpacking \S+\.\.\. \(unpacked \d+/\d+\)");
+        int retrieved = At(prefix + @"\[bootstrap\]: Get:\d+ \S+ .* \(package \d+ retrieved\)");
+        int unpacked = At(prefix + @"\[bootstrap\]: Unpacking \S+ .*\(unpacked \d+/\d+\)");
         int provision = At(prefix + @"\[provision\]: ");
         int finish = At(prefix + @"\[finish\]: built image");
         int resultLine = At($@"\[{Regex.Escape(host)}\] ANEMOS-RESULT ok host={Regex.Escape(host)} ");

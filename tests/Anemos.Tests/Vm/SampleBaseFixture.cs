@@ -26,8 +26,8 @@ public sealed class SampleBaseFixture : IDisposable
 
     /// <summary>
     /// A private copy of samples/base that an IMGBUILD host accepts: the stand-in makeimg at
-    /// /usr/bin/makeimg (through AnemosEngine at build time) and stand-ins for /usr/sbin/debootstrap and
-    /// /usr/bin/gpgv, so the base counts as able to bootstrap debian (the build derives a base's
+    /// /usr/bin/makeimg (through AnemosEngine at build time) and stand-ins for /usr/bin/mmdebstrap,
+    /// /usr/bin/apt-get and /usr/bin/gpgv, so the base counts as able to bootstrap debian (the build derives a base's
     /// bootstrappers from those tools in its tree). The stand-ins are never run: the tests that use
     /// this base are about the deploy init's side of the engine contract, not about bootstrapping.
     /// </summary>
@@ -37,12 +37,13 @@ public sealed class SampleBaseFixture : IDisposable
         string destination = Path.Combine(root, "base");
         CopyBase(destination);
         TestProject.WriteSdkConfiguration(root);
-        File.WriteAllText(Path.Combine(destination, "debootstrap"), "#!/bin/sh\necho 'debootstrap: a test stand-in' >&2\nexit 1\n");
+        File.WriteAllText(Path.Combine(destination, "bootstrapper"), "#!/bin/sh\necho 'a bootstrapper test stand-in' >&2\nexit 1\n");
         string project = Path.Combine(destination, "base.proj");
         File.WriteAllText(project, File.ReadAllText(project).Replace("</Project>", """
               <ItemGroup>
-                <AnemosBaseFile Include="debootstrap" TargetPath="usr/sbin/debootstrap" Mode="0755" />
-                <AnemosBaseFile Include="debootstrap" TargetPath="usr/bin/gpgv" Mode="0755" />
+                <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/mmdebstrap" Mode="0755" />
+                <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/apt-get" Mode="0755" />
+                <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/gpgv" Mode="0755" />
               </ItemGroup>
             </Project>
             """));
