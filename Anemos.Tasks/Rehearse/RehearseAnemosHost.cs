@@ -352,7 +352,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public const string GuestMirrorAddress = "10.0.2.100";
 
     /// <summary>The installed system's network for QEMU: net, host (gateway) and the guest's address.</summary>
-    sealed record InstalledNetwork(string Net, string Gateway, string Guest);
+    internal sealed record InstalledNetwork(string Net, string Gateway, string Guest);
 
     InstalledNetwork? ParseInstalledNetwork()
     {
@@ -379,7 +379,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     /// <summary>The last line of some text: an error message stays on one line (MSBuild repeats the code on every line).</summary>
     static string OneLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(nothing)";
 
-    IEnumerable<string> InstallArguments(string accelerator, List<string> disks, string initramfs, (int Port, string Guest)? mirror)
+    internal IEnumerable<string> InstallArguments(string accelerator, List<string> disks, string initramfs, (int Port, string Guest)? mirror)
     {
         string commandLine = $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim();
         // User networking restricted to the VM: DHCP from QEMU, nothing beyond it, except the
@@ -409,7 +409,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     }
 
     /// <summary>The install disk alone, booted by SeaBIOS; sshd forwarded to 127.0.0.1:PORT.</summary>
-    IEnumerable<string> BootArguments(string accelerator, string disk, InstalledNetwork? network, int port)
+    internal IEnumerable<string> BootArguments(string accelerator, string disk, InstalledNetwork? network, int port)
     {
         string netdev = network is null
             ? $"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:22"
