@@ -1,4 +1,5 @@
 using Anemos.Tasks;
+using Anemos.Tasks.Rehearse;
 
 namespace Anemos.Tests.Tasks.Rehearse;
 
@@ -13,7 +14,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheInstallBootsTheKernelWithEveryDiskAndTheMirrorRelay()
     {
-        var arguments = Task().InstallArguments("tcg", ["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", (3142, "http://10.0.2.100/debian")).ToArray();
+        var arguments = Task().InstallCommand("tcg", ["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", RehearsalMirror.Parse("http://127.0.0.1:3142/debian")).Arguments().ToArray();
 
         Assert.Equal((string[])[
             "-accel", "tcg", "-m", "1024",
@@ -30,7 +31,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheInstallWithoutAMirrorHasARestrictedNetworkOnly()
     {
-        var arguments = Task().InstallArguments("kvm", ["/w/disk0.img"], "/w/initramfs.img", null).ToArray();
+        var arguments = Task().InstallCommand("kvm", ["/w/disk0.img"], "/w/initramfs.img", null).Arguments().ToArray();
 
         Assert.Equal("user,id=net0,restrict=on", arguments[Array.IndexOf(arguments, "-netdev") + 1]);
         Assert.Equal("kvm", arguments[1]);
@@ -39,7 +40,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheBootStartsTheInstallDiskWithTheFirmwareAndForwardsSsh()
     {
-        var arguments = Task().BootArguments("tcg", "/w/disk0.img", null, 2222).ToArray();
+        var arguments = Task().BootCommand("tcg", "/w/disk0.img", null, 2222).Arguments().ToArray();
 
         Assert.Equal((string[])[
             "-accel", "tcg", "-m", "1024",
@@ -52,9 +53,9 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheBootShapesTheNetworkLikeTheHosts()
     {
-        var network = new RehearseAnemosHost.InstalledNetwork("198.51.100.0/24", "198.51.100.1", "198.51.100.53");
+        var network = RehearsalNetwork.Parse("198.51.100.53/24", null);
 
-        var arguments = Task().BootArguments("tcg", "/w/disk0.img", network, 2222).ToArray();
+        var arguments = Task().BootCommand("tcg", "/w/disk0.img", network, 2222).Arguments().ToArray();
 
         Assert.Equal("user,id=net0,restrict=on,net=198.51.100.0/24,host=198.51.100.1,hostfwd=tcp:127.0.0.1:2222-198.51.100.53:22",
             arguments[Array.IndexOf(arguments, "-netdev") + 1]);
