@@ -18,7 +18,7 @@ namespace Anemos.Tests.Vm;
 public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputHelper output) : IClassFixture<FirstInstalledDnsHost>
 {
     /// <summary>What the deploy init prints when it chose the disk the old system booted from (serial as InstalledHostVm gives it).</summary>
-    static readonly string BootDiskLine = $"install disk: /dev/vdb (boot disk, serial {Anemos.Tasks.RehearseAnemosHost.SerialOf(0)})";
+    static readonly string BootDiskLine = $"install disk: /dev/vdb (boot disk, serial {Anemos.Tasks.Rehearse.RehearsalDisks.SerialOf(0)})";
 
     [Fact]
     public void AStockDebianMachineBecomesXOnTheDiskItBootedFromAndAnswersWithXsKey()

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using Anemos.Tasks;
+using Anemos.Tasks.Rehearse;
 using Anemos.Tests.Infrastructure;
 
 namespace Anemos.Tests.Vm;
@@ -41,19 +41,26 @@ public sealed partial class InstalledHostVm : IDisposable
         File.Copy(dataDisk, DataDisk);
         var mirrorUri = new Uri(mirror);
         Assert.Equal("/", mirrorUri.AbsolutePath);
-        var start = new ProcessStartInfo("timeout") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])["--signal=KILL", "5400", "qemu-system-x86_64",
-                     "-accel", "tcg", "-m", "1024", "-display", "none", "-nodefaults", "-monitor", "none", "-serial", "file:" + ConsoleLog, "-boot", "c",
-                     "-netdev", $"user,id=n,restrict=on,net={network.Net},host={network.Gateway},dhcpstart={network.Address},hostfwd=tcp:127.0.0.1:{Port}-{network.Address}:22,"
-                                + RehearseAnemosHost.MirrorForward(network.Mirror, mirrorUri.Port),
-                     "-device", "virtio-net-pci,netdev=n"])
-            start.ArgumentList.Add(argument);
         // Serials as the rehearsal gives them: the helper names the boot disk by its serial.
         // snapshot=on: the boot disk stays as it was (the rehearsal's, the cached stock image), the VM's writes (kept across its reboots) go to a temporary overlay.
-        string[] boot = ["-drive", $"file={bootDisk},format=raw,if=none,id=disk0,cache=unsafe,snapshot=on", "-device", $"virtio-blk-pci,drive=disk0,serial={RehearseAnemosHost.SerialOf(0)},bootindex=0"];
-        string[] data = ["-drive", $"file={DataDisk},format=raw,if=none,id=disk1", "-device", $"virtio-blk-pci,drive=disk1,serial={RehearseAnemosHost.SerialOf(1)}"];
-        // The order on the PCI bus is the order the kernels name the disks in (vda, vdb).
-        foreach (string argument in bootDiskSecond ? data.Concat(boot) : boot.Concat(data)) start.ArgumentList.Add(argument);
+        var boot = new QemuDisk(bootDisk) { Serial = RehearsalDisks.SerialOf(0), Cache = "unsafe", Snapshot = true, BootIndex = 0 };
+        var data = new QemuDisk(DataDisk) { Serial = RehearsalDisks.SerialOf(1) };
+        var command = new QemuCommand
+        {
+            MemoryMiB = 1024,
+            ConsoleFile = ConsoleLog,
+            Network = new()
+            {
+                Net = network.Net, Host = network.Gateway, DhcpStart = network.Address,
+                HostForwards = [new(Port, 22, network.Address)],
+                GuestForwards = [new(network.Mirror, 80, mirrorUri.Port)],
+            },
+            // The order on the PCI bus is the order the kernels name the disks in (vda, vdb).
+            Disks = bootDiskSecond ? [data, boot] : [boot, data],
+        };
+        var start = new ProcessStartInfo("timeout") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["--signal=KILL", "5400", "qemu-system-x86_64", .. command.Arguments()])
+            start.ArgumentList.Add(argument);
         _qemu = Process.Start(start)!;
         _qemu.StandardInput.Close();
         Timeline = new ConsoleTimeline(() => Console);
@@ -85,7 +92,7 @@ public sealed partial class InstalledHostVm : IDisposable
     private static partial Regex InstallDiskLine();
 
     public string Console => File.Exists(ConsoleLog)
-        ? RehearseAnemosHost.EscapeSequence().Replace(Encoding.UTF8.GetString(File.ReadAllBytes(ConsoleLog)), "").Replace("\r", "")
+        ? QemuConsoleRun.EscapeSequence().Replace(Encoding.UTF8.GetString(File.ReadAllBytes(ConsoleLog)), "").Replace("\r", "")
         : "(no console log)";
 
     public string ConsoleTail(int lines) => string.Join('\n', Console.Split('\n').TakeLast(lines));

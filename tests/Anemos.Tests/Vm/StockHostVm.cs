@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Anemos.Tasks.Rehearse;
 using Anemos.Tests.Infrastructure;
 
 namespace Anemos.Tests.Vm;
@@ -35,23 +36,21 @@ public sealed class StockHostVm : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in (string[])["--signal=KILL", "900", "qemu-system-x86_64",
-                     "-accel", "tcg", "-m", "512", "-display", "none", "-nodefaults", "-monitor", "none", "-serial", "file:" + ConsoleLog,
-                     "-kernel", kernel, "-initrd", image, "-append", "console=ttyS0 panic=-1",
-                     "-drive", $"file={Disk},format=raw,if=virtio",
-                     "-netdev", $"user,id=n,restrict=on,hostfwd=tcp:127.0.0.1:{Port}-:22" + (httpsPort is { } https ? HttpsForward(https) : ""),
-                     "-device", "virtio-net-pci,netdev=n"])
+        var command = new QemuCommand
+        {
+            ConsoleFile = ConsoleLog,
+            Kernel = new(kernel, image, "console=ttyS0 panic=-1"),
+            Network = new() { HostForwards = [new(Port, 22)], GuestForwards = httpsPort is { } https ? [HttpsForward(https)] : [] },
+            Disks = [new QemuDisk(Disk)],
+        };
+        foreach (string argument in (string[])["--signal=KILL", "900", "qemu-system-x86_64", .. command.Arguments()])
             start.ArgumentList.Add(argument);
         _qemu = Process.Start(start)!;
         _qemu.StandardInput.Close();
     }
 
-    /// <summary>
-    /// The guest's https://10.0.2.100/ as a guestfwd to the server on 127.0.0.1: a command per connection
-    /// (a tcp: chardev would be one connection, made once at QEMU's start).
-    /// </summary>
-    static string HttpsForward(int port) =>
-        $",guestfwd=tcp:{HttpsAddress}:443-cmd:/bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; cat <&3 & exec cat >&3'";
+    /// <summary>The guest's https://10.0.2.100/ as a guestfwd to the server on 127.0.0.1.</summary>
+    static QemuGuestForward HttpsForward(int port) => new(HttpsAddress, 443, port);
 
     /// <summary>
     /// Boots a stock host from the built base image and waits for its sshd. With <paramref name="https"/> the guest
@@ -69,7 +68,7 @@ public sealed class StockHostVm : IDisposable
     }
 
     public string Console => File.Exists(ConsoleLog)
-        ? System.Text.RegularExpressions.Regex.Replace(Encoding.UTF8.GetString(File.ReadAllBytes(ConsoleLog)), @"\x1b(\[[0-9;?]*[A-Za-z]|c)", "")
+        ? QemuConsoleRun.EscapeSequence().Replace(Encoding.UTF8.GetString(File.ReadAllBytes(ConsoleLog)), "")
         : "(no console log)";
 
     public void WaitForConsole(string text, TimeSpan timeout)

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Build.Framework;
+
+namespace Anemos.Tasks.Rehearse;
+
+/// <summary>
+/// The rehearsal's disks (AnemosRehearseDisk), fresh in the work folder for every rehearsal:
+/// blank sparse files as a new server's disks, or a copy of a Source image (a /home disk a deploy
+/// must leave alone). They are attached in order (vda, vdb, …), each with the serial anemos-diskN.
+/// </summary>
+public sealed partial class RehearsalDisks
+{
+    const string DefaultSize = "8G";
+
+    [GeneratedRegex(@"^([0-9]+)([KMGT]?)(i?B)?$")]
+    private static partial Regex SizeText();
+
+    /// <summary>The image files, in attachment order.</summary>
+    public IReadOnlyList<string> Files { get; }
+    /// <summary>The images copied from a Source: what the install must leave as it found it.</summary>
+    public IReadOnlyList<string> Sourced { get; }
+
+    RehearsalDisks(List<string> files, List<string> sourced) => (Files, Sourced) = (files, sourced);
+
+    /// <summary>The serial of the disk at <paramref name="index"/>, as a server's disk has one: /dev/disk/by-id/virtio-anemos-diskN.</summary>
+    public static string SerialOf(int index) => "anemos-disk" + index.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A size as AnemosRehearseDisk's Size takes it: a positive number with K, M, G or T (powers of
+    /// 1024), optionally followed by B or iB; none is bytes. Null when it is not one.
+    /// </summary>
+    public static long? ParseSize(string text)
+    {
+        var match = SizeText().Match(text);
+        if (!match.Success || !long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out long number) || number <= 0) return null;
+        int shift = match.Groups[2].Value is { Length: 1 } unit ? ("KMGT".IndexOf(unit[0]) + 1) * 10 : 0;
+        return number << shift;
+    }
+
+    /// <summary>
+    /// Creates the disks in <paramref name="workDirectory"/> (one blank 8G disk0 without items);
+    /// each item that cannot be made is reported as ANEMOS3106 and skipped.
+    /// </summary>
+    public static RehearsalDisks Create(ITaskItem[] items, string workDirectory, string projectDirectory, Action<Diagnostic, object?[]> report)
+    {
+        var files = new List<string>();
+        var sourced = new List<string>();
+        if (items.Length == 0) items = [new Microsoft.Build.Utilities.TaskItem("disk0", new Dictionary<string, string> { ["Size"] = DefaultSize })];
+        foreach (var item in items)
+        {
+            string sizeText = item.GetMetadata("Size") is { Length: > 0 } s ? s.Trim() : DefaultSize;
+            if (ParseSize(sizeText) is not { } size)
+            {
+                report(Diagnostics.InvalidRehearseDisk, [item.ItemSpec, sizeText]);
+                continue;
+            }
+            string path = Path.Combine(workDirectory, Path.GetFileName(item.ItemSpec) + ".img");
+            File.Delete(path);
+            string source = item.GetMetadata("Source");
+            if (source.Length > 0)
+            {
+                string sourcePath = Path.GetFullPath(source, projectDirectory);
+                if (!File.Exists(sourcePath)) { report(Diagnostics.InvalidRehearseDisk, [item.ItemSpec, $"Source {source} (missing)"]); continue; }
+                File.Copy(sourcePath, path);
+                sourced.Add(path);
+                if (new FileInfo(path).Length < size)
+                    using (var file = new FileStream(path, FileMode.Open)) file.SetLength(size);
+            }
+            else
+            {
+                using var file = new FileStream(path, FileMode.CreateNew);
+                file.SetLength(size);
+            }
+            files.Add(path);
+        }
+        return new(files, sourced);
+    }
+
+    /// <summary>
+    /// The disks for the install, in order, each with its serial. cache=unsafe: the images are scratch files,
+    /// so the guest's flushes (dpkg syncs every file it unpacks) need not reach this machine's disk;
+    /// what the guest wrote is in the file when QEMU has exited.
+    /// </summary>
+    public static IReadOnlyList<QemuDisk> ForInstall(IEnumerable<string> files) =>
+        files.Select((file, i) => new QemuDisk(file) { Serial = SerialOf(i), Cache = "unsafe" }).ToList();
+
+    /// <summary>The install disk alone, booted first by the firmware, with the serial a first disk has.</summary>
+    public static QemuDisk ForBoot(string file) => new(file) { Serial = SerialOf(0), BootIndex = 0 };
+}
