@@ -50,7 +50,7 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
         Makeimg.AssertSucceeded(result);
         Makeimg.AssertLogLines(result);
         Console.WriteLine($"mmdebstrap --variant=minbase from the local mirror: makeimg took {(DateTime.UtcNow - started).TotalSeconds:F0} s");
-        Assert.Contains($"--variant=minbase --include={DebianMirrorFixture.Extra} --keyring=", result.Output);
+        Assert.Contains($"--variant=minbase --include=apt,{DebianMirrorFixture.Extra} --keyring=", result.Output);
         // Package counts on apt's and dpkg's own lines: each package retrieved, then unpacked and configured against apt's announced total.
         int total = System.Text.RegularExpressions.Regex.Matches(result.Output, @"\(package \d+ retrieved\)").Count;
         Assert.True(total > 10, result.Output);
@@ -61,6 +61,7 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
         string tree = Path.Combine(folder, "debtest");
         string status = File.ReadAllText(Path.Combine(tree, "var/lib/dpkg/status"));
         Assert.Contains($"Package: {DebianMirrorFixture.Extra}\nStatus: install ok installed\n", status);
+        Assert.Contains("Package: apt\nStatus: install ok installed\n", status); // minbase has apt, as debootstrap's has
         Assert.Equal("Hello, world!\n", File.ReadAllText(Path.Combine(tree, "etc/hello.out")));
         EngineInputs.AssertTree(tree, "etc/host.conf", Patched);
         Assert.Equal("debbox\n", File.ReadAllText(Path.Combine(tree, "etc/hostname")));

@@ -100,7 +100,12 @@ public class DebianMirrorFixture : IAsyncLifetime
                 cp "$deb" "$repo/pool/main/$name"
             done
             cd "$repo"
-            apt-ftparchive packages pool >"dists/$suite/main/binary-amd64/Packages"
+            # Priority and Section as Debian's archive has them (its override, which apt's lists on
+            # this machine carry), not the .debs' own control fields: apt is Priority required there,
+            # important in its control file, and minbase is decided by priority.
+            apt-cache dumpavail | awk '/^Package: /{p=$2} /^Priority: /{pr=$2} /^Section: /{se=$2} /^$/{if (p != "" && pr != "") print p, pr, se; p = pr = se = ""}' \
+                | sort -u -k1,1 >"$root/override"
+            apt-ftparchive packages pool "$root/override" 2>/dev/null >"dists/$suite/main/binary-amd64/Packages"
             gzip -9nk "dists/$suite/main/binary-amd64/Packages"
             apt-ftparchive -o APT::FTPArchive::Release::Origin=Anemos-test -o APT::FTPArchive::Release::Suite="$suite" \
                 -o APT::FTPArchive::Release::Codename="$suite" -o APT::FTPArchive::Release::Architectures=amd64 \
