@@ -62,6 +62,8 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
         string status = File.ReadAllText(Path.Combine(tree, "var/lib/dpkg/status"));
         Assert.Contains($"Package: {DebianMirrorFixture.Extra}\nStatus: install ok installed\n", status);
         Assert.Contains("Package: apt\nStatus: install ok installed\n", status); // minbase has apt, as debootstrap's has
+        // The image's apt trusts the mirror's key from keys/, as the bootstrap did.
+        Assert.Equal(File.ReadAllBytes(fixture.ArchiveKeyring), File.ReadAllBytes(Path.Combine(tree, "etc/apt/trusted.gpg.d/makeimg-keys.gpg")));
         Assert.Equal("Hello, world!\n", File.ReadAllText(Path.Combine(tree, "etc/hello.out")));
         EngineInputs.AssertTree(tree, "etc/host.conf", Patched);
         Assert.Equal("debbox\n", File.ReadAllText(Path.Combine(tree, "etc/hostname")));
