@@ -64,6 +64,7 @@ public sealed class PackAnemosPayload : AnemosTask
             AddWithAncestors(root, relative, entries, reportedLinks);
         }
         if (Log.HasLoggedErrors) return;
+        if (PayloadKind == "imgbuild") CheckEngineNames(entries.Values);
         CheckEntry(entries);
         if (Log.HasLoggedErrors) return;
 
@@ -155,6 +156,30 @@ public sealed class PackAnemosPayload : AnemosTask
         var info = new DirectoryInfo(directory);
         string? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(true)?.FullName;
         return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
+    }
+
+    /// <summary>
+    /// ANEMOS2115: names under files/ that makeimg would silently skip. The engine copies regular files
+    /// and symlinks except *.makeimg.patch and *.makeimg.template, and applies or expands only regular
+    /// files of those names: a symlink so named would reach the image neither way, and a name that is
+    /// only the suffix names no file to patch or write. (Line breaks are ANEMOS2109; pattern characters
+    /// such as * are carried as themselves.)
+    /// </summary>
+    void CheckEngineNames(IEnumerable<PayloadEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (!entry.Name.StartsWith("files/", StringComparison.Ordinal)) continue;
+            string last = entry.Name[(entry.Name.LastIndexOf('/') + 1)..];
+            foreach (string suffix in new[] { ".makeimg.patch", ".makeimg.template" })
+            {
+                if (!last.EndsWith(suffix, StringComparison.Ordinal)) continue;
+                if (last == suffix)
+                    LogDiagnostic(Diagnostics.EngineCannotCarry, entry.FullPath, 0, entry.Name, $"the name is only the suffix {suffix}, so it names no file in the image; name it after its file (etc/motd{suffix})");
+                else if (entry.Type == TarEntryType.SymbolicLink)
+                    LogDiagnostic(Diagnostics.EngineCannotCarry, entry.FullPath, 0, entry.Name, $"it is a symlink, and makeimg applies a *{suffix} only when it is a regular file (nor does it copy one); put the file itself there");
+            }
+        }
     }
 
     /// <summary>The payload's entry point: a regular file; a deploy program must be executable and a script or ELF program.</summary>

@@ -152,6 +152,49 @@ public sealed class EngineCheckTests : IDisposable
         Assert.True(head.AsSpan().SequenceEqual(after), "the disk's first bytes changed");
     }
 
+    /// <summary>
+    /// Input names are names, never patterns: files/etc/* is copied as itself, a patch and a template
+    /// named with pattern characters reach their own file, though a folder etc/ beside files/ holds
+    /// names those patterns would match (the engine runs in the payload's folder). The bootstrap is a
+    /// stand-in apk that installs nothing: the files, patches and templates steps are the real ones.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InputNamesAreCopiedAsThemselvesNeverExpanded(bool busybox)
+    {
+        string folder = Project("target=alpine\nformat=dir\npackages=alpine-base\n");
+        string bin = Path.Combine(folder, "fake-bin");
+        Directory.CreateDirectory(bin);
+        File.WriteAllText(Path.Combine(bin, "apk"), "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(Path.Combine(bin, "apk"), (UnixFileMode)0x1ED);
+        void Put(string relative, string content)
+        {
+            string path = Path.Combine(folder, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, content);
+        }
+        Put("files/etc/*", "the star\n");
+        Put("files/etc/*.makeimg.patch", "--- a\n+++ b\n@@ -1 +1 @@\n-the star\n+the star, patched\n");
+        Put("files/etc/?.makeimg.template", "host=${ANEMOS_HOST}\n");
+        Put("files/etc/[ab]", "brackets\n");
+        Put("etc/decoy", "decoy\n"); // what etc/* matches in the payload's folder
+        Put("etc/x", "decoy\n");     // what etc/? matches
+        Put("etc/a", "decoy\n");     // what etc/[ab] matches
+        var environment = new Dictionary<string, string?>
+        {
+            ["PATH"] = bin + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+            ["ANEMOS_HOST"] = "vm1",
+        };
+        string output = Path.Combine(folder, "out");
+        var result = busybox ? Makeimg.RunWithBusybox(folder, environment, "--output", output) : Makeimg.Run(folder, environment, "--output", output);
+        Makeimg.AssertSucceeded(result);
+        Assert.Equal("the star, patched\n", File.ReadAllText(Path.Combine(output, "etc", "*")));
+        Assert.Equal("host=vm1\n", File.ReadAllText(Path.Combine(output, "etc", "?")));
+        Assert.Equal("brackets\n", File.ReadAllText(Path.Combine(output, "etc", "[ab]")));
+        Assert.Equal(["*", "?", "[ab]"], Directory.GetFileSystemEntries(Path.Combine(output, "etc")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }

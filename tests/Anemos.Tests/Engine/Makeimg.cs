@@ -69,7 +69,7 @@ public static class Makeimg
         var variables = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
         {
             ["MAKEIMG_TEST_SHELL"] = "busybox sh",
-            ["PATH"] = applets + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+            ["PATH"] = applets + ":" + (environment is not null && environment.TryGetValue("PATH", out var path) && path is not null ? path : System.Environment.GetEnvironmentVariable("PATH")),
         };
         return Run(folder, variables, arguments);
     }

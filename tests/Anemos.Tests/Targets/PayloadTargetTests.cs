@@ -83,6 +83,19 @@ public sealed class PayloadTargetTests
     }
 
     [Fact]
+    public void ANameMakeimgWouldSkipIsRefusedAtBuildTime()
+    {
+        using var project = DeployProject();
+        File.Delete(project.PathOf("deploy"));
+        project.Write("IMGBUILD", "target=arch\nformat=raw\npackages=base\n");
+        project.Write("patches/motd.diff", "--- a\n+++ b\n");
+        Directory.CreateDirectory(project.PathOf("files/etc"));
+        File.CreateSymbolicLink(project.PathOf("files/etc/motd.makeimg.patch"), "../../patches/motd.diff");
+        var result = BadInput.AssertError(project, "ANEMOS2115");
+        Assert.Contains("files/etc/motd.makeimg.patch", result.Output);
+    }
+
+    [Fact]
     public void ALargePayloadIsWarnedAboutNamingItsLargestFiles()
     {
         using var project = DeployProject("""<PropertyGroup><AnemosPayloadSizeWarningMiB>1</AnemosPayloadSizeWarningMiB></PropertyGroup>""");
