@@ -5,8 +5,8 @@ namespace Anemos.Kexec;
 /// in RAM (tmpfs or ramfs, default /run/anemos, mode 0700, files 0600), never under the state
 /// folder, so no secret reaches the host's disk or its backups. `boot` deletes it once the kernel
 /// holds a copy or the boot is refused, `discard` after a dry run, and every command that takes
-/// the state lock removes what the staged state does not name (and the secrets file older helpers
-/// left in upload/).
+/// the state lock removes the helper's own files that the staged state does not name (and the
+/// secrets file older helpers left in upload/); files of other names are never touched.
 /// </summary>
 public sealed class SecretsFolder(string directory, string stateDirectory)
 {
@@ -80,13 +80,25 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
         return HostKeysPath;
     }
 
-    /// <summary>Removes every file here but <paramref name="keep"/> (the staged initramfs, when it lives here), and a secrets file left in upload/.</summary>
+    /// <summary>The names the helper writes here; nothing else in the folder is its to delete.</summary>
+    static readonly string[] OwnNames = ["initramfs.img", "secrets.cpio", "host-keys.cpio"];
+
+    /// <summary>One of the helper's own names, or the temporary sibling AtomicFile writes it through (".NAME.PID.GUID.tmp", left by a killed helper).</summary>
+    public static bool IsOwnName(string fileName) =>
+        OwnNames.Any(name => fileName == name ||
+            (fileName.StartsWith("." + name + ".", StringComparison.Ordinal) && fileName.EndsWith(".tmp", StringComparison.Ordinal)));
+
+    /// <summary>
+    /// Removes the files the helper wrote here but <paramref name="keep"/> (the staged initramfs, when it
+    /// lives here), and a secrets file left in upload/. Only the helper's own names: `--run /run` is
+    /// accepted (root's, in RAM), and the host's pid files and sockets there are not the helper's.
+    /// </summary>
     public void Sweep(string? keep)
     {
         Anemos.Core.AtomicFile.TryDelete(Path.Combine(stateDirectory, "upload", "secrets.cpio"));
         if (!System.IO.Directory.Exists(Directory)) return;
         foreach (string file in System.IO.Directory.EnumerateFiles(Directory))
-            if (file != keep) Anemos.Core.AtomicFile.TryDelete(file);
+            if (file != keep && IsOwnName(Path.GetFileName(file))) Anemos.Core.AtomicFile.TryDelete(file);
     }
 
     public bool Holds(string path) => Path.GetDirectoryName(path) == Directory;

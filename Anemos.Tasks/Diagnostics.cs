@@ -53,6 +53,9 @@ public static class Diagnostics
     public static readonly Diagnostic UncarriableName = new("ANEMOS2109", "'{0}' cannot be carried in the payload: {1}. Rename it.");
     public static readonly Diagnostic TemplateUndefinedVariable = new("ANEMOS2111", "The template names ${{{0}}}, which host '{1}' does not define: makeimg would stop here. Define {0} as metadata of that AnemosHost, or write $${{{0}}} for a literal ${{{0}}}.");
     public static readonly Diagnostic SecretInPayload = new("ANEMOS2110", "'{0}' is in the secrets/ folder, which never enters the payload. Secrets travel only at deploy time; declare it as an AnemosSecret instead.");
+    public static readonly Diagnostic EngineCannotCarry = new("ANEMOS2115", "'{0}' cannot be carried by makeimg: {1}.");
+    public static readonly Diagnostic PayloadLarge = new("ANEMOS2113", "The payload is {0} compressed, more than AnemosPayloadSizeWarningMiB ({1} MiB); its largest files: {2}. The payload is the system's description and travels to every host in RAM: remove what was left in the folder (a disk image, a download) with <AnemosPayloadFile Remove=\"...\" />, or raise AnemosPayloadSizeWarningMiB (0 turns the warning off).", IsWarning: true);
+    public static readonly Diagnostic PayloadSizeWarningInvalid = new("ANEMOS2114", "AnemosPayloadSizeWarningMiB is '{0}'; give a whole number of MiB (at most 1048576), or 0 for no warning.");
 
     // 3xxx: base image and initramfs
     public static readonly Diagnostic KernelNotFound = new("ANEMOS3002", "The kernel '{0}' does not exist. Set AnemosKernel to a kernel image (a path or an https URL with AnemosKernelSha256).");

@@ -31,14 +31,26 @@ public static unsafe class UnixFileKind
         };
     }
 
-    static uint? Mode(string path)
+    static uint? Mode(string path) => Stat(path)?.Mode;
+
+    public const uint DirectoryType = 0x4000;
+
+    [DllImport("libc", EntryPoint = "geteuid")]
+    static extern uint GetEffectiveUserId();
+
+    /// <summary>This process's effective uid (Linux); null elsewhere.</summary>
+    public static uint? EffectiveUserId() => OperatingSystem.IsLinux() ? GetEffectiveUserId() : null;
+
+    /// <summary>Owner uid and st_mode (type and permission bits) of the entry itself, a symlink not followed; null when it does not exist or off Linux.</summary>
+    public static (uint Owner, uint Mode)? Stat(string path)
     {
         if (!OperatingSystem.IsLinux()) return null;
-        int modeOffset = RuntimeInformation.ProcessArchitecture switch
+        // struct stat: x86_64 has st_nlink (8 bytes) before st_mode, the generic layout (arm64) after it.
+        (int modeOffset, int ownerOffset) = RuntimeInformation.ProcessArchitecture switch
         {
-            Architecture.X64 => 24,
-            Architecture.Arm64 => 16,
-            _ => -1,
+            Architecture.X64 => (24, 28),
+            Architecture.Arm64 => (16, 24),
+            _ => (-1, -1),
         };
         if (modeOffset < 0) return null;
         byte* buffer = stackalloc byte[512];
@@ -52,6 +64,6 @@ public static unsafe class UnixFileKind
             // glibc before 2.33 exports only the versioned __lxstat (version 1 on x86_64, 0 elsewhere).
             result = LegacyLStat(RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 1 : 0, path, buffer);
         }
-        return result == 0 ? *(uint*)(buffer + modeOffset) : null;
+        return result == 0 ? (*(uint*)(buffer + ownerOffset), *(uint*)(buffer + modeOffset)) : null;
     }
 }

@@ -20,6 +20,8 @@ public sealed class PackAnemosPayload : AnemosTask
     [Required] public string PayloadKind { get; set; } = "";
     /// <summary>Seconds since 1970 for every entry's mtime; see docs/payload.md for how the targets choose it.</summary>
     public string? SourceDateEpoch { get; set; }
+    /// <summary>AnemosPayloadSizeWarningMiB: a payload bigger than this (compressed) is warned about (ANEMOS2113); 0 or empty: never.</summary>
+    public string? SizeWarningMiB { get; set; }
 
     [Output] public string? Sha256 { get; set; }
     [Output] public long Size { get; set; }
@@ -28,6 +30,13 @@ public sealed class PackAnemosPayload : AnemosTask
     {
         string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(ProjectDirectory)) + Path.DirectorySeparatorChar;
         DateTimeOffset mtime = DateTimeOffset.FromUnixTimeSeconds(Tasks.SourceDateEpoch.Parse(SourceDateEpoch));
+        long warningMiB = 0;
+        if (!string.IsNullOrWhiteSpace(SizeWarningMiB) &&
+            (!long.TryParse(SizeWarningMiB.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out warningMiB) || warningMiB > 1024 * 1024))
+        {
+            LogDiagnostic(Diagnostics.PayloadSizeWarningInvalid, SizeWarningMiB);
+            return;
+        }
         var entries = new SortedDictionary<string, PayloadEntry>(StringComparer.Ordinal);
         var reportedLinks = new HashSet<string>(StringComparer.Ordinal);
 
@@ -55,6 +64,7 @@ public sealed class PackAnemosPayload : AnemosTask
             AddWithAncestors(root, relative, entries, reportedLinks);
         }
         if (Log.HasLoggedErrors) return;
+        if (PayloadKind == "imgbuild") CheckEngineNames(entries.Values);
         CheckEntry(entries);
         if (Log.HasLoggedErrors) return;
 
@@ -62,6 +72,17 @@ public sealed class PackAnemosPayload : AnemosTask
         DigestSidecar.Write(OutputFile, digest);
         Sha256 = digest.Sha256;
         Size = digest.Size;
+        if (warningMiB > 0 && Size > warningMiB * 1024 * 1024) WarnLarge(entries.Values, warningMiB);
+    }
+
+    /// <summary>ANEMOS2113: the payload is bigger than a description should be; names its largest files, which are usually the cause.</summary>
+    void WarnLarge(IEnumerable<PayloadEntry> entries, long warningMiB)
+    {
+        var largest = entries.Where(e => e.Type == TarEntryType.RegularFile)
+            .Select(e => (e.Name, Length: new FileInfo(e.FullPath).Length))
+            .OrderByDescending(e => e.Length).ThenBy(e => e.Name, StringComparer.Ordinal).Take(3)
+            .Select(e => $"{e.Name} ({ByteSize.Format(e.Length)})");
+        LogDiagnostic(Diagnostics.PayloadLarge, ProjectDirectory, 0, ByteSize.Format(Size), warningMiB, string.Join(", ", largest));
     }
 
     /// <summary>Adds the entry and the directories above it; a symlinked directory on the way is packed as the link, and what lies behind it is not.</summary>
@@ -135,6 +156,30 @@ public sealed class PackAnemosPayload : AnemosTask
         var info = new DirectoryInfo(directory);
         string? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(true)?.FullName;
         return Path.TrimEndingDirectorySeparator(target ?? info.FullName) + Path.DirectorySeparatorChar;
+    }
+
+    /// <summary>
+    /// ANEMOS2115: names under files/ that makeimg would silently skip. The engine copies regular files
+    /// and symlinks except *.makeimg.patch and *.makeimg.template, and applies or expands only regular
+    /// files of those names: a symlink so named would reach the image neither way, and a name that is
+    /// only the suffix names no file to patch or write. (Line breaks are ANEMOS2109; pattern characters
+    /// such as * are carried as themselves.)
+    /// </summary>
+    void CheckEngineNames(IEnumerable<PayloadEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (!entry.Name.StartsWith("files/", StringComparison.Ordinal)) continue;
+            string last = entry.Name[(entry.Name.LastIndexOf('/') + 1)..];
+            foreach (string suffix in new[] { ".makeimg.patch", ".makeimg.template" })
+            {
+                if (!last.EndsWith(suffix, StringComparison.Ordinal)) continue;
+                if (last == suffix)
+                    LogDiagnostic(Diagnostics.EngineCannotCarry, entry.FullPath, 0, entry.Name, $"the name is only the suffix {suffix}, so it names no file in the image; name it after its file (etc/motd{suffix})");
+                else if (entry.Type == TarEntryType.SymbolicLink)
+                    LogDiagnostic(Diagnostics.EngineCannotCarry, entry.FullPath, 0, entry.Name, $"it is a symlink, and makeimg applies a *{suffix} only when it is a regular file (nor does it copy one); put the file itself there");
+            }
+        }
     }
 
     /// <summary>The payload's entry point: a regular file; a deploy program must be executable and a script or ELF program.</summary>

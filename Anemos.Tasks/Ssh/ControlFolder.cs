@@ -27,18 +27,21 @@ static class ControlFolder
 
     /// <summary>
     /// Control folders of runs that were killed (their owner process is gone): their master, if
-    /// it still lives, is told to exit, and the folder is removed. Folders of live runs are left alone.
+    /// it still lives, is told to exit, and the folder is removed. Folders of live runs are left alone,
+    /// and so is every folder that is not this user's own as Create makes it (see IsOurs): the temp
+    /// folder is shared, and another user's socket is not ours to stop, nor their tree ours to delete.
     /// </summary>
-    public static void RemoveStale()
+    public static void RemoveStale(string? temp = null)
     {
         IEnumerable<string> folders;
-        try { folders = Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*").ToList(); }
+        try { folders = Directory.EnumerateDirectories(temp ?? Path.GetTempPath(), Prefix + "*").ToList(); }
         catch (IOException) { return; }
         catch (UnauthorizedAccessException) { return; }
         foreach (string folder in folders)
         {
             try
             {
+                if (!IsOurs(folder)) continue;
                 string ownerFile = Path.Combine(folder, "owner");
                 if (!File.Exists(ownerFile))
                 {
@@ -55,6 +58,17 @@ static class ControlFolder
             catch (UnauthorizedAccessException) { }
             catch (AnemosException) { }
         }
+    }
+
+    /// <summary>
+    /// A real folder (not a link), owned by this process's user, with no access for group or others:
+    /// the shape Create gives it, which nobody else can give a folder in our name. Off Linux (no owner
+    /// to read) nothing is swept.
+    /// </summary>
+    internal static bool IsOurs(string folder)
+    {
+        if (UnixFileKind.Stat(folder) is not { } stat || UnixFileKind.EffectiveUserId() is not { } me) return false;
+        return (stat.Mode & 0xF000) == UnixFileKind.DirectoryType && stat.Owner == me && (stat.Mode & 0x3F /* 077 */) == 0;
     }
 
     static bool ProcessIsAlive(int pid)

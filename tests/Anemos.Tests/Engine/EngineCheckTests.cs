@@ -152,6 +152,121 @@ public sealed class EngineCheckTests : IDisposable
         Assert.True(head.AsSpan().SequenceEqual(after), "the disk's first bytes changed");
     }
 
+    /// <summary>A folder with an IMGBUILD for target alpine, its bootstrap a stand-in apk (bin/apk) that installs nothing.</summary>
+    string AlpineProject(string imgbuild)
+    {
+        string folder = Project(imgbuild);
+        string bin = Path.Combine(folder, "fake-bin");
+        Directory.CreateDirectory(bin);
+        File.WriteAllText(Path.Combine(bin, "apk"), "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(Path.Combine(bin, "apk"), (UnixFileMode)0x1ED);
+        return folder;
+    }
+
+    /// <summary>
+    /// Issue 28, point 11, reproduced: in a chroot whose root is not a mount point, `unshare -m
+    /// --propagation private` (what the engine tests wrap makeimg in) fails uncoded, but the engine
+    /// itself needs no such thing: it runs there and mounts what it mounts (a tmpfs, a bind of the secrets).
+    /// </summary>
+    [Fact]
+    public void TheEngineRunsInAChrootWhoseRootIsNotAMountPoint()
+    {
+        EngineTools.Require();
+        string chroot = Path.Combine(_root, "chroot");
+        string project = Path.Combine(chroot, "p");
+        Directory.CreateDirectory(Path.Combine(project, "files", "etc"));
+        Directory.CreateDirectory(Path.Combine(project, "secrets"));
+        File.WriteAllText(Path.Combine(project, "IMGBUILD"), "target=alpine\nformat=dir\npackages=alpine-base\n");
+        File.WriteAllText(Path.Combine(project, "files", "etc", "motd"), "hi\n");
+        File.WriteAllText(Path.Combine(project, "secrets", "token"), "s\n");
+        File.WriteAllText(Path.Combine(project, "apk"), "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(Path.Combine(project, "apk"), (UnixFileMode)0x1ED);
+        File.Copy(Makeimg.EnginePath, Path.Combine(chroot, "makeimg"));
+        const string Script = """
+            set -e
+            cr=$1
+            mkdir -p "$cr/usr" "$cr/etc" "$cr/dev" "$cr/proc" "$cr/sys" "$cr/tmp"
+            for l in bin sbin lib lib32 lib64; do if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$cr/$l"; fi; done
+            mount --rbind /usr "$cr/usr"; mount --bind /etc "$cr/etc"; mount --rbind /dev "$cr/dev"
+            mount -t proc proc "$cr/proc"; mount --rbind /sys "$cr/sys"
+            set +e
+            echo "root is a mount point: $(chroot "$cr" sh -c 'mountpoint -q / && echo yes || echo no')"
+            chroot "$cr" unshare -m --propagation private true 2>&1 | sed 's/^/wrapper: /'
+            chroot "$cr" sh -c 'cd /p && PATH=/p:$PATH TMPDIR=/tmp ANEMOS_SECRETS=/p/secrets sh /makeimg --output /p/out'
+            echo "engine status $?"
+            """;
+        var result = ProcessRunner.Run("unshare", ["-m", "--propagation", "private", "sh", "-c", Script, "chroot", chroot], _root, timeout: TimeSpan.FromMinutes(2));
+        Assert.Contains("root is a mount point: no", result.Output);
+        Assert.Contains("wrapper: unshare: cannot change root filesystem propagation", result.Output);
+        Assert.True(result.Output.Contains("engine status 0"), result.ToString());
+        Assert.Contains("makeimg[secrets]: secrets at /run/anemos/secrets", result.Output);
+        Assert.Equal("hi\n", File.ReadAllText(Path.Combine(project, "out", "etc", "motd")));
+    }
+
+    /// <summary>What the engine does need, to mount, is checked before the bootstrap: without CAP_SYS_ADMIN a build that mounts fails at once, coded.</summary>
+    [Fact]
+    public void WithoutTheRightToMountABuildThatMountsFailsBeforeTheBootstrap()
+    {
+        string folder = AlpineProject("target=alpine\nformat=dir\npackages=alpine-base\nprovision() { :; }\n");
+        var environment = new Dictionary<string, string?>
+        {
+            ["PATH"] = Path.Combine(folder, "fake-bin") + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+            ["MAKEIMG_TEST_SHELL"] = "setpriv --bounding-set=-sys_admin --inh-caps=-sys_admin sh",
+        };
+        var result = Makeimg.Run(folder, environment, "--output", Path.Combine(folder, "out"));
+        string line = Makeimg.AssertFailed(result, "read", "ANEMOS2208");
+        Assert.Contains("CAP_SYS_ADMIN", line);
+        Assert.DoesNotContain("makeimg[bootstrap]", result.Output);
+
+        // A build that mounts nothing (dir, no provision, no secrets, not debian) still runs there.
+        string plain = AlpineProject("target=alpine\nformat=dir\npackages=alpine-base\n");
+        environment["PATH"] = Path.Combine(plain, "fake-bin") + ":" + System.Environment.GetEnvironmentVariable("PATH");
+        Makeimg.AssertSucceeded(Makeimg.Run(plain, environment, "--output", Path.Combine(plain, "out")));
+    }
+
+    /// <summary>
+    /// Input names are names, never patterns: files/etc/* is copied as itself, a patch and a template
+    /// named with pattern characters reach their own file, though a folder etc/ beside files/ holds
+    /// names those patterns would match (the engine runs in the payload's folder). The bootstrap is a
+    /// stand-in apk that installs nothing: the files, patches and templates steps are the real ones.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InputNamesAreCopiedAsThemselvesNeverExpanded(bool busybox)
+    {
+        string folder = Project("target=alpine\nformat=dir\npackages=alpine-base\n");
+        string bin = Path.Combine(folder, "fake-bin");
+        Directory.CreateDirectory(bin);
+        File.WriteAllText(Path.Combine(bin, "apk"), "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(Path.Combine(bin, "apk"), (UnixFileMode)0x1ED);
+        void Put(string relative, string content)
+        {
+            string path = Path.Combine(folder, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, content);
+        }
+        Put("files/etc/*", "the star\n");
+        Put("files/etc/*.makeimg.patch", "--- a\n+++ b\n@@ -1 +1 @@\n-the star\n+the star, patched\n");
+        Put("files/etc/?.makeimg.template", "host=${ANEMOS_HOST}\n");
+        Put("files/etc/[ab]", "brackets\n");
+        Put("etc/decoy", "decoy\n"); // what etc/* matches in the payload's folder
+        Put("etc/x", "decoy\n");     // what etc/? matches
+        Put("etc/a", "decoy\n");     // what etc/[ab] matches
+        var environment = new Dictionary<string, string?>
+        {
+            ["PATH"] = bin + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+            ["ANEMOS_HOST"] = "vm1",
+        };
+        string output = Path.Combine(folder, "out");
+        var result = busybox ? Makeimg.RunWithBusybox(folder, environment, "--output", output) : Makeimg.Run(folder, environment, "--output", output);
+        Makeimg.AssertSucceeded(result);
+        Assert.Equal("the star, patched\n", File.ReadAllText(Path.Combine(output, "etc", "*")));
+        Assert.Equal("host=vm1\n", File.ReadAllText(Path.Combine(output, "etc", "?")));
+        Assert.Equal("brackets\n", File.ReadAllText(Path.Combine(output, "etc", "[ab]")));
+        Assert.Equal(["*", "?", "[ab]"], Directory.GetFileSystemEntries(Path.Combine(output, "etc")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }

@@ -69,7 +69,7 @@ public static class Makeimg
         var variables = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>())
         {
             ["MAKEIMG_TEST_SHELL"] = "busybox sh",
-            ["PATH"] = applets + ":" + System.Environment.GetEnvironmentVariable("PATH"),
+            ["PATH"] = applets + ":" + (environment is not null && environment.TryGetValue("PATH", out var path) && path is not null ? path : System.Environment.GetEnvironmentVariable("PATH")),
         };
         return Run(folder, variables, arguments);
     }
@@ -131,13 +131,22 @@ public static class EngineTools
         if (Environment.UserName != "root" && ProcessRunner.Run("id", "-u").StandardOutput.Trim() != "0")
             return "the engine tests run makeimg as root (it mounts, partitions loop devices and chroots); run them as root";
         var missing = Needed.Where(n => !Exists(n.Command)).Select(n => n.Package).Distinct().ToList();
-        if (missing.Count == 0) return null;
+        if (missing.Count == 0) return NamespaceProblem();
         var update = ProcessRunner.Run("apt-get", ["update", "-q", "-o", "DPkg::Lock::Timeout=600"], timeout: TimeSpan.FromMinutes(10));
         var install = ProcessRunner.Run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600", .. missing],
             environment: new Dictionary<string, string?> { ["DEBIAN_FRONTEND"] = "noninteractive" }, timeout: TimeSpan.FromMinutes(15));
         if (install.ExitCode != 0)
             return $"apt-get install {string.Join(' ', missing)} failed; install them by hand:\n{update}\n{install}";
         var still = Needed.Where(n => !Exists(n.Command)).Select(n => n.Command).ToList();
-        return still.Count == 0 ? null : "still missing after apt-get install: " + string.Join(' ', still);
+        return still.Count == 0 ? NamespaceProblem() : "still missing after apt-get install: " + string.Join(' ', still);
+    }
+
+    /// <summary>Makeimg.Run wraps the engine in `unshare -m --propagation private`, which needs / to be a mount point (the engine does not).</summary>
+    static string? NamespaceProblem()
+    {
+        var probe = ProcessRunner.Run("unshare", "-m", "--propagation", "private", "true");
+        return probe.ExitCode == 0 ? null
+            : $"the engine tests run makeimg in a private mount namespace, and `unshare -m --propagation private` failed ({probe.Output.Trim()}): " +
+              "/ is not a mount point here (a chroot or container). Bind-mount the root onto itself before entering it (mount --bind DIR DIR); makeimg itself does not need it (docs/imgbuild.md).";
     }
 }

@@ -296,6 +296,46 @@ public sealed class StagerTests : IDisposable
         Assert.Contains(_reports, r => r.StartsWith("dry run: would load", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// `--run /run` passes every check (root's, in RAM): the sweep must delete only the helper's own
+    /// names there. A real tmpfs folder with another program's pid files, socket and folder (one file
+    /// owned by nobody) keeps them; the helper's files, and the temporary one a killed helper left, go.
+    /// </summary>
+    [Fact]
+    public void TheSweepDeletesOnlyTheFilesTheHelperWrote()
+    {
+        string ram = Path.Combine("/dev/shm/anemos-tests", "run-" + Path.GetFileName(_root));
+        Directory.CreateDirectory(ram);
+        try
+        {
+            File.SetUnixFileMode(ram, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var folder = new Anemos.Kexec.SecretsFolder(ram, _state);
+            folder.Ensure();
+            string[] foreign = ["sshd.pid", "crond.pid", "initramfs.img.bak", "secrets.cpio.d", ".initramfs.img.note", "nobody.pid"];
+            foreach (string name in foreign) File.WriteAllText(Path.Combine(ram, name), "1234\n");
+            Assert.Equal(0, ProcessRunner.Run("chown", "nobody", Path.Combine(ram, "nobody.pid")).ExitCode);
+            Directory.CreateDirectory(Path.Combine(ram, "systemd"));
+            File.WriteAllText(Path.Combine(ram, "systemd", "initramfs.img"), "not ours either\n");
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(ram, "daemon.sock")));
+            string[] own = ["initramfs.img", "secrets.cpio", "host-keys.cpio", $".initramfs.img.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp"];
+            foreach (string name in own) File.WriteAllText(Path.Combine(ram, name), "SECRET\n");
+
+            folder.Sweep(keep: Path.Combine(ram, "initramfs.img"));
+            Assert.True(File.Exists(Path.Combine(ram, "initramfs.img")), "the staged initramfs was deleted");
+            folder.Sweep(keep: null);
+
+            foreach (string name in own) Assert.False(File.Exists(Path.Combine(ram, name)), $"{name} is still there");
+            foreach (string name in foreign) Assert.True(File.Exists(Path.Combine(ram, name)), $"the sweep deleted {name}, which the helper did not write");
+            Assert.True(File.Exists(Path.Combine(ram, "daemon.sock")), "the sweep deleted another program's socket");
+            Assert.True(File.Exists(Path.Combine(ram, "systemd", "initramfs.img")));
+        }
+        finally
+        {
+            try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     public void SecretsGoToRamOnlyAndNoneIsLeftAfterADryRunARefusedBootOrADiscard()
     {

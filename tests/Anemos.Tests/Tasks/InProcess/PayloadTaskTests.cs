@@ -1,3 +1,4 @@
+using Anemos.Tests.Infrastructure;
 using Anemos.Tasks;
 
 namespace Anemos.Tests.Tasks.InProcess;
@@ -31,6 +32,45 @@ public sealed class PayloadTaskTests : IDisposable
         Assert.False(success);
         Assert.Contains(engine.Errors, e => e.Code == code);
         Assert.False(File.Exists(Path.Combine(_folder.Path, "out", "payload.tar.gz")));
+    }
+
+    [Theory]
+    [InlineData("link-patch", "files/etc/motd.makeimg.patch")]
+    [InlineData("link-template", "files/etc/motd.makeimg.template")]
+    [InlineData("only-suffix", "files/etc/.makeimg.patch")]
+    [InlineData("only-suffix", "files/.makeimg.template")]
+    public void NamesMakeimgWouldSkipAreRefusedAtTheFile(string shape, string name)
+    {
+        _folder.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
+        _folder.Write("files/etc/motd.real", "--- a\n+++ b\n");
+        if (shape.StartsWith("link", StringComparison.Ordinal))
+            File.CreateSymbolicLink(Path.Combine(_folder.Path, name), "motd.real");
+        else
+            _folder.Write(name, "x\n");
+        var (success, engine) = RecordingBuildEngine.Run(Pack("imgbuild", "IMGBUILD", "files/etc/motd.real", name));
+        Assert.False(success);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("ANEMOS2115", error.Code);
+        Assert.Equal(Path.Combine(_folder.Path, name), error.File);
+        Assert.False(File.Exists(Path.Combine(_folder.Path, "out", "payload.tar.gz")));
+
+        // A deploy program reads files/ its own way: the same name is no concern of makeimg's.
+        _folder.Write("deploy", "#!/bin/sh\n", executable: true);
+        var (deploySuccess, deployEngine) = RecordingBuildEngine.Run(Pack("deploy", "deploy", "files/etc/motd.real", name));
+        Assert.True(deploySuccess, string.Join('\n', deployEngine.Errors.Select(e => e.Message)));
+    }
+
+    [Fact]
+    public void PatternCharactersInNamesAreCarried()
+    {
+        _folder.Write("IMGBUILD", "target=arch\nformat=dir\npackages=base\n");
+        _folder.Write("files/etc/*", "star\n");
+        _folder.Write("files/etc/?.makeimg.template", "q\n");
+        var (success, engine) = RecordingBuildEngine.Run(Pack("imgbuild", "IMGBUILD", "files/etc/*", "files/etc/?.makeimg.template"));
+        Assert.True(success, string.Join('\n', engine.Errors.Select(e => e.Message)));
+        string listing = ProcessRunner.Run("tar", "-tzf", Path.Combine(_folder.Path, "out", "payload.tar.gz")).Output;
+        Assert.Contains("files/etc/*\n", listing);
+        Assert.Contains("files/etc/?.makeimg.template\n", listing);
     }
 
     [Fact]
