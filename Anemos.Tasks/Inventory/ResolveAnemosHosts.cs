@@ -17,6 +17,7 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     static readonly HashSet<string> ConnectionMetadata = new(StringComparer.OrdinalIgnoreCase)
     {
         "Address", "User", "Port", "HostKey", "DeployedHostKey", "DeployedUser", "HealthCheck", "Group", "OnFailure", "Network", "TargetDisk", "AuthorizedKeys",
+        "Firmware",
     };
 
     static readonly string[] OnFailureValues = ["shell", "ssh", "poweroff"];

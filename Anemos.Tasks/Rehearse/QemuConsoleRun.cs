@@ -35,8 +35,11 @@ public sealed partial class QemuConsoleRun : IDisposable
     [GeneratedRegex(@"\S login:\s*$")]
     private static partial Regex LoginPrompt();
 
-    /// <summary>The firmware found nothing to boot, or the boot loader stopped at its rescue prompt (neither ends with a newline).</summary>
-    [GeneratedRegex(@"No bootable device|grub rescue>")]
+    /// <summary>
+    /// The firmware found nothing to boot (SeaBIOS; OVMF, which then starts its shell), or the boot
+    /// loader stopped at its rescue prompt (none ends with a newline).
+    /// </summary>
+    [GeneratedRegex(@"No bootable device|No bootable option or device was found|Shell> |grub rescue>")]
     private static partial Regex GaveUp();
 
     /// <summary>The last ANEMOS-RESULT line, else null.</summary>

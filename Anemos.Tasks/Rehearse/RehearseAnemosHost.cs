@@ -67,6 +67,13 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     /// <summary>AnemosSshConfigFile and AnemosSshIdentityFile, as a deploy's ssh uses them.</summary>
     public string? SshConfigFile { get; set; }
     public string? SshIdentityFile { get; set; }
+    /// <summary>AnemosRehearseFirmware: bios, uefi, or auto (the host's Firmware metadata, else bios). Both phases boot with it.</summary>
+    public string Firmware { get; set; } = "auto";
+    /// <summary>The host's Firmware metadata (bios or uefi), which auto follows.</summary>
+    public string? HostFirmware { get; set; }
+    /// <summary>AnemosOvmfCode and AnemosOvmfVars: OVMF's code and its empty variable store (Debian's ovmf package).</summary>
+    public string OvmfCode { get; set; } = QemuFirmware.OvmfCode;
+    public string OvmfVars { get; set; } = QemuFirmware.OvmfVarsTemplate;
 
     [Output] public string? ConsoleLog { get; set; }
     [Output] public string? Result { get; set; }
@@ -75,6 +82,9 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     private static partial System.Text.RegularExpressions.Regex ResultLine();
 
     string Project => ProjectDirectory ?? Directory.GetCurrentDirectory();
+
+    /// <summary>The VM's firmware for both phases: one machine, so one variable store from the install to the boot.</summary>
+    internal QemuFirmware VmFirmware { get; set; } = QemuFirmware.Bios;
 
     protected override void ExecuteCore()
     {
@@ -88,7 +98,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             _ => throw new AnemosException(Diagnostics.RehearseBootInvalid, BootInstalled),
         };
         var installedNetwork = boot ? RehearsalNetwork.Parse(InstalledAddress, InstalledGateway) : null;
+        bool uefi = RehearsalFirmware.IsUefi(Firmware, HostFirmware, HostName);
+        if (uefi) RehearsalFirmware.RequireOvmf(OvmfCode, OvmfVars);
         Directory.CreateDirectory(WorkDirectory);
+        // A fresh variable store per rehearsal, in its work folder: a new machine's NVRAM.
+        VmFirmware = uefi ? QemuFirmware.UefiWithFreshVars(WorkDirectory, OvmfCode, OvmfVars) : QemuFirmware.Bios;
         var disks = RehearsalDisks.Create(Disks, WorkDirectory, Project, (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments));
         if (Log.HasLoggedErrors) return;
 
@@ -108,7 +122,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
             ConsoleLog = Path.Combine(WorkDirectory, "console.log");
             string accelerator = QemuHost.Accelerator(Accelerator);
-            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {Mirror} as {mirror.GuestUrl}")}); console follows");
+            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {Mirror} as {mirror.GuestUrl}")}); console follows");
             var installStarted = Stopwatch.StartNew();
             var (installDisk, lastLine) = Install(qemu, InstallCommand(accelerator, disks.Files, initramfs, mirror));
             var installTime = installStarted.Elapsed;
@@ -190,6 +204,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     {
         Accelerator = accelerator,
         MemoryMiB = MemoryMiB,
+        Firmware = VmFirmware,
         NoReboot = true,
         Kernel = new(KernelFile, initramfs,
             $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim()),
@@ -202,6 +217,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     {
         Accelerator = accelerator,
         MemoryMiB = MemoryMiB,
+        Firmware = VmFirmware,
         NoReboot = true,
         Network = network?.WithSsh(port) ?? new() { HostForwards = [new(port, 22)] },
         Disks = [RehearsalDisks.ForBoot(disk)],

@@ -202,6 +202,28 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void UnderUefiBothPhasesBootThroughOvmfWithTheRehearsalsOwnVariables()
+    {
+        // The host says uefi; the payload reports what the kernel saw. Phase 2 boots the disk the
+        // payload left without a boot loader: OVMF finds nothing and gives up (its shell), as SeaBIOS does.
+        using var project = HostProject("uefi", """
+            #!/bin/sh
+            if [ -d /sys/firmware/efi ]; then echo "payload firmware: uefi (/sys/firmware/efi, $(cat /sys/firmware/efi/fw_platform_size)-bit)"; else echo "payload firmware: bios"; fi
+            """, """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>""", hostMetadata: "Firmware=\"uefi\"");
+        var result = Rehearse(project, "-p:AnemosRehearseBootInstalled=true", "-p:AnemosRehearseBootTimeout=300");
+        Assert.True(result.ExitCode != 0 && result.Output.Contains("error ANEMOS3119"), result.ToString());
+        Assert.Contains("QEMU (tcg, UEFI (OVMF)", result.Output);
+        Assert.True(result.Output.Contains("payload firmware: uefi (/sys/firmware/efi, 64-bit)"), result.ToString());
+        Assert.Contains("ANEMOS-RESULT ok host=vm", result.Output);
+        string console = File.ReadAllText(project.PathOf("obj/anemos/rehearse/vm/boot-console.log"));
+        Assert.DoesNotContain("SeaBIOS", console);
+        // The rehearsal's own copy of OVMF's variable store, written by the firmware of both boots.
+        string vars = project.PathOf("obj/anemos/rehearse/vm/OVMF_VARS.fd");
+        Assert.Equal(new FileInfo("/usr/share/OVMF/OVMF_VARS_4M.fd").Length, new FileInfo(vars).Length);
+        Assert.NotEqual(File.ReadAllBytes("/usr/share/OVMF/OVMF_VARS_4M.fd"), File.ReadAllBytes(vars));
+    }
+
+    [Fact]
     public void AFailingMakeimgIsReportedWithItsStepAndItsErrorLine()
     {
         var (root, makeimg) = ImgbuildRoot();
@@ -286,6 +308,8 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
     [InlineData("", "-p:AnemosRehearseMirror=https://127.0.0.1:8443/debian", "ANEMOS3109")]
     [InlineData("", "-p:AnemosRehearseBootInstalled=maybe", "ANEMOS3116")]
     [InlineData("", "-p:AnemosRehearseBootInstalled=true;AnemosRehearseAddress=192.0.2.53", "ANEMOS3117")]
+    [InlineData("", "-p:AnemosRehearseFirmware=efi", "ANEMOS3127")]
+    [InlineData("", "-p:AnemosRehearseFirmware=uefi;AnemosOvmfCode=/nonexistent/OVMF_CODE_4M.fd", "ANEMOS3128")]
     [InlineData("", "-p:AnemosRehearseBootInstalled=true;AnemosRehearseAddress=192.0.2.53/24;AnemosRehearseGateway=198.51.100.1", "ANEMOS3117")]
     public void BadRehearsalSettingsAreRefused(string extra, string argument, string code)
     {
