@@ -13,6 +13,8 @@ anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:cor
 anemos_require_packages tcsh:tcsh fish:fish
 # The host-side fetch of the helper (HelperFetchTests, the URL VM test's stock host) uses curl, else wget.
 anemos_require_packages curl:curl
+# UEFI rehearsals boot OVMF (Debian's ovmf: firmware files, no command to look for on PATH).
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || anemos_require_packages ovmf-firmware-files:ovmf
 # The helper's network facts are checked against iproute2's own view of this machine (FactsTests).
 anemos_require_packages ip:iproute2
 # The engine tests: mmdebstrap (and debootstrap, as information) from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
