@@ -83,6 +83,8 @@ public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHom
         string imgbuild = File.ReadAllText(Path.Combine(project, "IMGBUILD"));
         Assert.Contains("target=debian", imgbuild);
         Assert.Contains("grub-install --target=i386-pc \"$ANEMOS_INSTALL_DISK\"", imgbuild);
+        Assert.Contains("grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram", imgbuild);
+        Assert.Contains("grub-efi-amd64-bin", imgbuild);
         Assert.Contains("$ANEMOS_PAYLOAD_SHA256", imgbuild);
         Assert.False(File.Exists(Path.Combine(project, "IMGBUILD.arch")));
         string profile = File.ReadAllText(Path.Combine(project, "Properties", "PublishProfiles", "web-first-install.pubxml"));
