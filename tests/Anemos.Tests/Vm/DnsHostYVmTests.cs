@@ -1,3 +1,4 @@
+using Anemos.Tasks.Rehearse;
 using Anemos.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -6,10 +7,12 @@ namespace Anemos.Tests.Vm;
 /// <summary>
 /// samples/dns y, the second nameserver of the same description (issue 11, points 1 and 2 for y):
 /// its rehearsal (<see cref="RehearsedDnsHostY"/>: y's kernel and initramfs install Debian on a
-/// blank disk in QEMU, then that disk boots alone with SeaBIOS in y's own network, 198.51.100.53/24),
-/// and a redeploy of the system the rehearsal installed: the disk boots as y, `dotnet publish
-/// -p:Host=y` with a changed zone reinstalls it from the IMGBUILD, streams the install, and y comes
-/// back with its own key and the change. Verdicts come from what the guest wrote and answered.
+/// blank disk in QEMU, then that disk boots alone in y's own network, 198.51.100.53/24), and a
+/// redeploy of the system the rehearsal installed: the disk boots as y, `dotnet publish -p:Host=y`
+/// with a changed zone reinstalls it from the IMGBUILD, streams the install, and y comes back with
+/// its own key and the change. y is the UEFI machine of samples/dns (its Firmware metadata; x is
+/// the BIOS one): all of it runs under OVMF, the ESP and GRUB's removable path (issue 25).
+/// Verdicts come from what the guest wrote and answered.
 /// </summary>
 [LongRunning(30)] // a whole install and its firmware boot, then a reinstall
 public sealed class DnsHostYVmTests(RehearsedDnsHostY host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHostY>
@@ -18,12 +21,49 @@ public sealed class DnsHostYVmTests(RehearsedDnsHostY host, ITestOutputHelper ou
     public void DnsHostYInstallsBootsFromItsDiskAndAnswersWithItsOwnHostKey() => host.AssertInstalledBootedAndHealthy(output);
 
     [Fact]
+    public void YIsAUefiMachineWhoseDiskHasAnEspWithGrubAtTheRemovablePath()
+    {
+        Assert.True(host.Succeeded, "the rehearsal of y failed:\n" + host.Why);
+        string result = host.Result!.Output;
+        // Both phases under OVMF: the engine saw /sys/firmware/efi and made the ESP before the root (msdos).
+        Assert.Contains("rehearse y: QEMU (tcg, UEFI (OVMF)", result);
+        Assert.Matches(@"root /dev/vda2 \(ext4, UUID [0-9a-f-]{36}\) mounted at \S+, EFI /dev/vda1 at /boot/efi", result);
+        Assert.Matches(@"running provision\(\) in the image \(disk=/dev/vda root=/dev/vda2 boot=uefi\)", result);
+        Assert.DoesNotContain("SeaBIOS", File.ReadAllText(Path.Combine(host.WorkDirectory, "boot-console.log")));
+
+        // The disk as the firmware reads it: an msdos table, the ESP (type ef, vfat) first, GRUB at EFI/BOOT/BOOTX64.EFI.
+        var table = ProcessRunner.Run("sfdisk", "--dump", host.InstallDisk);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("label: dos", table.StandardOutput);
+        Assert.Matches(@"disk0\.img1 : start=\s*2048, size=\s*524288, type=ef", table.StandardOutput);
+        Assert.Matches(@"disk0\.img2 : start=\s*526336, .*type=83, bootable", table.StandardOutput);
+        var loop = ProcessRunner.Run("losetup", "-r", "-f", "--show", "-o", (2048 * 512).ToString(), "--sizelimit", (524288L * 512).ToString(), host.InstallDisk);
+        Assert.True(loop.ExitCode == 0, loop.ToString());
+        string device = loop.StandardOutput.Trim();
+        try
+        {
+            var listing = ProcessRunner.Run("fsck.fat", "-n", "-l", device);
+            output.WriteLine(listing.StandardOutput);
+            Assert.Contains("/EFI/BOOT/BOOTX64.EFI", listing.StandardOutput, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            ProcessRunner.Run("losetup", "-d", device);
+        }
+    }
+
+    [Fact]
     public void PublishReinstallsTheRehearsedYAndItComesBackWithTheChange()
     {
         Assert.True(host.Succeeded, "the rehearsal of y failed:\n" + host.Why);
         string directory = Path.Combine(host.Root, "vm");
         // The rehearsal's disks as a server has them: the installed system first, its data disk second (snapshot: the rehearsal's disk stays as it was).
-        using var vm = InstalledHostVm.Start(directory, host.InstallDisk, host.DataDisk, host.Mirror.Mirror, network: DnsHostNetwork.Of("y"));
+        // y's firmware: the rehearsal's, with the variable store it left (a server keeps its NVRAM).
+        Directory.CreateDirectory(directory);
+        string rehearsalVars = Path.Combine(host.WorkDirectory, "OVMF_VARS.fd"), vars = Path.Combine(directory, "OVMF_VARS.fd");
+        if (File.Exists(rehearsalVars)) File.Copy(rehearsalVars, vars);
+        using var vm = InstalledHostVm.Start(directory, host.InstallDisk, host.DataDisk, host.Mirror.Mirror, network: DnsHostNetwork.Of("y"),
+            firmware: File.Exists(vars) ? QemuFirmware.Uefi(vars) : QemuFirmware.Bios);
         host.Copy.TargetVm(vm, directory);
         Assert.Equal(host.Fingerprint, vm.HostKeyFingerprint());
         DnsDeployChecks.PublishAChangeAndVerify(host.Copy, vm, "vda", host.DataSha256, output);

@@ -31,7 +31,7 @@ public sealed partial class InstalledHostVm : IDisposable
     public ConsoleTimeline Timeline { get; }
     readonly Process _qemu;
 
-    InstalledHostVm(string directory, string bootDisk, string dataDisk, string mirror, bool bootDiskSecond, DnsHostNetwork network)
+    InstalledHostVm(string directory, string bootDisk, string dataDisk, string mirror, bool bootDiskSecond, DnsHostNetwork network, QemuFirmware? firmware)
     {
         Directory.CreateDirectory(directory);
         Port = LoopbackPort.Free();
@@ -48,6 +48,7 @@ public sealed partial class InstalledHostVm : IDisposable
         var command = new QemuCommand
         {
             MemoryMiB = 1024,
+            Firmware = firmware ?? QemuFirmware.Bios,
             ConsoleFile = ConsoleLog,
             Network = new()
             {
@@ -69,12 +70,14 @@ public sealed partial class InstalledHostVm : IDisposable
     /// <summary>
     /// Boots the system on <paramref name="bootDisk"/> in <paramref name="network"/> (x's by default) and waits for its
     /// login prompt (as <paramref name="hostName"/>, by default the network's host) and its sshd.
+    /// The firmware is SeaBIOS unless <paramref name="firmware"/> says otherwise (OVMF with the machine's variable store).
     /// </summary>
-    public static InstalledHostVm Start(string directory, string bootDisk, string dataDisk, string mirror, string? hostName = null, bool bootDiskSecond = false, DnsHostNetwork? network = null)
+    public static InstalledHostVm Start(string directory, string bootDisk, string dataDisk, string mirror, string? hostName = null, bool bootDiskSecond = false,
+        DnsHostNetwork? network = null, QemuFirmware? firmware = null)
     {
         network ??= DnsHostNetwork.Of("x");
         hostName ??= network.Host;
-        var vm = new InstalledHostVm(directory, bootDisk, dataDisk, mirror, bootDiskSecond, network);
+        var vm = new InstalledHostVm(directory, bootDisk, dataDisk, mirror, bootDiskSecond, network, firmware);
         try
         {
             vm.WaitFor(new Regex($"(?m)^{Regex.Escape(hostName)} login:"), TimeSpan.FromSeconds(600));
