@@ -44,8 +44,9 @@ public class DebianMirrorFixture : IAsyncLifetime
         Directory.CreateDirectory(Root);
         var release = File.ReadAllLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("VERSION_CODENAME="));
         if (release is not null && File.Exists("/usr/share/debootstrap/scripts/" + release[17..].Trim('"'))) Suite = release[17..].Trim('"');
-        string debs = CachedPackages();
-        BuildRepository(debs, Path.Combine(Root, "repo"));
+        // The cache is shared: one fixture at a time decides, downloads and copies from it.
+        using (CacheLock.Acquire(CacheDirectory, TimeSpan.FromMinutes(30)))
+            BuildRepository(CachedPackages(), Path.Combine(Root, "repo"));
         _server = new LoopbackHttpFolder(Path.Combine(Root, "repo"));
         await _server.StartAsync();
         Mirror = _server.BaseAddress.ToString().TrimEnd('/');

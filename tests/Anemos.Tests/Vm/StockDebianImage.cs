@@ -23,14 +23,15 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
     public const string User = "debian", HostName = "debian";
 
     const string Imgbuild = """
-        # A stock Debian 12 cloud-like image (tests/Anemos.Tests/Vm/StockDebianImage.cs).
+        # A stock Debian 12 cloud-like image (tests/Anemos.Tests/Vm/StockDebianImage.cs), with the
+        # cloud kernel Debian's own cloud images carry.
         target=debian
         debian_suite=bookworm
         debian_mirror=${MIRROR}
         debian_variant=minbase
         format="raw 8G msdos ext4"
         hostconf="hostname=debian timezone=UTC locale=C.UTF-8"
-        packages="linux-image-amd64 grub-pc systemd-sysv sudo openssh-server iproute2"
+        packages="linux-image-cloud-amd64 grub-pc systemd-sysv sudo openssh-server iproute2"
 
         provision() {
             useradd -m -s /bin/bash debian
@@ -74,8 +75,13 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(inputs.ToString())))[..16];
         string cache = Path.Combine(CacheRoot, "stock-debian-" + key);
         var image = new StockDebianImage(Path.Combine(cache, "disk.img"), Path.Combine(cache, "deploy"), "", TimeSpan.Zero, Cached: true);
-        bool cached = File.Exists(image.Disk);
-        if (!cached) Build(mirror, cache);
+        bool cached;
+        // Two classes want the image at once (their fixtures start together): one builds, the other waits for it.
+        using (CacheLock.Acquire(Path.Combine(CacheRoot, "stock-debian"), TimeSpan.FromMinutes(40)))
+        {
+            cached = File.Exists(image.Disk);
+            if (!cached) Build(mirror, cache);
+        }
         string fingerprint = ProcessRunner.Run("ssh-keygen", "-lf", Path.Combine(cache, "ssh_host_ed25519_key.pub")).StandardOutput.Split(' ')[1];
         var time = TimeSpan.FromSeconds(double.Parse(File.ReadAllText(Path.Combine(cache, "build-seconds")), System.Globalization.CultureInfo.InvariantCulture));
         return image with { HostKeyFingerprint = fingerprint, BuildTime = time, Cached = cached };
@@ -85,7 +91,8 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
     {
         // Built beside the cache folder and renamed into place whole: an interrupted build leaves no half image.
         string work = cache + ".building-" + Environment.ProcessId;
-        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        // Under the cache's lock no other build runs: a .building- folder is a killed run's (1 GiB each).
+        foreach (string stale in Directory.GetDirectories(CacheRoot, "stock-debian-*.building-*")) Directory.Delete(stale, recursive: true);
         string folder = mirror.NewProject("stock-debian-" + Environment.ProcessId, Imgbuild);
         foreach (var (path, text) in Files) Write(Path.Combine(folder, "files", path), text);
         Directory.CreateDirectory(work);
