@@ -16,7 +16,7 @@ public sealed class DebianKernelEngineTests(DnsMirrorFixture fixture) : IClassFi
         debian_mirror=${MIRROR}
         debian_variant=minbase
         format=dir
-        packages="linux-image-amd64 initramfs-tools"
+        packages="linux-image-cloud-amd64 initramfs-tools"
         """;
 
     /// <summary>The project with files/etc/initramfs-tools/conf.d/anemos.conf (and more files under files/).</summary>
