@@ -10,7 +10,7 @@ namespace Anemos.Tests.Vm;
 /// is deployed with `dotnet publish -p:Host=x -p:PublishProfile=x-first-install` (a dry run, then
 /// for real after a change to the overlay), the stock
 /// image's host key pinned and its `debian` user's key as the operator's (also allowed as x's
-/// root). The VM keeps running as x for the tests, which judge the install and deploy x again.
+/// root). The VM keeps running as x for the test, which judges the install.
 /// </summary>
 public sealed class FirstInstalledDnsHost : IAsyncLifetime
 {
@@ -27,7 +27,7 @@ public sealed class FirstInstalledDnsHost : IAsyncLifetime
     /// <summary>Measured phases, in order (printed by the tests, never asserted).</summary>
     public List<(string What, TimeSpan Time)> Phases { get; } = [];
     public string? Failure { get; private set; }
-    /// <summary>The VM's console, x's host key and the data disk's sha256 right after the first install (the next test deploys again).</summary>
+    /// <summary>The VM's console, x's host key and the data disk's sha256 right after the first install.</summary>
     public string ConsoleAfterInstall { get; private set; } = "";
     public string HostKeyAfterInstall { get; private set; } = "";
     public string DataSha256AfterInstall { get; private set; } = "";
