@@ -50,6 +50,22 @@ public sealed class DnsHostYVmTests(RehearsedDnsHostY host, ITestOutputHelper ou
         {
             ProcessRunner.Run("losetup", "-d", device);
         }
+
+        // GRUB names the root by its UUID (the engine links /dev/disk/by-uuid for grub-mkconfig in an installer
+        // without udev), not as /dev/vda2: the disk boots in any position (the reinstall below boots it second).
+        var root = ProcessRunner.Run("losetup", "-r", "-f", "--show", "-o", (526336L * 512).ToString(), host.InstallDisk);
+        Assert.True(root.ExitCode == 0, root.ToString());
+        string rootDevice = root.StandardOutput.Trim();
+        try
+        {
+            var config = ProcessRunner.Run("debugfs", "-R", "cat /boot/grub/grub.cfg", rootDevice);
+            Assert.Matches(@"(?m)^\s*linux\s+/boot/vmlinuz-\S+ root=UUID=[0-9a-f-]{36} ", config.StandardOutput);
+            Assert.DoesNotContain("root=/dev/", config.StandardOutput);
+        }
+        finally
+        {
+            ProcessRunner.Run("losetup", "-d", rootDevice);
+        }
     }
 
     [Fact]
@@ -57,15 +73,18 @@ public sealed class DnsHostYVmTests(RehearsedDnsHostY host, ITestOutputHelper ou
     {
         Assert.True(host.Succeeded, "the rehearsal of y failed:\n" + host.Why);
         string directory = Path.Combine(host.Root, "vm");
-        // The rehearsal's disks as a server has them: the installed system first, its data disk second (snapshot: the rehearsal's disk stays as it was).
+        // The rehearsal's disks, the installed system behind the data disk (snapshot: the rehearsal's disk stays as
+        // it was): the system boots from the second disk, which it names by UUID, not as the vda it was installed on,
+        // and the reinstall takes that disk, though no TargetDisk names it (the first install's case, on UEFI).
         // y's firmware: the rehearsal's, with the variable store it left (a server keeps its NVRAM).
         Directory.CreateDirectory(directory);
         string rehearsalVars = Path.Combine(host.WorkDirectory, "OVMF_VARS.fd"), vars = Path.Combine(directory, "OVMF_VARS.fd");
-        if (File.Exists(rehearsalVars)) File.Copy(rehearsalVars, vars);
+        Assert.True(File.Exists(rehearsalVars), "the UEFI rehearsal left no variable store at " + rehearsalVars);
+        File.Copy(rehearsalVars, vars);
         using var vm = InstalledHostVm.Start(directory, host.InstallDisk, host.DataDisk, host.Mirror.Mirror, network: DnsHostNetwork.Of("y"),
-            firmware: File.Exists(vars) ? QemuFirmware.Uefi(vars) : QemuFirmware.Bios);
+            bootDiskSecond: true, firmware: QemuFirmware.Uefi(vars));
         host.Copy.TargetVm(vm, directory);
         Assert.Equal(host.Fingerprint, vm.HostKeyFingerprint());
-        DnsDeployChecks.PublishAChangeAndVerify(host.Copy, vm, "vda", host.DataSha256, output);
+        DnsDeployChecks.PublishAChangeAndVerify(host.Copy, vm, "vdb", host.DataSha256, output);
     }
 }
