@@ -32,7 +32,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildSuiteWithoutDebian = new("ANEMOS2004", "IMGBUILD sets debian_suite but target is '{0}'; debian_suite is read only with target=debian. Remove it or change the target.");
     public static readonly Diagnostic ImgbuildNoFormat = new("ANEMOS2005", "IMGBUILD does not set 'format'. Add one of: raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir, custom.");
     public static readonly Diagnostic ImgbuildBadFormat = new("ANEMOS2006", "IMGBUILD format '{0}' is not valid: {1}. The grammar is raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir or custom.");
-    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts. Use a positive number with an optional suffix: K, M, G, T (powers of 1024) or KB, MB, GB (powers of 1000), e.g. 8G.");
+    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts. Use a positive number with an optional suffix: K, M, G, T, P or E (powers of 1024, also KiB…EiB) or KB…EB (powers of 1000), e.g. 8G.");
     public static readonly Diagnostic ImgbuildBadPartitionTable = new("ANEMOS2008", "IMGBUILD format partition table '{0}' is not known; use msdos or gpt.");
     public static readonly Diagnostic ImgbuildBadFileSystem = new("ANEMOS2009", "IMGBUILD format file system '{0}' is not known; use one of ext2, ext3, ext4, btrfs, xfs, vfat, f2fs.");
     public static readonly Diagnostic ImgbuildBadTarCompression = new("ANEMOS2010", "IMGBUILD format 'tar {0}': the compression is not known; use none, gzip, bzip2, xz or zstd.");
