@@ -23,10 +23,13 @@ public sealed class DeployAnemosHost : AnemosTask
     public string? Port { get; set; }
     /// <summary>The host key fingerprint to insist on before anything is sent.</summary>
     public string? HostKey { get; set; }
-    /// <summary>The host key the deployed system presents (defaults to HostKey).</summary>
+    /// <summary>The host key the deployed system presents (defaults: <see cref="DeploySettings.NewSystem"/>).</summary>
     public string? DeployedHostKey { get; set; }
-    /// <summary>The user the deployed system lets in (defaults to User).</summary>
+    /// <summary>The user the deployed system lets in (defaults: <see cref="DeploySettings.NewSystem"/>).</summary>
     public string? DeployedUser { get; set; }
+    /// <summary>The host's own HostKey and User metadata, which a publish profile's HostKey and User do not change: the new system's defaults.</summary>
+    public string? ProjectHostKey { get; set; }
+    public string? ProjectUser { get; set; }
     public string? SshConfigFile { get; set; }
     public string? SshIdentityFile { get; set; }
 
@@ -101,7 +104,7 @@ public sealed class DeployAnemosHost : AnemosTask
     {
         var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
         _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
-        var newSystemTarget = DeploySettings.NewSystem(HostName, _target, DeployedHostKey, DeployedUser);
+        var newSystemTarget = DeploySettings.NewSystem(HostName, _target, DeployedHostKey, DeployedUser, ProjectHostKey, string.IsNullOrWhiteSpace(ProjectUser) ? DeploySettings.DefaultUser : ProjectUser);
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
