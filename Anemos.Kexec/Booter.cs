@@ -41,10 +41,10 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
     /// <summary>The staged state (state.json); ANEMOS5008 when nothing is staged.</summary>
     public StagedState ReadStaged()
     {
-        var stager = new Stager(stateDirectory, report);
-        if (!File.Exists(stager.StatePath))
+        string statePath = Path.Combine(stateDirectory, HelperStateLayout.StagedState);
+        if (!File.Exists(statePath))
             throw new HelperException(HelperCodes.NothingStaged, $"Nothing is staged in {stateDirectory}. Run anemos-kexec stage --manifest FILE first.");
-        return System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState)
+        return System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(statePath), HelperJsonContext.Default.StagedState)
             ?? throw new HelperException(HelperCodes.NothingStaged, "The staged state is empty; stage again.");
     }
 
@@ -105,16 +105,16 @@ public sealed class Booter(string stateDirectory, SystemFiles files, Action<stri
     /// <summary>Deletes the staged initramfs when it carries secrets or host keys (it lives in the secrets folder), and the state that names it.</summary>
     public void Forget(StagedState? state = null)
     {
-        var stager = new Stager(stateDirectory, report);
+        string statePath = Path.Combine(stateDirectory, HelperStateLayout.StagedState);
         if (state is null)
         {
-            if (!File.Exists(stager.StatePath)) return;
-            try { state = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(stager.StatePath), HelperJsonContext.Default.StagedState); }
+            if (!File.Exists(statePath)) return;
+            try { state = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(statePath), HelperJsonContext.Default.StagedState); }
             catch (System.Text.Json.JsonException) { return; }
             if (state is null) return;
         }
         if (!state.Segments.Contains("secrets") && !state.Segments.Contains("host-keys")) return;
-        Anemos.Core.AtomicFile.TryDelete(stager.StatePath);
+        Anemos.Core.AtomicFile.TryDelete(statePath);
         Anemos.Core.AtomicFile.TryDelete(state.InitramfsPath);
         report(state.Segments.Contains("secrets") ? "the initramfs with the deploy's secrets was deleted" : "the initramfs with the host keys was deleted");
     }

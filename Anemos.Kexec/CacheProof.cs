@@ -1,6 +1,7 @@
 using System.Globalization;
 using Anemos.Core;
 using Anemos.Core.Hashing;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
 
@@ -12,7 +13,7 @@ namespace Anemos.Kexec;
 /// </summary>
 public sealed record CacheProof(long Size, long WriteTicks, Sha256Midstate? State)
 {
-    public static string Directory(string stateDirectory) => Path.Combine(stateDirectory, "cache", "proof");
+    public static string Directory(string stateDirectory) => Path.Combine(stateDirectory, HelperStateLayout.CacheProofs);
 
     static string PathOf(string stateDirectory, string sha256) => Path.Combine(Directory(stateDirectory), sha256);
 

@@ -11,7 +11,7 @@ public static class FactsReader
         string? release = files.Read("/proc/sys/kernel/osrelease")?.Trim();
         var memory = ParseMemInfo(files.Read("/proc/meminfo") ?? "");
         string? config = KernelConfig(files, release);
-        string stateCache = Path.Combine(stateDirectory, "cache", "sha256");
+        string stateCache = Path.Combine(stateDirectory, HelperStateLayout.Cache);
         return new Facts
         {
             HelperVersion = HelperVersion.Current,

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
 

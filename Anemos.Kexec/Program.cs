@@ -7,7 +7,7 @@ using Anemos.Kexec;
 Anemos.Core.Hashing.Sha256Hash.UseManaged = !OpenSsl.Available;
 // Known before the command line is understood, so even a usage error answers in the form asked for.
 bool json = args.Contains("--json");
-string state = HelperCommandLine.DefaultStateDirectory;
+string state = HelperStateLayout.DefaultDirectory;
 var files = new SystemFiles("/");
 var secretsFolder = new SecretsFolder(SecretsFolder.DefaultDirectory, state);
 Native.RestrictNewFiles();
@@ -89,7 +89,7 @@ HelperResult Unload()
 
 HelperResult Status()
 {
-    string path = Path.Combine(state, "staged", "state.json");
+    string path = Path.Combine(state, HelperStateLayout.StagedState);
     var staged = File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), HelperJsonContext.Default.StagedState) : null;
     bool? loaded = files.Read("/sys/kernel/kexec_loaded")?.Trim() == "1";
     return Say(new HelperResult { Ok = true, Staged = staged, KexecLoaded = loaded, Message = staged is null ? "nothing staged" : $"staged host {staged.Host}" });
@@ -111,7 +111,7 @@ HelperResult Discard()
 void SweepSecrets()
 {
     string? keep = null;
-    string statePath = Path.Combine(state, "staged", "state.json");
+    string statePath = Path.Combine(state, HelperStateLayout.StagedState);
     try
     {
         if (File.Exists(statePath) && JsonSerializer.Deserialize(File.ReadAllText(statePath), HelperJsonContext.Default.StagedState) is { } staged)
@@ -134,10 +134,10 @@ HelperResult CollectGarbage()
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     SweepSecrets();
-    string cache = Path.Combine(state, "cache", "sha256");
+    string cache = Path.Combine(state, HelperStateLayout.Cache);
     var keep = new HashSet<string>(StringComparer.Ordinal);
-    string manifestPath = Path.Combine(state, "staged", "manifest.json");
-    if (File.Exists(Path.Combine(state, "staged", "state.json")) && File.Exists(manifestPath))
+    string manifestPath = Path.Combine(state, HelperStateLayout.StagedManifest);
+    if (File.Exists(Path.Combine(state, HelperStateLayout.StagedState)) && File.Exists(manifestPath))
     {
         var manifest = Anemos.Core.Manifest.AnemosManifest.Parse(File.ReadAllText(manifestPath));
         foreach (var (_, artifact) in manifest.Artifacts()) keep.Add(artifact.Sha256);
@@ -154,7 +154,8 @@ HelperResult CollectGarbage()
     if (Directory.Exists(proofs))
         foreach (string proof in Directory.EnumerateFiles(proofs).Where(p => !File.Exists(Path.Combine(cache, Path.GetFileName(p)))).ToList())
             File.Delete(proof);
-    foreach (string stale in Directory.Exists(Path.Combine(state, "tmp")) ? Directory.EnumerateFiles(Path.Combine(state, "tmp")).ToList() : [])
+    string temporary = Path.Combine(state, HelperStateLayout.Temporary);
+    foreach (string stale in Directory.Exists(temporary) ? Directory.EnumerateFiles(temporary).ToList() : [])
         File.Delete(stale);
     return Say(new HelperResult { Ok = true, Removed = removed.ToArray(), Message = $"removed {removed.Count} cache entries" });
 }

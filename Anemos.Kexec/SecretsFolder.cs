@@ -1,3 +1,5 @@
+using Anemos.Core.Protocol;
+
 namespace Anemos.Kexec;
 
 /// <summary>
@@ -95,7 +97,7 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
     /// </summary>
     public void Sweep(string? keep)
     {
-        Anemos.Core.AtomicFile.TryDelete(Path.Combine(stateDirectory, "upload", "secrets.cpio"));
+        Anemos.Core.AtomicFile.TryDelete(Path.Combine(stateDirectory, HelperStateLayout.Upload, "secrets.cpio"));
         if (!System.IO.Directory.Exists(Directory)) return;
         foreach (string file in System.IO.Directory.EnumerateFiles(Directory))
             if (file != keep && IsOwnName(Path.GetFileName(file))) Anemos.Core.AtomicFile.TryDelete(file);

@@ -19,10 +19,10 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
 {
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(30) };
 
-    public string CacheDirectory => Path.Combine(stateDirectory, "cache", "sha256");
-    public string StagedDirectory => Path.Combine(stateDirectory, "staged");
-    public string StatePath => Path.Combine(StagedDirectory, "state.json");
-    string TemporaryDirectory => Path.Combine(stateDirectory, "tmp");
+    public string CacheDirectory => Path.Combine(stateDirectory, HelperStateLayout.Cache);
+    public string StagedDirectory => Path.Combine(stateDirectory, HelperStateLayout.Staged);
+    public string StatePath => Path.Combine(stateDirectory, HelperStateLayout.StagedState);
+    string TemporaryDirectory => Path.Combine(stateDirectory, HelperStateLayout.Temporary);
 
     static readonly Dictionary<string, string[]> ConventionalNames = new()
     {
@@ -123,7 +123,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             Segments = segmentNames.ToArray(),
             StagedAt = DateTimeOffset.UtcNow.ToString("O"),
         };
-        File.WriteAllBytes(Path.Combine(StagedDirectory, "manifest.json"), manifestBytes);
+        File.WriteAllBytes(Path.Combine(stateDirectory, HelperStateLayout.StagedManifest), manifestBytes);
         AtomicFile.Write(StatePath, stream => System.Text.Json.JsonSerializer.Serialize(stream, state, HelperJsonContext.Default.StagedState), durable: true);
         report($"staged host {manifest.Host}: initramfs {finalDigest.ShortSha256} ({finalDigest.Size} bytes), command line '{commandLine}'");
         return state;

@@ -1,3 +1,5 @@
+using Anemos.Core.Protocol;
+
 namespace Anemos.Kexec;
 
 /// <summary>
@@ -12,7 +14,7 @@ public static class StateFolder
     const uint TypeMask = 0xF000, Directory = 0x4000, Symlink = 0xA000;
     const uint GroupOrOtherWrite = 0x12 /* 020 | 002 */, Sticky = 0x200;
 
-    public static void Ensure(string path) => EnsureSafe(path, "state folder", "--state", "/var/lib/anemos");
+    public static void Ensure(string path) => EnsureSafe(path, "state folder", "--state", HelperStateLayout.DefaultDirectory);
 
     /// <summary>Checks (and creates what is missing of) <paramref name="path"/>; refuses with ANEMOS5002 and the reason.</summary>
     public static void EnsureSafe(string path, string what, string option, string example)

@@ -1,4 +1,5 @@
 using Anemos.Core;
+using Anemos.Core.Protocol;
 
 namespace Anemos.Kexec;
 

@@ -1,3 +1,5 @@
+using Anemos.Core.Protocol;
+
 namespace Anemos.Tasks;
 
 /// <summary>
@@ -32,7 +34,7 @@ public static class Diagnostics
     public static readonly Diagnostic ImgbuildSuiteWithoutDebian = new("ANEMOS2004", "IMGBUILD sets debian_suite but target is '{0}'; debian_suite is read only with target=debian. Remove it or change the target.");
     public static readonly Diagnostic ImgbuildNoFormat = new("ANEMOS2005", "IMGBUILD does not set 'format'. Add one of: raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir, custom.");
     public static readonly Diagnostic ImgbuildBadFormat = new("ANEMOS2006", "IMGBUILD format '{0}' is not valid: {1}. The grammar is raw [SIZE [msdos|gpt [FS]]], tar COMPRESSION, dir or custom.");
-    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts. Use a positive number with an optional suffix: K, M, G, T (powers of 1024) or KB, MB, GB (powers of 1000), e.g. 8G.");
+    public static readonly Diagnostic ImgbuildBadSize = new("ANEMOS2007", "IMGBUILD format size '{0}' is not a size truncate accepts. Use a positive number with an optional suffix: K, M, G, T, P or E (powers of 1024, also KiB…EiB) or KB…EB (powers of 1000), e.g. 8G.");
     public static readonly Diagnostic ImgbuildBadPartitionTable = new("ANEMOS2008", "IMGBUILD format partition table '{0}' is not known; use msdos or gpt.");
     public static readonly Diagnostic ImgbuildBadFileSystem = new("ANEMOS2009", "IMGBUILD format file system '{0}' is not known; use one of ext2, ext3, ext4, btrfs, xfs, vfat, f2fs.");
     public static readonly Diagnostic ImgbuildBadTarCompression = new("ANEMOS2010", "IMGBUILD format 'tar {0}': the compression is not known; use none, gzip, bzip2, xz or zstd.");
@@ -102,7 +104,7 @@ public static class Diagnostics
     public static readonly Diagnostic SecretUnresolved = new("ANEMOS4011", "AnemosSecret '{0}' could not be resolved: {1}. Nothing was sent to the host; fix the secret's source and deploy again.");
     public static readonly Diagnostic OperatorLockHeld = new("ANEMOS4012", "{0} is being deployed from this machine by {1} (lock {2}). Wait for that deploy to end; the lock goes with its process.");
     public static readonly Diagnostic HostLockHeld = new("ANEMOS4013", "{0} refused the deploy: {1} Wait for that deploy to end (the lock goes with its connection), then deploy again.");
-    public static readonly Diagnostic StateFolderUntrusted = new("ANEMOS4031", "The helper's state folder {1} on {0} cannot be trusted: {2}. Nothing was run or uploaded there; make every folder on the way root's and writable by root alone, or set AnemosHelperStateDirectory to such a folder (such as /var/lib/anemos).");
+    public static readonly Diagnostic StateFolderUntrusted = new("ANEMOS4031", "The helper's state folder {1} on {0} cannot be trusted: {2}. Nothing was run or uploaded there; make every folder on the way root's and writable by root alone, or set AnemosHelperStateDirectory to such a folder (such as " + HelperStateLayout.DefaultDirectory + ").");
     public static readonly Diagnostic HelperUnusable = new("ANEMOS4014", "The host helper does not run on {0}: {1}. anemos-kexec needs Linux on x86-64 with glibc; check the host's architecture (uname -m) and that {2} is on a file system that allows executing.");
     public static readonly Diagnostic HelperRefused = new("ANEMOS4015", "On {0}, anemos-kexec {1} refused with {2}: {3} Unless that says otherwise, no deploy kernel is loaded and the host runs as before.");
     public static readonly Diagnostic HostDidNotLeave = new("ANEMOS4016", "{0} still runs its old system {1} s after the handover (last seen: {2}). The kexec did not happen; {3}. Check the host's journal, then deploy again.");

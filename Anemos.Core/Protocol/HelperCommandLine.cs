@@ -109,10 +109,7 @@ public sealed record HoldCommand(string Owner) : HelperCommand
 /// <summary>The helper's whole command line: the global options and one command.</summary>
 public sealed record HelperCommandLine(HelperCommand Command)
 {
-    /// <summary>The helper's state folder when none is given.</summary>
-    public const string DefaultStateDirectory = "/var/lib/anemos";
-
-    public string StateDirectory { get; init; } = DefaultStateDirectory;
+    public string StateDirectory { get; init; } = HelperStateLayout.DefaultDirectory;
     /// <summary>One JSON object on stdout (<see cref="HelperResult"/>), the progress on stderr.</summary>
     public bool Json { get; init; }
     /// <summary>Read the system's files under this folder instead of / (tests).</summary>
@@ -138,7 +135,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
     {
         var arguments = new List<string>(args);
         bool json = Take(arguments, "--json");
-        string state = Value(arguments, "--state") ?? DefaultStateDirectory;
+        string state = Value(arguments, "--state") ?? HelperStateLayout.DefaultDirectory;
         string? root = Value(arguments, "--root");
         string? run = Value(arguments, "--run");
         string name = arguments.Count > 0 ? arguments[0] : "";

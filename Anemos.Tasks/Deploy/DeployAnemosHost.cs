@@ -23,10 +23,13 @@ public sealed class DeployAnemosHost : AnemosTask
     public string? Port { get; set; }
     /// <summary>The host key fingerprint to insist on before anything is sent.</summary>
     public string? HostKey { get; set; }
-    /// <summary>The host key the deployed system presents (defaults to HostKey).</summary>
+    /// <summary>The host key the deployed system presents (defaults: <see cref="DeploySettings.NewSystem"/>).</summary>
     public string? DeployedHostKey { get; set; }
-    /// <summary>The user the deployed system lets in (defaults to User).</summary>
+    /// <summary>The user the deployed system lets in (defaults: <see cref="DeploySettings.NewSystem"/>).</summary>
     public string? DeployedUser { get; set; }
+    /// <summary>The host's own HostKey and User metadata, which a publish profile's HostKey and User do not change: the new system's defaults.</summary>
+    public string? ProjectHostKey { get; set; }
+    public string? ProjectUser { get; set; }
     public string? SshConfigFile { get; set; }
     public string? SshIdentityFile { get; set; }
 
@@ -41,8 +44,8 @@ public sealed class DeployAnemosHost : AnemosTask
     /// <summary>An https URL serving this SDK's gzipped helper, for hosts to fetch it themselves (with <see cref="HelperSha256"/>).</summary>
     public string? HelperUrl { get; set; }
     public string? HelperSha256 { get; set; }
-    /// <summary>The helper's state folder on the host; the helper itself is installed under it, in bin/.</summary>
-    [Required] public string RemoteStateDirectory { get; set; } = "";
+    /// <summary>The helper's state folder on the host (AnemosHelperStateDirectory; empty: HelperStateLayout's default); the helper itself is installed under it.</summary>
+    public string RemoteStateDirectory { get; set; } = "";
     /// <summary>The helper's folder in RAM for an initramfs with secrets (its --run); empty: the helper's default.</summary>
     public string? RemoteSecretsDirectory { get; set; }
 
@@ -68,6 +71,7 @@ public sealed class DeployAnemosHost : AnemosTask
 
     DeployProgress _progress = null!;
     string _state = "";
+    string UploadFolder => HelperStateLayout.On(_state, HelperStateLayout.Upload);
     HelperClient _helper = null!;
     SshTarget _target = null!;
 
@@ -100,11 +104,11 @@ public sealed class DeployAnemosHost : AnemosTask
     {
         var manifest = AnemosManifest.Parse(File.ReadAllText(ManifestFile));
         _target = DeploySettings.Target(HostName, Address, User, Port, HostKey, DeployedHostKey, SshConfigFile, SshIdentityFile);
-        var newSystemTarget = DeploySettings.NewSystem(HostName, _target, DeployedHostKey, DeployedUser);
+        var newSystemTarget = DeploySettings.NewSystem(HostName, _target, DeployedHostKey, DeployedUser, ProjectHostKey, string.IsNullOrWhiteSpace(ProjectUser) ? DeploySettings.DefaultUser : ProjectUser);
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
-        _state = RemoteStateDirectory.TrimEnd('/');
+        _state = (string.IsNullOrWhiteSpace(RemoteStateDirectory) ? HelperStateLayout.DefaultDirectory : RemoteStateDirectory).TrimEnd('/');
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
         var secrets = DeploySecrets.Resolve(Secrets, ProjectDirectory, CancellationToken);
@@ -145,7 +149,7 @@ public sealed class DeployAnemosHost : AnemosTask
             using (var phase = _progress.Begin("upload"))
             {
                 foreach (var upload in plan.Uploads)
-                    phase.BytesSent += session.Upload(upload.LocalPath, $"{_state}/upload/{upload.Name}", upload.Digest, CancellationToken);
+                    phase.BytesSent += session.Upload(upload.LocalPath, $"{UploadFolder}/{upload.Name}", upload.Digest, CancellationToken);
                 phase.Complete($"{plan.UploadSummary}: {plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 
@@ -157,10 +161,10 @@ public sealed class DeployAnemosHost : AnemosTask
                 using (var phase = _progress.Begin("stage"))
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
-                    var command = new StageCommand($"{_state}/upload/{UploadPlan.ManifestName}") { From = _state + "/upload", SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
+                    var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}") { From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
                     // The uploads were taken into the cache: their folder goes in the same round trip, once staged.
                     var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null,
-                        thenOnSuccess: $"rm -rf {ShellQuoting.Quote(_state + "/upload")}").Staged;
+                        thenOnSuccess: $"rm -rf {ShellQuoting.Quote(UploadFolder)}").Staged;
                     // The helper proved it; this checks that what it proved is what this build made.
                     if (staged?.ProvenSha256 != manifest.Initramfs.Sha256)
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");

@@ -12,7 +12,7 @@ namespace Anemos.Tasks.Deploy;
 public sealed class HelperClient(SshSession session, string display, string stateDirectory, string? runDirectory = null)
 {
     /// <summary>Where the helper is installed on the host, under its state folder.</summary>
-    public string InstalledPath { get; } = stateDirectory + "/bin/anemos-kexec";
+    public string InstalledPath { get; } = HelperStateLayout.On(stateDirectory, HelperStateLayout.Helper);
 
     public string StateDirectory => stateDirectory;
 
@@ -77,7 +77,7 @@ public sealed class HelperClient(SshSession session, string display, string stat
         var reply = hold.FirstLine is { } line ? ParseReply(line) : null;
         if (reply is { Ok: true, Facts: { } facts }) return (facts, hold);
         hold.Dispose();
-        if (reply is { Ok: false, Code: "ANEMOS5018" })
+        if (reply is { Ok: false, Code: HelperCodes.DeployLockHeld })
             throw new AnemosException(Diagnostics.HostLockHeld, display, $"{reply.Code}: {reply.Message}");
         return (null, null);
     }
@@ -87,11 +87,11 @@ public sealed class HelperClient(SshSession session, string display, string stat
     {
         string machine = session.Run("uname -m", cancellationToken: cancellationToken).Output.Trim();
         return new AnemosException(Diagnostics.HelperUnusable, display,
-            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", stateDirectory + "/bin");
+            $"{SshSession.LastLine(result.Errors + "\n" + result.Output)} (exit {result.ExitCode}, machine {(machine.Length > 0 ? machine : "unknown")})", HelperStateLayout.On(stateDirectory, HelperStateLayout.HelperFolder));
     }
 
-    string BootResultPath => stateDirectory + "/boot.json";
-    string BootLogPath => stateDirectory + "/boot.log";
+    string BootResultPath => HelperStateLayout.On(stateDirectory, HelperStateLayout.BootResult);
+    string BootLogPath => HelperStateLayout.On(stateDirectory, HelperStateLayout.BootLog);
 
     /// <summary>
     /// Starts `boot` detached: the handover ends this connection, and the helper must outlive it.

@@ -37,7 +37,7 @@ public static class HelperInstaller
             : !compatibility.Accepts(version) ? $"{version} is outside {compatibility.Range.ToNormalizedString()}"
             : installed is null ? $"{version} answers with facts this SDK cannot read"
             : $"{version} cannot hold the lock and answer with facts at once";
-        string candidate = $"{helper.StateDirectory}/bin/anemos-kexec.{Guid.NewGuid():N}";
+        string candidate = $"{helper.InstalledPath}.{Guid.NewGuid():N}";
         string quotedCandidate = ShellQuoting.Quote(candidate);
         try
         {

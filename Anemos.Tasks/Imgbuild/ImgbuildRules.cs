@@ -13,8 +13,15 @@ public static partial class ImgbuildRules
     /// <summary>A bare hostconf word: install the base's pacman keyring or apk keys into the image.</summary>
     public const string HostconfKeyring = "keyring";
 
-    /// <summary>A size GNU truncate takes as an absolute size: digits, then K M G T P E Z Y with optional B or iB.</summary>
-    [GeneratedRegex("^[0-9]+([KMGTPEZY](iB|B)?)?$")]
+    /// <summary>
+    /// A size GNU truncate takes as an absolute size: digits, then K M G T P or E with optional B or iB.
+    /// Not Z or Y, which truncate takes too: a zettabyte is over 2^63 bytes, more than the engine's shell
+    /// arithmetic (and any disk) holds, so the engine refuses them and the build says so first.
+    /// The engine's _mi_size_bytes is the other side of this rule; ImgbuildSizeRuleTests proves they agree.
+    /// </summary>
+    public const string SizeUnits = "KMGTPE";
+
+    [GeneratedRegex("^[0-9]+([" + SizeUnits + "](iB|B)?)?$")]
     public static partial Regex Size();
 
     [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]

@@ -25,7 +25,8 @@ public sealed class AssembleAnemosInitramfs : AnemosTask
     public string? KernelUrl { get; set; }
     public string? BaseUrl { get; set; }
     public string? CommandLine { get; set; }
-    public string? OverlayCompression { get; set; }
+    /// <summary>AnemosOverlayCompression as the targets validated and normalised it (ANEMOS0004), for the manifest.</summary>
+    [Required] public string OverlayCompression { get; set; } = "";
 
     protected override void ExecuteCore()
     {
@@ -47,7 +48,7 @@ public sealed class AssembleAnemosInitramfs : AnemosTask
             Payload = ManifestArtifact.From(payload),
             Overlay = ManifestArtifact.From(overlay),
             Initramfs = ManifestArtifact.From(initramfs),
-            OverlayCompression = string.IsNullOrWhiteSpace(OverlayCompression) ? "none" : OverlayCompression.Trim().ToLowerInvariant(),
+            OverlayCompression = OverlayCompression,
             CommandLine = (CommandLine ?? "").Trim(),
         };
         AtomicFile.WriteIfDifferent(ManifestFile, System.Text.Encoding.UTF8.GetBytes(manifest.ToJson()));

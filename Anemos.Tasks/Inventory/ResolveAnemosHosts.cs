@@ -38,19 +38,22 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
     /// <summary>A login name ssh cannot take for an option: letters, digits, '_', '.', '-', not starting with '-'. The deploy checks its overrides with the same rule.</summary>
     public static bool IsValidUser(string user) => UserPattern().IsMatch(user);
 
+    /// <summary>A TCP port, 1 to 65535, digits only: the one check of a host's Port and of AnemosDeployPort (ANEMOS1004).</summary>
+    public static bool TryParsePort(string port, out int number) =>
+        int.TryParse(port.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out number) && number is >= 1 and <= 65535;
+
     /// <summary>An address ssh cannot take for an option: not empty, no spaces or control characters, not starting with '-'.</summary>
     public static bool IsValidAddress(string address) =>
         address.Length > 0 && !address.StartsWith('-') && !address.Any(char.IsWhiteSpace) && !address.Any(char.IsControl);
 
     [Required] public ITaskItem[] Hosts { get; set; } = [];
-    [Required] public string HostsIntermediateDirectory { get; set; } = "";
+    /// <summary>Where each host's files go, as Anemos.Host.targets names them (_AnemosHost: VariablesPath, AuthorizedKeysPath).</summary>
+    [Required] public ITaskItem[] HostFiles { get; set; } = [];
     public string? ProjectFile { get; set; }
     /// <summary>AnemosOnFailure: what the deploy init does after a failed run, unless a host says otherwise.</summary>
     [Required] public string DefaultOnFailure { get; set; } = "";
     /// <summary>AnemosNetwork: how the deploy init brings up the network, unless a host says otherwise.</summary>
     [Required] public string DefaultNetwork { get; set; } = "";
-
-    [Output] public ITaskItem[] ResolvedHosts { get; set; } = [];
 
     protected override void ExecuteCore()
     {
@@ -75,25 +78,15 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
         if (Log.HasLoggedErrors) return;
 
         // Every valid host's files are written, selected or not, so a later build of all hosts finds them.
-        var resolved = new List<ITaskItem>();
+        var files = HostFiles.ToDictionary(f => f.ItemSpec, StringComparer.OrdinalIgnoreCase);
         foreach (var host in valid)
         {
-            string hostDirectory = Path.Combine(HostsIntermediateDirectory, host.ItemSpec.ToLowerInvariant());
-            string variablesFile = Path.Combine(hostDirectory, "host.vars");
-            AtomicFile.WriteIfDifferent(variablesFile, ShellQuoting.EnvironmentFile(DeploySettings(host).Concat(Variables(host))));
-            string keysFile = Path.Combine(hostDirectory, "authorized_keys");
+            var hostFiles = files[host.ItemSpec];
+            AtomicFile.WriteIfDifferent(hostFiles.GetMetadata("VariablesPath"), ShellQuoting.EnvironmentFile(DeploySettings(host).Concat(Variables(host))));
             // Always written (empty without keys), so that it can be an input of the host's overlay.
             byte[] keys = Metadata(host, "AuthorizedKeys") is { } keysPath ? File.ReadAllBytes(Path.GetFullPath(keysPath, ProjectDirectory)) : [];
-            AtomicFile.WriteIfDifferent(keysFile, keys);
-
-            var item = new TaskItem(host.ItemSpec);
-            item.SetMetadata("Address", Address(host));
-            item.SetMetadata("User", Metadata(host, "User") ?? "root");
-            item.SetMetadata("Port", Metadata(host, "Port") ?? "22");
-            item.SetMetadata("HostVariablesFile", Path.GetFullPath(variablesFile));
-            resolved.Add(item);
+            AtomicFile.WriteIfDifferent(hostFiles.GetMetadata("AuthorizedKeysPath"), keys);
         }
-        ResolvedHosts = resolved.ToArray();
     }
 
     string ProjectDirectory => Path.GetDirectoryName(Path.GetFullPath(ProjectFile ?? "./x"))!;
@@ -145,7 +138,7 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
             ok = false;
         }
         string? port = Metadata(host, "Port");
-        if (port is not null && (!int.TryParse(port, System.Globalization.NumberStyles.None, null, out int number) || number < 1 || number > 65535))
+        if (port is not null && !TryParsePort(port, out _))
         {
             LogDiagnostic(Diagnostics.InvalidPort, ProjectFile, 0, name, port);
             ok = false;

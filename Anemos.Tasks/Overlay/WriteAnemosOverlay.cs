@@ -29,12 +29,11 @@ public sealed class WriteAnemosOverlay : AnemosTask
 
     protected override void ExecuteCore()
     {
-        // The targets default and validate both settings before anything is built (ANEMOS0004, ANEMOS0005).
-        if (!OverlayCompressionNames.TryParse(Compression, out var compression))
-            throw new ArgumentException($"AnemosOverlayCompression '{Compression}' reached the task although the targets validate it (ANEMOS0004).");
+        // Both settings are defaulted and validated in one place, _AnemosCheckInventory (ANEMOS0004,
+        // ANEMOS0005), before anything is built: the overlay's file name depends on the compression
+        // at evaluation, where no task runs. Here they are only read.
+        OverlayCompressionNames.TryParse(Compression, out var compression);
         string onSuccess = OnSuccess.Trim();
-        if (onSuccess is not ("reboot" or "poweroff"))
-            throw new ArgumentException($"AnemosOnSuccess '{OnSuccess}' reached the task although the targets validate it (ANEMOS0005).");
         long mtime = Tasks.SourceDateEpoch.Parse(SourceDateEpoch);
 
         var payload = DigestSidecar.Read(PayloadFile, CancellationToken);

@@ -35,4 +35,23 @@ public sealed class DeploySettingsTests
         Assert.Equal("ANEMOS1006", error.Diagnostic.Code);
         Assert.Contains("-oProxyCommand=sh", error.Message);
     }
+
+    [Fact]
+    public void WithoutDeployedSettingsTheNewSystemIsTheProjectsOwnUserAndPin()
+    {
+        // A first install: the publish profile logs in to the stock image as debian with its pin; the host's metadata names neither deployed setting.
+        var newSystem = DeploySettings.NewSystem("x", StockTarget(), null, null, projectHostKey: XKey, projectUser: DeploySettings.DefaultUser);
+        Assert.Equal("root", newSystem.User);
+        Assert.Equal(XKey, newSystem.HostKey);
+    }
+
+    [Theory]
+    [InlineData("70000")]
+    [InlineData("ssh")]
+    public void ABadPortIsAnemos1004AsInTheInventory(string port)
+    {
+        var error = Assert.Throws<AnemosException>(() => DeploySettings.Target("x", "127.0.0.1", null, port, null, null, null, null));
+        Assert.Equal("ANEMOS1004", error.Diagnostic.Code);
+        Assert.Contains(port, error.Message);
+    }
 }

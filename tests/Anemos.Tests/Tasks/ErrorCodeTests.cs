@@ -12,7 +12,7 @@ public sealed class ErrorCodeTests
 
     /// <summary>The host helper's codes (Anemos.Kexec), 5xxx.</summary>
     static IReadOnlyList<string> HelperCodeList() =>
-        typeof(Anemos.Kexec.HelperCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!).ToList();
+        typeof(Anemos.Core.Protocol.HelperCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (string)f.GetValue(null)!).ToList();
 
     [Fact]
     public void HelperCodesAreUniqueAndInTheirRange()
