@@ -90,6 +90,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     {
         string qemu = QemuHost.Find(Qemu) ?? throw new AnemosException(Diagnostics.QemuMissing, Qemu);
         var mirror = RehearsalMirror.Parse(Mirror);
+        if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
         bool boot = BootInstalled.Trim().ToLowerInvariant() switch
         {
             "" or "auto" => PayloadKind == "imgbuild",
