@@ -19,8 +19,9 @@ public static class HelperInstaller
     public static (Facts Facts, string How, RemoteProcess Hold) EnsureAndHold(SshSession session, HelperClient helper, string helperFile, HelperSource? source,
         HelperCompatibility compatibility, string owner, DeployProgress.Phase phase, Action<Diagnostic, object?[]> warn, CancellationToken cancellationToken)
     {
-        // Nothing runs from, or is installed under, a state folder someone but root could change.
-        var trust = session.Run(RemoteFolderTrust.Command(helper.StateDirectory + "/bin"), cancellationToken: cancellationToken);
+        // Nothing runs from, or is installed under, a state folder someone but root could change:
+        // made and proven in one command, before the first run from it.
+        var trust = session.Run(RemoteFolderTrust.EnsureCommand(helper.StateDirectory), cancellationToken: cancellationToken);
         if (trust.ExitCode != 0)
             throw new AnemosException(Diagnostics.StateFolderUntrusted, session.Target.Display, helper.StateDirectory, SshSession.LastLine(trust.Output + "\n" + trust.Errors));
         // One helper start: the lock, and the facts collected under it.

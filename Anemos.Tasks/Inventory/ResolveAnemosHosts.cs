@@ -29,6 +29,10 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
         "HOME", "SHELL", "TERM", "LD_PRELOAD", "LD_LIBRARY_PATH",
     };
 
+    /// <summary>A name the deploy environment keeps for itself: ANEMOS_* and the shell's own variables. Host variables and the rehearsal's overrides may not take one.</summary>
+    public static bool IsReservedVariable(string name) =>
+        name.StartsWith("ANEMOS_", StringComparison.OrdinalIgnoreCase) || ShellVariables.Contains(name);
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
     private static partial Regex HostNamePattern();
 
@@ -151,7 +155,7 @@ public sealed partial class ResolveAnemosHosts : AnemosTask
                 LogDiagnostic(Diagnostics.InvalidVariableName, ProjectFile, 0, name, variable);
                 ok = false;
             }
-            else if (variable.StartsWith("ANEMOS_", StringComparison.OrdinalIgnoreCase) || ShellVariables.Contains(variable))
+            else if (IsReservedVariable(variable))
             {
                 LogDiagnostic(Diagnostics.ReservedVariableName, ProjectFile, 0, name, variable);
                 ok = false;

@@ -8,10 +8,14 @@ namespace Anemos.Tasks.Rehearse;
 /// The rehearsal's disks (AnemosRehearseDisk), fresh in the work folder for every rehearsal:
 /// blank sparse files as a new server's disks, or a copy of a Source image (a /home disk a deploy
 /// must leave alone). They are attached in order (vda, vdb, …), each with the serial anemos-diskN.
+/// An install with the host's secrets writes them onto a disk (samples/dns installs its ssh host
+/// key), so the images are the user's alone (0600, in a 0700 folder) and are deleted at the end
+/// unless the operator keeps them (<see cref="ForgetSecrets"/>).
 /// </summary>
 public sealed partial class RehearsalDisks
 {
     const string DefaultSize = "8G";
+    const UnixFileMode UserOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     [GeneratedRegex(@"^([0-9]+)([KMGT]?)(i?B)?$")]
     private static partial Regex SizeText();
@@ -36,6 +40,31 @@ public sealed partial class RehearsalDisks
         if (!match.Success || !long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out long number) || number <= 0) return null;
         int shift = match.Groups[2].Value is { Length: 1 } unit ? ("KMGT".IndexOf(unit[0]) + 1) * 10 : 0;
         return number << shift;
+    }
+
+    /// <summary>The rehearsal's work folder, the user's alone (0700); one an older SDK made 0755 is narrowed.</summary>
+    public static void CreateWorkFolder(string workDirectory)
+    {
+        Directory.CreateDirectory(workDirectory);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(workDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>
+    /// At the end of a rehearsal whose VM had the host's <paramref name="secretCount"/> secrets: each
+    /// image was attached to it and may hold them, so all are deleted, unless <paramref name="keep"/>
+    /// (AnemosRehearseKeepDisks), which <paramref name="report"/> warns of with what they hold
+    /// (ANEMOS3130). Without secrets the images stay for inspection. Returns how many were deleted.
+    /// </summary>
+    public int ForgetSecrets(int secretCount, bool keep, string hostName, Action<Diagnostic, object?[]> report)
+    {
+        if (secretCount == 0) return 0;
+        if (keep)
+        {
+            report(Diagnostics.RehearseDisksKeptWithSecrets, [hostName, string.Join(", ", Files), secretCount]);
+            return 0;
+        }
+        foreach (string file in Files) File.Delete(file);
+        return Files.Count;
     }
 
     /// <summary>
@@ -63,18 +92,26 @@ public sealed partial class RehearsalDisks
                 string sourcePath = Path.GetFullPath(source, projectDirectory);
                 if (!File.Exists(sourcePath)) { report(Diagnostics.InvalidRehearseDisk, [item.ItemSpec, $"Source {source} (missing)"]); continue; }
                 File.Copy(sourcePath, path);
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UserOnly);
                 sourced.Add(path);
                 if (new FileInfo(path).Length < size)
                     using (var file = new FileStream(path, FileMode.Open)) file.SetLength(size);
             }
             else
             {
-                using var file = new FileStream(path, FileMode.CreateNew);
+                using var file = CreateImage(path);
                 file.SetLength(size);
             }
             files.Add(path);
         }
         return new(files, sourced);
+    }
+
+    /// <summary>A new image file, the user's alone (0600) from its creation.</summary>
+    static FileStream CreateImage(string path)
+    {
+        if (OperatingSystem.IsWindows()) return new FileStream(path, FileMode.CreateNew);
+        return new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UserOnly });
     }
 
     /// <summary>

@@ -48,8 +48,10 @@ public sealed class RehearsalInitramfs
         File.Delete(rehearseSegment);
         if (Mirror is not null)
         {
+            CheckVariableName(MirrorVariable);
+            // Sourced by the deploy init: quoted as host.env is, so nothing in the URL runs in the VM.
             HostSegments.WriteRehearseEnv(rehearseSegment,
-                Encoding.UTF8.GetBytes($"# Anemos rehearsal only: overrides host variables in the VM\n{MirrorVariable}={Mirror.GuestUrl}\n"));
+                Encoding.UTF8.GetBytes("# Anemos rehearsal only: overrides host variables in the VM\n" + ShellQuoting.Assignment(MirrorVariable, Mirror.GuestUrl)));
             segments.Add(rehearseSegment);
         }
         if (Secrets is not null) segments.Add(Secrets.Segment);
@@ -58,6 +60,13 @@ public sealed class RehearsalInitramfs
         if (segments.Count == 0) return InitramfsFile;
         InitramfsLayout.AssembleFile(InitramfsFile, segments, initramfs, cancellationToken);
         return initramfs;
+    }
+
+    /// <summary>ANEMOS3129 unless <paramref name="name"/> is a variable a host may set (the rule of host variables, ANEMOS1007 and 1008).</summary>
+    public static void CheckVariableName(string name)
+    {
+        if (!ShellQuoting.IsIdentifier(name) || ResolveAnemosHosts.IsReservedVariable(name))
+            throw new AnemosException(Diagnostics.RehearseMirrorVariableInvalid, name);
     }
 
     /// <summary>The /anemos/boot-disk bytes: the given file, or without a TargetDisk the first rehearsal disk, as on a server that booted from it.</summary>

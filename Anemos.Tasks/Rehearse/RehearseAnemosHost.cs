@@ -10,7 +10,8 @@ namespace Anemos.Tasks;
 /// Boots a host's very kernel and initramfs in QEMU with blank disks shaped like the host's, its
 /// console streamed into the build output, and turns the deploy init's result line into success
 /// or a coded error. The kernel command line asks the deploy init to power off either way, so the
-/// rehearsal ends by itself; the disk images stay in the work folder for inspection.
+/// rehearsal ends by itself. The disk images stay in the work folder (0700) for inspection, unless
+/// the install had the host's secrets: then they are deleted at the end, unless <see cref="KeepDisks"/>.
 /// </summary>
 public sealed partial class RehearseAnemosHost : AnemosTask
 {
@@ -52,6 +53,8 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public string MirrorVariable { get; set; } = "MIRROR";
     /// <summary>The host's AnemosSecret items: resolved now, appended in a temporary folder, deleted afterwards.</summary>
     public ITaskItem[] Secrets { get; set; } = [];
+    /// <summary>AnemosRehearseKeepDisks: keep the disk images of a rehearsal that had secrets (ANEMOS3130 says what they hold).</summary>
+    public bool KeepDisks { get; set; }
     /// <summary>imgbuild or deploy: with auto, only an IMGBUILD install is booted from its disk.</summary>
     public string? PayloadKind { get; set; }
     /// <summary>auto, true or false: boot the install disk with the VM's firmware after a successful install.</summary>
@@ -88,8 +91,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
     protected override void ExecuteCore()
     {
+        // A rehearsal killed with SIGKILL left its secrets in a temporary folder: this user's go now.
+        RehearsalSecrets.RemoveStale();
         string qemu = QemuHost.Find(Qemu) ?? throw new AnemosException(Diagnostics.QemuMissing, Qemu);
         var mirror = RehearsalMirror.Parse(Mirror);
+        if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
         bool boot = BootInstalled.Trim().ToLowerInvariant() switch
         {
             "" or "auto" => PayloadKind == "imgbuild",
@@ -100,7 +106,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         var installedNetwork = boot ? RehearsalNetwork.Parse(InstalledAddress, InstalledGateway) : null;
         bool uefi = RehearsalFirmware.IsUefi(Firmware, HostFirmware, HostName);
         if (uefi) RehearsalFirmware.RequireOvmf(OvmfCode, OvmfVars);
-        Directory.CreateDirectory(WorkDirectory);
+        RehearsalDisks.CreateWorkFolder(WorkDirectory);
         // A fresh variable store per rehearsal, in its work folder: a new machine's NVRAM.
         VmFirmware = uefi ? QemuFirmware.UefiWithFreshVars(WorkDirectory, OvmfCode, OvmfVars) : QemuFirmware.Bios;
         var disks = RehearsalDisks.Create(Disks, WorkDirectory, Project, (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments));
@@ -155,6 +161,9 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         finally
         {
             secrets?.Dispose();
+            int deleted = disks.ForgetSecrets(secrets?.Count ?? 0, KeepDisks, HostName, (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments));
+            if (deleted > 0)
+                Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: {deleted} disk image(s) deleted, as the install had the host's secrets (AnemosRehearseKeepDisks=true keeps them)");
         }
     }
 

@@ -33,10 +33,13 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         /// <summary>The helper's secrets folder: in RAM (/dev/shm), since this machine's /run is on its disk.</summary>
         public string SecretsFolder { get; }
 
-        public Deployment(LoopbackSshServer server, string hosts, string extra = "", string properties = "")
+        readonly string _work;
+
+        /// <param name="state">The helper's state folder on the host; default a folder under this deployment's own, below root's folders alone.</param>
+        public Deployment(LoopbackSshServer server, string hosts, string extra = "", string properties = "", string? state = null)
         {
-            string work = TestProject.NewDirectory() + "-host";
-            State = Path.Combine(work, "state");
+            string work = _work = TestProject.NewDirectory() + "-host";
+            State = state ?? Path.Combine(work, "state");
             SecretsFolder = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(work));
             Project = TestProject.CreateDeployProject(hosts, $"""
                 <AnemosSshConfigFile>{server.ClientConfig}</AnemosSshConfigFile>
@@ -61,7 +64,8 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         public void Dispose()
         {
             Project.Dispose();
-            try { Directory.Delete(Path.GetDirectoryName(State)!, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(_work, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(State, recursive: true); } catch (IOException) { }
             try { Directory.Delete(SecretsFolder, recursive: true); } catch (IOException) { }
         }
     }
@@ -435,6 +439,38 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.Contains("error ANEMOS4031", result.Output);
         Assert.Contains($"{shared} is writable by its group or others (mode 777)", result.Output);
         Assert.Empty(Directory.EnumerateFileSystemEntries(shared));
+    }
+
+    [Theory]
+    [InlineData(true)] // under /tmp: a sticky folder every local user may make folders in
+    [InlineData(false)] // the default: below folders only root can write
+    public void ALocalUserRacingTheDeployForItsStateFolderNeverGetsAFileRunAsRoot(bool underTmp)
+    {
+        string? state = underTmp ? "/tmp/anemos-race-" + Guid.NewGuid().ToString("N")[..12] : null;
+        using var deployment = new Deployment(_server, Host(), state: state);
+        string markers = Directory.CreateDirectory(TestProject.NewDirectory() + "-racer").FullName;
+        try
+        {
+            ProcessResult result;
+            string marker;
+            int attempts, planted;
+            using (var racer = new StateFolderRacer(_server, deployment.State, markers))
+            {
+                result = deployment.Publish("-p:Host=x");
+                (marker, attempts, planted) = (racer.Marker, racer.Attempts, racer.Planted);
+            }
+            Assert.False(File.Exists(marker), $"the deploy ran the racer's helper as uid {(File.Exists(marker) ? File.ReadAllText(marker).Trim() : "")}\n{result}");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.True(attempts > 0, "the racer never had a turn: sshd logged no end of a remote command");
+            Assert.Equal(0, planted);
+            // Made by root for root alone, before the helper was first run from it.
+            foreach (string folder in new[] { deployment.State, Path.Combine(deployment.State, "bin") })
+                Assert.Equal("0 700", ProcessRunner.Run("stat", "-c", "%u %a", folder).StandardOutput.Trim());
+        }
+        finally
+        {
+            Directory.Delete(markers, recursive: true);
+        }
     }
 
     [Fact]
