@@ -26,8 +26,12 @@ public abstract record LiveLogOutcome
 /// </summary>
 public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<string> write, IWatchClock clock, string logPath = DeployInitContract.Log)
 {
-    /// <summary>How long the deploy environment may take to answer ssh: its kernel, drivers and network come first.</summary>
-    public static readonly TimeSpan AnswerLimit = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// How long the deploy environment may take to answer ssh: its kernel, drivers and network come first.
+    /// 120 s was too short for a kexec'd kernel under emulation on a busy machine (y's UEFI reinstall: its
+    /// sshd answered after 130 s); a new system that answers first ends the wait anyway.
+    /// </summary>
+    public static readonly TimeSpan AnswerLimit = TimeSpan.FromSeconds(300);
     /// <summary>Between two connection attempts.</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
     /// <summary>How many of the log's last lines a failure carries.</summary>
