@@ -3,7 +3,8 @@
 # shellcheck disable=SC2154 # repo and accel come from the script that sources this file
 
 # stock_vm_project DIR SSH_CONFIG IDENTITY PORT FINGERPRINT: DIR/proj/deploy.proj (one host "vm" on
-# 127.0.0.1:PORT, its host key pinned) and its `deploy` payload, which records the payload on the disk.
+# 127.0.0.1:PORT, its host key pinned) and its `deploy` payload, which records the payload on the disk. The deploy waits up to 600 s for the
+# host to come back: at load 20 on 2 cores the kexec, the payload and the reboot took over 300 s.
 stock_vm_project() {
     local d=$1 config=$2 identity=$3 port=$4 fingerprint=$5
     mkdir -p "$d/proj"
@@ -13,7 +14,7 @@ stock_vm_project() {
     <AnemosSshConfigFile>$config</AnemosSshConfigFile>
     <AnemosSshIdentityFile>$identity</AnemosSshIdentityFile>
     <AnemosDeployLockDirectory>$d/locks</AnemosDeployLockDirectory>
-    <AnemosDeployTimeout>300</AnemosDeployTimeout>
+    <AnemosDeployTimeout>600</AnemosDeployTimeout>
   </PropertyGroup>
   <ItemGroup>
     <ProjectReference Include="$repo/samples/base/base.proj" />

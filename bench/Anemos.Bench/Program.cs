@@ -54,6 +54,18 @@ switch (args.FirstOrDefault())
         Anemos.Tests.Vm.StockHostImage.Write(args[1], args[2], args[3], args[4], args[5]);
         return 0;
 
+    case "packed-helper" when args.Length == 3:
+        // packed-helper NUPKG OUT: the helper the SDK package ships (tools/helper/linux-x64/anemos-kexec),
+        // so the bench measures the very bytes a deploy installs, without publishing it again.
+        using (var package = System.IO.Compression.ZipFile.OpenRead(args[1]))
+        {
+            var entry = package.GetEntry("tools/helper/linux-x64/anemos-kexec");
+            if (entry is null) { Console.Error.WriteLine($"{args[1]} has no tools/helper/linux-x64/anemos-kexec"); return 1; }
+            System.IO.Compression.ZipFileExtensions.ExtractToFile(entry, args[2], overwrite: true);
+            File.SetUnixFileMode(args[2], File.GetUnixFileMode(args[2]) | UnixFileMode.UserExecute);
+        }
+        return 0;
+
     case "free-port" when args.Length == 1:
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
@@ -78,7 +90,7 @@ switch (args.FirstOrDefault())
         return 0;
 
     default:
-        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | base-state BASE | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT | stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY | free-port | deploy-report FILE");
+        Console.Error.WriteLine("usage: assemble BASE OVERLAY OUT | base-state BASE | pack DIR OUT | tree DIR FILES BYTES SEED | manifest KERNEL BASE OVERLAY OUT | stock-image OUT BASE HELPER HOST_KEY AUTHORIZED_KEY | packed-helper NUPKG OUT | free-port | deploy-report FILE");
         return 2;
 }
 
