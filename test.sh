@@ -24,6 +24,8 @@ anemos_require_packages mmdebstrap:mmdebstrap /usr/sbin/debootstrap:debootstrap 
 ./build.sh
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
+# The tests take the SDK ./build.sh just packed from this tree, not a pack of their own (SdkFeed).
+export ANEMOS_TEST_PACKED_FEED="$PWD/artifacts/feed"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

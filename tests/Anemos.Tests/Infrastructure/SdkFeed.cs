@@ -1,8 +1,9 @@
 namespace Anemos.Tests.Infrastructure;
 
 /// <summary>
-/// The SDK under test: packed once per test run from the working tree into a private feed, and
-/// restored into a private NuGet package folder, so no stale Anemos.Sdk is ever used.
+/// The SDK under test: packed once per test run from the working tree into a private feed (or
+/// copied from the pack test.sh's ./build.sh just made), and restored into a private NuGet package
+/// folder, so no stale Anemos.Sdk is ever used.
 /// </summary>
 public static class SdkFeed
 {
@@ -17,9 +18,28 @@ public static class SdkFeed
     /// <summary>Anemos.Templates (templates/), packed on first use into the same private feed as the SDK.</summary>
     public static string TemplatesPackagePath => PackedTemplates.Value;
 
+    /// <summary>
+    /// A folder test.sh names after its ./build.sh packed the same working tree into it
+    /// (artifacts/feed): the run copies those packages into its private feed instead of packing
+    /// again, which at the start of the end-to-end tier holds up every test that needs the SDK.
+    /// </summary>
+    const string PackedFeedVariable = "ANEMOS_TEST_PACKED_FEED";
+
+    /// <summary>The package from <see cref="PackedFeedVariable"/>'s folder, copied into <paramref name="feed"/>; false when no such folder is named.</summary>
+    static bool TryCopyPacked(string name, string feed)
+    {
+        if (Environment.GetEnvironmentVariable(PackedFeedVariable) is not { Length: > 0 } packed) return false;
+        string package = Path.Combine(packed, $"{name}.{Repository.Version}.nupkg");
+        if (!File.Exists(package))
+            throw new InvalidOperationException($"{PackedFeedVariable}={packed} has no {Path.GetFileName(package)}: run ./build.sh, or unset it to pack here.");
+        File.Copy(package, Path.Combine(feed, Path.GetFileName(package)), overwrite: true);
+        return true;
+    }
+
     static string PackTemplates()
     {
         string package = Path.Combine(FeedDirectory, $"Anemos.Templates.{Repository.Version}.nupkg");
+        if (TryCopyPacked("Anemos.Templates", FeedDirectory)) return package;
         var result = ProcessRunner.Run("dotnet", ["pack", Repository.PathOf("templates", "Anemos.Templates.csproj"), "-c", "Release", "-o", FeedDirectory, "-nologo", "-v:q", "-nodeReuse:false"],
             Repository.Root, DotnetEnvironment(packages: null), TimeSpan.FromMinutes(5));
         if (result.ExitCode != 0 || !File.Exists(package))
@@ -34,6 +54,7 @@ public static class SdkFeed
         string packages = Path.Combine(root, "packages");
         Directory.CreateDirectory(feed);
         Directory.CreateDirectory(packages);
+        if (TryCopyPacked("Anemos.Sdk", feed)) return (feed, packages);
         // The pack publishes the helper ReadyToRun (crossgen of the whole trimmed framework): on a
         // loaded 2-core machine that alone took over 5 minutes.
         var result = ProcessRunner.Run("dotnet", ["pack", Repository.PathOf("Anemos.Sdk", "Anemos.Sdk.csproj"), "-c", "Release", "-o", feed, "-nologo", "-v:q", "-nodeReuse:false"],
