@@ -44,9 +44,14 @@ public class DebianMirrorFixture : IAsyncLifetime
         Directory.CreateDirectory(Root);
         var release = File.ReadAllLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("VERSION_CODENAME="));
         if (release is not null && File.Exists("/usr/share/debootstrap/scripts/" + release[17..].Trim('"'))) Suite = release[17..].Trim('"');
-        // The cache is shared: one fixture at a time decides, downloads and copies from it.
-        using (CacheLock.Acquire(CacheDirectory, TimeSpan.FromMinutes(30)))
-            BuildRepository(CachedPackages(), Path.Combine(Root, "repo"));
+        // The cache is shared: one fixture at a time decides, downloads and copies from it. On the
+        // thread pool: waiting for the lock or a download must not hold one of xunit's few test
+        // threads, which the tests that need no mirror would otherwise wait for.
+        await Task.Run(() =>
+        {
+            using (CacheLock.Acquire(CacheDirectory, TimeSpan.FromMinutes(30)))
+                BuildRepository(CachedPackages(), Path.Combine(Root, "repo"));
+        });
         _server = new LoopbackHttpFolder(Path.Combine(Root, "repo"));
         await _server.StartAsync();
         Mirror = _server.BaseAddress.ToString().TrimEnd('/');
