@@ -33,6 +33,9 @@ public static partial class Native
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrError(int errno);
 
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MountFileSystem(string source, string target, string type, ulong flags, string data);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int getifaddrs(out nint list);
 
@@ -79,7 +82,23 @@ public static partial class Native
     const long TmpfsMagic = 0x01021994, RamfsMagic = 0x858458f6;
 
     /// <summary>True when <paramref name="path"/> is on tmpfs or ramfs: what is written there never reaches a disk (swap aside).</summary>
-    public static bool IsInRam(string path)
+    public static bool IsInRam(string path) => FileSystemType(path) is TmpfsMagic or RamfsMagic;
+
+    /// <summary>True when <paramref name="path"/> is on ramfs, whose pages the kernel never swaps out.</summary>
+    public static bool IsOnRamfs(string path) => FileSystemType(path) == RamfsMagic;
+
+    /// <summary>
+    /// Mounts a ramfs at <paramref name="path"/>, root's alone (0700, no devices, set-id or programs);
+    /// returns 0 or the errno.
+    /// </summary>
+    public static int MountRamfs(string path)
+    {
+        const ulong NoSetId = 2, NoDevices = 4, NoExec = 8; // MS_NOSUID, MS_NODEV, MS_NOEXEC
+        return MountFileSystem("anemos-secrets", path, "ramfs", NoSetId | NoDevices | NoExec, "mode=0700") == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>statfs(2)'s f_type of <paramref name="path"/>, or -1 when it cannot be read.</summary>
+    static long FileSystemType(string path)
     {
         long number = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 43 : 137; // statfs(2)
         byte[] name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
@@ -88,10 +107,9 @@ public static partial class Native
         {
             fixed (byte* p = name)
             fixed (byte* b = buffer)
-                if (SyscallPointers(number, (long)p, b, 0, 0, null) != 0) return false;
+                if (SyscallPointers(number, (long)p, b, 0, 0, null) != 0) return -1;
         }
-        long type = BitConverter.ToInt64(buffer, 0) & 0xFFFFFFFF; // f_type comes first on x86_64 and arm64
-        return type == TmpfsMagic || type == RamfsMagic;
+        return BitConverter.ToInt64(buffer, 0) & 0xFFFFFFFF; // f_type comes first on x86_64 and arm64
     }
 
     /// <summary>Owner, mode and type of a path itself (a symlink is not followed), from statx(2); null when it does not exist.</summary>

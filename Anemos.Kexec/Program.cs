@@ -9,7 +9,7 @@ Anemos.Core.Hashing.Sha256Hash.UseManaged = !OpenSsl.Available;
 bool json = args.Contains("--json");
 string state = HelperStateLayout.DefaultDirectory;
 var files = new SystemFiles("/");
-var secretsFolder = new SecretsFolder(SecretsFolder.DefaultDirectory, state);
+var secretsFolder = new SecretsFolder(SecretsFolder.DefaultDirectory, state, files);
 Native.RestrictNewFiles();
 Action<string> report = json ? line => Console.Error.WriteLine(line) : line => Console.WriteLine(line);
 
@@ -18,7 +18,7 @@ try
     var commandLine = HelperCommandLine.Parse(args);
     state = commandLine.StateDirectory;
     files = new SystemFiles(commandLine.Root ?? "/");
-    secretsFolder = new SecretsFolder(commandLine.RunDirectory ?? SecretsFolder.DefaultDirectory, state);
+    secretsFolder = new SecretsFolder(commandLine.RunDirectory ?? SecretsFolder.DefaultDirectory, state, files);
     HelperResult result = commandLine.Command switch
     {
         VersionCommand => Say(new HelperResult { Ok = true, Message = HelperVersion.Current }),
@@ -55,7 +55,7 @@ HelperResult Stage(StageCommand command)
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     SweepSecrets();
-    string? secretsSegment = command.SecretsOnStandardInput ? secretsFolder.Receive(Console.OpenStandardInput()) : null;
+    string? secretsSegment = command.SecretsOnStandardInput ? secretsFolder.Receive(Console.OpenStandardInput(), report) : null;
     string? networkConf = command.Network == Capture.Auto && HostNetwork.Read(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
     // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
     string? bootDisk = command.BootDisk == Capture.Auto && BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null;

@@ -9,8 +9,10 @@ namespace Anemos.Kexec;
 /// holds a copy or the boot is refused, `discard` after a dry run, and every command that takes
 /// the state lock removes the helper's own files that the staged state does not name (and the
 /// secrets file older helpers left in upload/); files of other names are never touched.
+/// tmpfs pages can be swapped out to a disk: when the host has swap on, the folder becomes a ramfs
+/// first (docs/helper.md).
 /// </summary>
-public sealed class SecretsFolder(string directory, string stateDirectory)
+public sealed class SecretsFolder(string directory, string stateDirectory, SystemFiles? files = null)
 {
     public const string DefaultDirectory = "/run/anemos";
 
@@ -22,20 +24,36 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
     public string SegmentPath => Path.Combine(Directory, "secrets.cpio");
     public string HostKeysPath => Path.Combine(Directory, "host-keys.cpio");
 
-    /// <summary>Creates (or checks) the folder and refuses one that is not in RAM (ANEMOS5019).</summary>
-    public void Ensure()
+    /// <summary>
+    /// Creates (or checks) the folder and refuses one that is not in RAM (ANEMOS5019). A tmpfs folder
+    /// on a host with swap on becomes a ramfs, which is never swapped, or is refused (ANEMOS5025).
+    /// </summary>
+    public void Ensure(Action<string>? report = null)
     {
         StateFolder.EnsureSafe(Directory, "secrets folder", "--run", DefaultDirectory);
         if (!Native.IsInRam(Directory))
             throw new HelperException(HelperCodes.SecretsNotInRam,
                 $"The secrets folder {Directory} is not on tmpfs or ramfs: the deploy's secrets would reach this host's disk. Pass --run DIR on a tmpfs (such as /dev/shm/anemos), or mount a tmpfs there.");
+        if (Native.IsOnRamfs(Directory) || SwapDevices() is not { Count: > 0 } swaps) return;
+        // The helper's own files under the tmpfs belong to a state this stage replaces: gone before the ramfs hides them.
+        Sweep(keep: null);
+        int errno = Native.MountRamfs(Directory);
+        if (errno != 0 || !Native.IsOnRamfs(Directory))
+            throw new HelperException(HelperCodes.SecretsSwappable,
+                $"The secrets folder {Directory} is on tmpfs and this host swaps to {string.Join(", ", swaps)}, so the deploy's secrets could reach that disk, and a ramfs could not be mounted there ({(errno != 0 ? Native.Describe(errno) : "it is still tmpfs")}). Mount a ramfs at {Directory} (mount -t ramfs -o mode=0700 ramfs {Directory}), or turn swap off, then deploy again.");
+        report?.Invoke($"secrets folder: this host swaps to {string.Join(", ", swaps)}; {Directory} is now a ramfs, which is never swapped");
     }
 
+    /// <summary>The swap areas in use, from /proc/swaps (a header line, then one line per area); none when it cannot be read.</summary>
+    List<string> SwapDevices() =>
+        ((files ?? new SystemFiles()).Read("/proc/swaps") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Skip(1).Select(line => line.Split(' ', 2)[0]).ToList();
+
     /// <summary>Reads the secrets segment from <paramref name="input"/>, at most <see cref="MaxSegmentBytes"/>, straight into RAM.</summary>
-    public string Receive(Stream input)
+    public string Receive(Stream input, Action<string>? report = null)
     {
         if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException();
-        Ensure();
+        Ensure(report);
         byte[] buffer = new byte[MaxSegmentBytes + 1];
         int read = input.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         try
@@ -63,7 +81,7 @@ public sealed class SecretsFolder(string directory, string stateDirectory)
     public string? WriteHostKeys(IReadOnlyList<(string Name, byte[] Content)> keys, Action<string> report)
     {
         if (keys.Count == 0 || OperatingSystem.IsWindows()) return null;
-        try { Ensure(); }
+        try { Ensure(report); }
         catch (HelperException e)
         {
             report($"host keys: not carried ({e.Message})");
