@@ -37,6 +37,10 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string KernelFile { get; set; } = "";
     [Required] public string BaseFile { get; set; } = "";
     [Required] public string OverlayFile { get; set; } = "";
+    /// <summary>The base's base-image.json (its unpackedSize), when the build knows it: the memory the deploy environment needs (<see cref="DeployMemory"/>).</summary>
+    public string? BaseDescriptionFile { get; set; }
+    /// <summary>AnemosMinimumMemory (MiB): replaces the computed figure the host's memory is checked against.</summary>
+    public string? MinimumMemory { get; set; }
     /// <summary>The helper this SDK carries (tools/helper/linux-x64/anemos-kexec) and its version.</summary>
     [Required] public string HelperFile { get; set; } = "";
     [Required] public string HelperVersion { get; set; } = "";
@@ -108,6 +112,7 @@ public sealed class DeployAnemosHost : AnemosTask
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
+        var memory = DeployMemory.Resolve(manifest.Initramfs.Size, manifest.Base.Size, BaseDescriptionFile, MinimumMemory);
         _state = (string.IsNullOrWhiteSpace(RemoteStateDirectory) ? HelperStateLayout.DefaultDirectory : RemoteStateDirectory).TrimEnd('/');
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
@@ -143,7 +148,8 @@ public sealed class DeployAnemosHost : AnemosTask
                 var files = new DeployFiles(KernelFile, BaseFile, OverlayFile, ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken));
                 plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
                 StateRoom.Check(facts.StateFreeBytes, plan.ArrivingSizes, manifest.Initramfs.Size, _target.Display, _state);
-                phase.Complete(plan.Summary);
+                memory.Check(facts.MemTotalBytes, _target.Display);
+                phase.Complete(facts.MemTotalBytes > 0 ? $"{plan.Summary}; memory {ByteSize.Format(facts.MemTotalBytes)}, the deploy environment needs {memory.Required}" : plan.Summary);
             }
 
             using (var phase = _progress.Begin("upload"))
