@@ -67,6 +67,13 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string TimeoutSeconds { get; set; } = "";
     /// <summary>A command run on the new system once it is back; exit 0 means healthy.</summary>
     public string? HealthCheck { get; set; }
+    /// <summary>
+    /// The host's AuthorizedKeys metadata: when set, the deploy environment's root takes those keys only; when empty, the keys that
+    /// could log in to the old system as the deploy's user (the helper reads them at stage), unless <see cref="CarryLoginKeys"/> is false.
+    /// </summary>
+    public string? AuthorizedKeys { get; set; }
+    /// <summary>AnemosCarryLoginKeys (default true): false leaves the deploy environment without keys unless the host names AuthorizedKeys.</summary>
+    public bool CarryLoginKeys { get; set; } = true;
     /// <summary>What the deploy init does after a failure (shell, ssh, poweroff): a failed install's error says how to reach the machine.</summary>
     public string? OnFailure { get; set; }
 
@@ -167,7 +174,12 @@ public sealed class DeployAnemosHost : AnemosTask
                 using (var phase = _progress.Begin("stage"))
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
-                    var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}") { From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
+                    bool loginKeys = CarryLoginKeys && string.IsNullOrWhiteSpace(AuthorizedKeys);
+                    var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}")
+                    {
+                        From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true,
+                        LoginKeys = loginKeys ? Capture.Auto : Capture.None,
+                    };
                     // The uploads were taken into the cache: their folder goes in the same round trip, once staged.
                     var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null,
                         thenOnSuccess: $"rm -rf {ShellQuoting.Quote(UploadFolder)}").Staged;
@@ -176,7 +188,10 @@ public sealed class DeployAnemosHost : AnemosTask
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
                     phase.BytesSent = segment.Length;
                     phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments"
-                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : ""));
+                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : "")
+                        + "; deploy environment's ssh for root: " + (!string.IsNullOrWhiteSpace(AuthorizedKeys) ? "the host's AuthorizedKeys"
+                            : !CarryLoginKeys ? "no keys (AnemosCarryLoginKeys=false, no AuthorizedKeys)"
+                            : $"the old system's login keys, {staged.LoginKeys ?? "not read (the helper is too old)"}"));
                 }
 
                 using (var phase = _progress.Begin("boot"))
