@@ -61,9 +61,11 @@ HelperResult Stage(StageCommand command)
     string? bootDisk = command.BootDisk == Capture.Auto && BootDiskReader.Find(files) is { Identifiable: true } disk ? disk.ToBootDiskFile() : null;
     if (bootDisk is null && command.BootDisk == Capture.Auto) report("boot disk: not identifiable; the deploy init decides without it");
     string? hostKeys = command.HostKeys == Capture.Auto ? secretsFolder.WriteHostKeys(HostKeyFiles.Read(files), report) : null;
+    var loginKeys = command.LoginKeys == Capture.Auto ? LoginKeys.Read(files, LoginKeys.LoginUserId()) : null;
+    if (loginKeys is not null) report($"login keys: {loginKeys.Summary}");
     string[] console = command.KeepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
     StagedState staged;
-    try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment, hostKeys); }
+    try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment, hostKeys, loginKeys); }
     finally { SweepSecrets(); }
     // What `boot --dry-run` would check, in this process and on the bytes just proven.
     if (command.Preflight) new Booter(state, files, report).Check(staged);

@@ -1,7 +1,8 @@
 namespace Anemos.Kexec;
 
 /// <summary>
-/// What the running sshd reads as its host keys: the `HostKey` lines of /etc/ssh/sshd_config and of
+/// What the running sshd reads as its host keys (the `HostKey` lines) and where it finds a user's
+/// authorized keys (`AuthorizedKeysFile`): the `HostKey` lines of /etc/ssh/sshd_config and of
 /// the files its `Include` lines name (globs, relative paths under /etc/ssh, read in place as sshd
 /// does), in order. sshd_config(5): keywords are case-insensitive, a value may be quoted, `#` starts
 /// a comment; `HostKey` is not allowed inside `Match`, so every line counts. Empty when no line
@@ -12,26 +13,41 @@ public static class SshdConfig
     public const string File = "/etc/ssh/sshd_config";
     const int MaxIncludeDepth = 16;
 
-    public static IReadOnlyList<string> HostKeyPaths(SystemFiles files)
-    {
-        var paths = new List<string>();
-        Read(files, File, paths, 0);
-        return paths.Distinct(StringComparer.Ordinal).ToList();
-    }
+    public static IReadOnlyList<string> HostKeyPaths(SystemFiles files) =>
+        Lines(files, "HostKey", topLevelOnly: false).Select(words => Absolute(words[1])).Distinct(StringComparer.Ordinal).ToList();
 
-    static void Read(SystemFiles files, string path, List<string> hostKeys, int depth)
+    /// <summary>
+    /// The files sshd reads a user's authorized keys from: the first `AuthorizedKeysFile` line outside
+    /// any `Match` block (sshd keeps a keyword's first value), its words as written (tokens such as
+    /// %h and %u, relative paths under the user's home); sshd's default `.ssh/authorized_keys
+    /// .ssh/authorized_keys2` without one. A `Match` block that changes it for the deploy's user is not
+    /// followed.
+    /// </summary>
+    public static IReadOnlyList<string> AuthorizedKeysFiles(SystemFiles files) =>
+        Lines(files, "AuthorizedKeysFile", topLevelOnly: true).FirstOrDefault() is { } words ? words.Skip(1).ToList() : [".ssh/authorized_keys", ".ssh/authorized_keys2"];
+
+    /// <summary>Every line with <paramref name="keyword"/> and a value, in the order sshd reads them (Include lines read in place).</summary>
+    static List<List<string>> Lines(SystemFiles files, string keyword, bool topLevelOnly)
     {
-        if (depth > MaxIncludeDepth || files.Read(path) is not { } text) return;
-        foreach (string raw in text.Split('\n'))
+        var lines = new List<List<string>>();
+        bool inMatch = false;
+        Read(File, 0);
+        return lines;
+
+        void Read(string path, int depth)
         {
-            var words = Words(raw);
-            if (words.Count < 2) continue;
-            if (words[0].Equals("HostKey", StringComparison.OrdinalIgnoreCase))
-                hostKeys.Add(Absolute(words[1]));
-            else if (words[0].Equals("Include", StringComparison.OrdinalIgnoreCase))
-                foreach (string pattern in words.Skip(1))
-                    foreach (string included in Expand(files, Absolute(pattern)))
-                        Read(files, included, hostKeys, depth + 1);
+            if (depth > MaxIncludeDepth || files.Read(path) is not { } text) return;
+            foreach (string raw in text.Split('\n'))
+            {
+                var words = Words(raw);
+                if (words.Count < 2) continue;
+                if (words[0].Equals("Match", StringComparison.OrdinalIgnoreCase)) inMatch = true;
+                else if (words[0].Equals(keyword, StringComparison.OrdinalIgnoreCase) && !(topLevelOnly && inMatch)) lines.Add(words);
+                else if (words[0].Equals("Include", StringComparison.OrdinalIgnoreCase))
+                    foreach (string pattern in words.Skip(1))
+                        foreach (string included in Expand(files, Absolute(pattern)))
+                            Read(included, depth + 1);
+            }
         }
     }
 

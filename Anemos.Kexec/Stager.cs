@@ -31,7 +31,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
     };
 
-    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null, string? hostKeysSegment = null)
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null, string? hostKeysSegment = null, LoginKeys.Found? loginKeys = null)
     {
         if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
         byte[] manifestBytes = File.ReadAllBytes(manifestPath);
@@ -77,6 +77,13 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             segments.Add(segment);
             segmentNames.Add("boot-disk");
         }
+        if (loginKeys is { Lines.Count: > 0 })
+        {
+            string segment = Path.Combine(StagedDirectory, "login-keys.cpio");
+            HostSegments.WriteLoginKeys(segment, loginKeys.ToFile());
+            segments.Add(segment);
+            segmentNames.Add("login-keys");
+        }
         foreach (string extra in extraSegments)
         {
             if (!File.Exists(extra) || !Anemos.Core.FileMagic.IsNewc(extra))
@@ -121,6 +128,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             InitramfsSize = finalDigest.Size,
             CommandLine = commandLine,
             Segments = segmentNames.ToArray(),
+            LoginKeys = loginKeys?.Summary,
             StagedAt = DateTimeOffset.UtcNow.ToString("O"),
         };
         File.WriteAllBytes(Path.Combine(stateDirectory, HelperStateLayout.StagedManifest), manifestBytes);

@@ -23,11 +23,16 @@ public static class DeployInitContract
     public const string Secrets = "anemos/secrets";
     /// <summary>The running system's ssh host keys (OpenSSH's ssh_host_TYPE_key files, 0600), in RAM only: the deploy environment's ssh answers with them.</summary>
     public const string HostKeys = "anemos/ssh";
+    /// <summary>
+    /// The keys that could log in to the old system as the deploy's user (docs/deploy.md, "The live log"), 0600: the deploy
+    /// environment's root takes them when the overlay has no <see cref="AuthorizedKeys"/>.
+    /// </summary>
+    public const string LoginKeys = "anemos/login_keys";
     /// <summary>A rehearsal's own host-variable overrides (docs/rehearse.md), sourced after host.env; never in a deploy.</summary>
     public const string RehearseEnv = "anemos/rehearse.env";
 
     /// <summary>Every file or folder of the contract, as initramfs paths.</summary>
-    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, HostKeys, RehearseEnv];
+    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, HostKeys, LoginKeys, RehearseEnv];
 
     /// <summary>host.env: what the build writes before the host's own variables.</summary>
     public static class HostEnv

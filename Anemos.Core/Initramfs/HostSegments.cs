@@ -18,6 +18,9 @@ public static class HostSegments
     /// <summary>A newc cpio holding /anemos/boot-disk (the disk the running system booted from), written atomically.</summary>
     public static void WriteBootDisk(string segmentPath, byte[] bootDisk) => WriteOne(segmentPath, BootDiskPath, bootDisk);
 
+    /// <summary>A newc cpio holding /anemos/login_keys (0600): the old system's keys for the deploy environment's root.</summary>
+    public static void WriteLoginKeys(string segmentPath, byte[] keys) => WriteOne(segmentPath, DeployInitContract.LoginKeys, keys, 0x180);
+
     /// <summary>A newc cpio holding /anemos/rehearse.env, which the deploy init sources after host.env (rehearsals only).</summary>
     public static void WriteRehearseEnv(string segmentPath, byte[] env) => WriteOne(segmentPath, RehearseEnvPath, env);
 
@@ -34,12 +37,12 @@ public static class HostSegments
         cpio.Finish();
     }
 
-    static void WriteOne(string segmentPath, string path, byte[] content) =>
+    static void WriteOne(string segmentPath, string path, byte[] content, uint mode = 0x1A4) =>
         AtomicFile.Write(segmentPath, stream =>
         {
             using var cpio = new NewcWriter(stream, leaveOpen: true);
             cpio.AddDirectory(DeployInitContract.Directory);
-            cpio.AddFile(path, content);
+            cpio.AddFile(path, content, mode);
             cpio.Finish();
         });
 }

@@ -37,6 +37,8 @@ public sealed record StageCommand(string Manifest) : HelperCommand
     public Capture BootDisk { get; init; } = Capture.Auto;
     /// <summary>The running system's ssh host keys, for the deploy environment's ssh (in RAM only, like the secrets).</summary>
     public Capture HostKeys { get; init; } = Capture.Auto;
+    /// <summary>The keys that could log in to the running system as the deploy's user, for the deploy environment's root (docs/helper.md, stage).</summary>
+    public Capture LoginKeys { get; init; } = Capture.Auto;
     /// <summary>Host-side segments appended after the proven initramfs (the secrets).</summary>
     public IReadOnlyList<string> Segments { get; init; } = [];
     /// <summary>Carry the running kernel's console= arguments into the deploy kernel.</summary>
@@ -57,6 +59,7 @@ public sealed record StageCommand(string Manifest) : HelperCommand
         if (Network != Capture.Auto) { yield return "--network"; yield return Network.ToString().ToLowerInvariant(); }
         if (BootDisk != Capture.Auto) { yield return "--boot-disk"; yield return BootDisk.ToString().ToLowerInvariant(); }
         if (HostKeys != Capture.Auto) { yield return "--host-keys"; yield return HostKeys.ToString().ToLowerInvariant(); }
+        if (LoginKeys != Capture.Auto) { yield return "--login-keys"; yield return LoginKeys.ToString().ToLowerInvariant(); }
         foreach (string segment in Segments) { yield return "--segment"; yield return segment; }
         if (!KeepConsole) yield return "--no-console";
         if (SecretsOnStandardInput) { yield return "--secrets"; yield return "-"; }
@@ -117,7 +120,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
     /// <summary>The RAM-backed folder for the secrets (default: the helper's own under /run).</summary>
     public string? RunDirectory { get; init; }
 
-    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--host-keys auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version";
+    const string Commands = "facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--host-keys auto|none] [--login-keys auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version";
 
     public IReadOnlyList<string> ToArguments()
     {
@@ -164,6 +167,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
         var network = ParseCapture(options, "--network");
         var bootDisk = ParseCapture(options, "--boot-disk");
         var hostKeys = ParseCapture(options, "--host-keys");
+        var loginKeys = ParseCapture(options, "--login-keys");
         var segments = new List<string>();
         while (Value(options, "--segment") is { } segment) segments.Add(segment);
         bool keepConsole = !Take(options, "--no-console");
@@ -174,7 +178,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
             _ => throw new HelperUsageException("--secrets takes '-': the secrets segment comes on stdin, never from a file."),
         };
         bool preflight = Take(options, "--preflight");
-        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, HostKeys = hostKeys, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets, Preflight = preflight };
+        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, HostKeys = hostKeys, LoginKeys = loginKeys, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets, Preflight = preflight };
     }
 
     static Capture ParseCapture(List<string> options, string option) => Value(options, option) switch

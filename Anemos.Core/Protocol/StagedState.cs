@@ -16,5 +16,7 @@ public sealed record StagedState
     public required long InitramfsSize { get; init; }
     public required string CommandLine { get; init; }
     public required string[] Segments { get; init; }
+    /// <summary>Whose keys the deploy environment's root takes from the old system (the login-keys segment), or why none; null when not asked.</summary>
+    public string? LoginKeys { get; init; }
     public required string StagedAt { get; init; }
 }

@@ -37,6 +37,10 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string KernelFile { get; set; } = "";
     [Required] public string BaseFile { get; set; } = "";
     [Required] public string OverlayFile { get; set; } = "";
+    /// <summary>The base's base-image.json (its unpackedSize), when the build knows it: the memory the deploy environment needs (<see cref="DeployMemory"/>).</summary>
+    public string? BaseDescriptionFile { get; set; }
+    /// <summary>AnemosMinimumMemory (MiB): replaces the computed figure the host's memory is checked against.</summary>
+    public string? MinimumMemory { get; set; }
     /// <summary>The helper this SDK carries (tools/helper/linux-x64/anemos-kexec) and its version.</summary>
     [Required] public string HelperFile { get; set; } = "";
     [Required] public string HelperVersion { get; set; } = "";
@@ -63,6 +67,13 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string TimeoutSeconds { get; set; } = "";
     /// <summary>A command run on the new system once it is back; exit 0 means healthy.</summary>
     public string? HealthCheck { get; set; }
+    /// <summary>
+    /// The host's AuthorizedKeys metadata: when set, the deploy environment's root takes those keys only; when empty, the keys that
+    /// could log in to the old system as the deploy's user (the helper reads them at stage), unless <see cref="CarryLoginKeys"/> is false.
+    /// </summary>
+    public string? AuthorizedKeys { get; set; }
+    /// <summary>AnemosCarryLoginKeys (default true): false leaves the deploy environment without keys unless the host names AuthorizedKeys.</summary>
+    public bool CarryLoginKeys { get; set; } = true;
     /// <summary>What the deploy init does after a failure (shell, ssh, poweroff): a failed install's error says how to reach the machine.</summary>
     public string? OnFailure { get; set; }
 
@@ -108,6 +119,7 @@ public sealed class DeployAnemosHost : AnemosTask
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
+        var memory = DeployMemory.Resolve(manifest.Initramfs.Size, manifest.Base.Size, BaseDescriptionFile, MinimumMemory);
         _state = (string.IsNullOrWhiteSpace(RemoteStateDirectory) ? HelperStateLayout.DefaultDirectory : RemoteStateDirectory).TrimEnd('/');
 
         // Every secret is resolved before the host is even contacted: one that fails changes nothing.
@@ -143,7 +155,8 @@ public sealed class DeployAnemosHost : AnemosTask
                 var files = new DeployFiles(KernelFile, BaseFile, OverlayFile, ManifestFile, FileDigest.OfFile(ManifestFile, CancellationToken));
                 plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
                 StateRoom.Check(facts.StateFreeBytes, plan.ArrivingSizes, manifest.Initramfs.Size, _target.Display, _state);
-                phase.Complete(plan.Summary);
+                memory.Check(facts.MemTotalBytes, _target.Display);
+                phase.Complete(facts.MemTotalBytes > 0 ? $"{plan.Summary}; memory {ByteSize.Format(facts.MemTotalBytes)}, the deploy environment needs {memory.Required}" : plan.Summary);
             }
 
             using (var phase = _progress.Begin("upload"))
@@ -161,7 +174,12 @@ public sealed class DeployAnemosHost : AnemosTask
                 using (var phase = _progress.Begin("stage"))
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
-                    var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}") { From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true };
+                    bool loginKeys = CarryLoginKeys && string.IsNullOrWhiteSpace(AuthorizedKeys);
+                    var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}")
+                    {
+                        From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true,
+                        LoginKeys = loginKeys ? Capture.Auto : Capture.None,
+                    };
                     // The uploads were taken into the cache: their folder goes in the same round trip, once staged.
                     var staged = _helper.Run(command, CancellationToken, secrets.Count > 0 ? new MemoryStream(segment) : null,
                         thenOnSuccess: $"rm -rf {ShellQuoting.Quote(UploadFolder)}").Staged;
@@ -170,7 +188,10 @@ public sealed class DeployAnemosHost : AnemosTask
                         throw new AnemosException(Diagnostics.HelperRefused, _target.Display, "stage", "a different initramfs", $"it proved {staged?.ProvenSha256 ?? "unknown"}, the manifest names {manifest.Initramfs.Sha256}.");
                     phase.BytesSent = segment.Length;
                     phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments"
-                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : ""));
+                        + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : "")
+                        + "; deploy environment's ssh for root: " + (!string.IsNullOrWhiteSpace(AuthorizedKeys) ? "the host's AuthorizedKeys"
+                            : !CarryLoginKeys ? "no keys (AnemosCarryLoginKeys=false, no AuthorizedKeys)"
+                            : $"the old system's login keys, {staged.LoginKeys ?? "not read (the helper is too old)"}"));
                 }
 
                 using (var phase = _progress.Begin("boot"))

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Anemos.Core.Hashing;
 using Anemos.Core.Initramfs;
+using Anemos.Tasks.Deploy;
 using Anemos.Tasks.Rehearse;
 using Microsoft.Build.Framework;
 
@@ -18,6 +19,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     [Required] public string HostName { get; set; } = "";
     [Required] public string KernelFile { get; set; } = "";
     [Required] public string InitramfsFile { get; set; } = "";
+    /// <summary>The base initramfs and its base-image.json: the memory the deploy environment needs (DeployMemory, ANEMOS3131).</summary>
+    public string? BaseFile { get; set; }
+    public string? BaseDescriptionFile { get; set; }
+    /// <summary>AnemosMinimumMemory (MiB): replaces the computed figure.</summary>
+    public string? MinimumMemory { get; set; }
     [Required] public string WorkDirectory { get; set; } = "";
     /// <summary>Where relative disk Source paths start.</summary>
     public string? ProjectDirectory { get; set; }
@@ -94,6 +100,10 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         // A rehearsal killed with SIGKILL left its secrets in a temporary folder: this user's go now.
         RehearsalSecrets.RemoveStale();
         string qemu = QemuHost.Find(Qemu) ?? throw new AnemosException(Diagnostics.QemuMissing, Qemu);
+        // The same figure a deploy's preflight checks a host against, before QEMU starts.
+        long initramfsBytes = File.Exists(InitramfsFile) ? new FileInfo(InitramfsFile).Length : 0;
+        DeployMemory.Resolve(initramfsBytes, BaseFile is { Length: > 0 } baseFile && File.Exists(baseFile) ? new FileInfo(baseFile).Length : initramfsBytes,
+            BaseDescriptionFile, MinimumMemory).CheckRehearsal(MemoryMiB, HostName);
         var mirror = RehearsalMirror.Parse(Mirror);
         if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
         bool boot = BootInstalled.Trim().ToLowerInvariant() switch

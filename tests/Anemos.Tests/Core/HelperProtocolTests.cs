@@ -18,6 +18,7 @@ public sealed class HelperProtocolTests
             Network = Capture.None,
             BootDisk = Capture.None,
             HostKeys = Capture.None,
+            LoginKeys = Capture.None,
             Segments = ["/run/a b.cpio", "/run/it's.cpio"],
             KeepConsole = false,
             SecretsOnStandardInput = true,
@@ -49,8 +50,8 @@ public sealed class HelperProtocolTests
         if (commandLine.Command is StageCommand stage)
         {
             var back = Assert.IsType<StageCommand>(parsed.Command);
-            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput, stage.Preflight),
-                (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput, back.Preflight));
+            Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput, stage.Preflight, stage.HostKeys, stage.LoginKeys),
+                (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput, back.Preflight, back.HostKeys, back.LoginKeys));
             Assert.Equal(stage.Segments, back.Segments);
         }
         else
@@ -69,11 +70,12 @@ public sealed class HelperProtocolTests
     }
 
     [Theory]
-    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--host-keys auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version.", "frobnicate")]
+    [InlineData("Unknown command 'frobnicate'. Commands: facts, stage --manifest FILE [--from DIR] [--network auto|none] [--boot-disk auto|none] [--host-keys auto|none] [--login-keys auto|none] [--segment FILE] [--secrets -] [--preflight], boot [--dry-run], discard, unload, status, gc, hold --owner TEXT [--facts], --version.", "frobnicate")]
     [InlineData("--secrets takes '-': the secrets segment comes on stdin, never from a file.", "stage", "--manifest", "m", "--secrets", "/tmp/secrets.cpio")]
     [InlineData("stage needs --manifest FILE.", "stage")]
     [InlineData("--network is 'dhcp'; use auto or none.", "stage", "--manifest", "m", "--network", "dhcp")]
     [InlineData("--boot-disk is 'sda'; use auto or none.", "stage", "--manifest", "m", "--boot-disk", "sda")]
+    [InlineData("--login-keys is 'mine'; use auto or none.", "stage", "--manifest", "m", "--login-keys", "mine")]
     [InlineData("hold needs --owner TEXT (who deploys: user@machine).", "hold")]
     [InlineData("--state needs a value.", "facts", "--state")]
     [InlineData("Unknown arguments: --force.", "boot", "--force")]

@@ -427,6 +427,61 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
+    public void AHostWithLessMemoryThanTheDeployEnvironmentNeedsIsRefusedBeforeAnythingIsUploaded()
+    {
+        using var deployment = new Deployment(_server, Host());
+        // A figure that is no number: refused before the host is contacted.
+        var bad = deployment.Publish("-p:Host=x", "-p:AnemosMinimumMemory=lots");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("error ANEMOS4044", bad.Output);
+        Assert.DoesNotContain("deploy x: connect", bad.Output);
+        Assert.False(Directory.Exists(deployment.State));
+
+        // This machine's real MemTotal against a figure no machine has (1 PiB): the plan refuses, with both figures.
+        var refused = deployment.Publish("-p:Host=x", "-p:AnemosMinimumMemory=1073741824");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("error ANEMOS4043", refused.Output);
+        Assert.Matches(@"has [0-9.]+ MiB of memory \(MemTotal\), but the deploy environment needs 1073741824\.0 MiB: AnemosMinimumMemory=1073741824\. Nothing was uploaded or loaded", refused.Output);
+        Assert.Equal(["connect", "facts", "plan FAILED"], Phases(refused));
+        Assert.False(Directory.Exists(Path.Combine(deployment.State, "upload")));
+        Assert.False(File.Exists(Path.Combine(deployment.State, "staged", "state.json")));
+
+        // The computed figure: this machine holds the fake base's deploy environment, and the plan says both figures.
+        var deployed = deployment.Publish("-p:Host=x");
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Matches(@"deploy x: plan [0-9.]+ s: .*; memory [0-9.]+ MiB, the deploy environment needs [0-9.]+ MiB", deployed.Output);
+    }
+
+    [Fact]
+    public void WithoutAuthorizedKeysTheDeployEnvironmentTakesTheOldSystemsLoginKeysUnlessTurnedOff()
+    {
+        using var deployment = new Deployment(_server, Host());
+        var carried = deployment.Publish("-p:Host=x");
+        Assert.True(carried.ExitCode == 0, carried.ToString());
+        // The helper read root's files as this machine's sshd names them; what it found is the machine's own.
+        Assert.Matches(@"deploy x: stage .*; deploy environment's ssh for root: the old system's login keys, ([0-9]+ key\(s\) of root \(|none of root \()", carried.Output);
+
+        var off = deployment.Publish("-p:Host=x", "-p:AnemosCarryLoginKeys=false");
+        Assert.True(off.ExitCode == 0, off.ToString());
+        Assert.Contains("deploy environment's ssh for root: no keys (AnemosCarryLoginKeys=false, no AuthorizedKeys)", off.Output);
+        var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+        Assert.DoesNotContain("login-keys", staged.GetProperty("segments").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(JsonValueKind.Null, staged.TryGetProperty("loginKeys", out var none) ? none.ValueKind : JsonValueKind.Null);
+    }
+
+    [Fact]
+    public void AHostsOwnAuthorizedKeysAreTheOnlyKeysOfItsDeployEnvironment()
+    {
+        using var deployment = new Deployment(_server, Host(extra: "AuthorizedKeys=\"operator.pub\""));
+        deployment.Project.Write("operator.pub", File.ReadAllText(_server.ClientKey + ".pub"));
+        var result = deployment.Publish("-p:Host=x");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("deploy environment's ssh for root: the host's AuthorizedKeys", result.Output);
+        var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+        Assert.DoesNotContain("login-keys", staged.GetProperty("segments").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public void AStateFolderOthersCouldChangeIsNeitherRunFromNorInstalledInto()
     {
         using var deployment = new Deployment(_server, Host());

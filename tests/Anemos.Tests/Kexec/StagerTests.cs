@@ -113,6 +113,25 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void TheOldSystemsLoginKeysTravelAsTheirOwnSegmentReadableByRootAlone()
+    {
+        var keys = new LoginKeys.Found("debian", ["/home/debian/.ssh/authorized_keys"], ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator@laptop"], []);
+        var state = new Stager(_state, _reports.Add).Stage(ManifestPath, _upload, null, [], [], loginKeys: keys);
+        Assert.Equal(["login-keys"], state.Segments);
+        Assert.Equal("1 key(s) of debian (/home/debian/.ssh/authorized_keys)", state.LoginKeys);
+        string segment = Path.Combine(_state, "staged", "login-keys.cpio");
+        Assert.True(File.ReadAllBytes(state.InitramfsPath).AsSpan().EndsWith(File.ReadAllBytes(segment)));
+        var listing = ProcessRunner.Run("sh", "-c", $"cpio -itv --quiet <'{segment}'");
+        Assert.Matches(@"(?m)^-rw------- .* anemos/login_keys$", listing.StandardOutput);
+        var content = ProcessRunner.Run("sh", "-c", $"cpio -i --quiet --to-stdout anemos/login_keys <'{segment}'");
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(keys.ToFile()), content.StandardOutput);
+        // Nothing found: no segment, and the state says why.
+        var none = new Stager(_state, _reports.Add).Stage(ManifestPath, _upload, null, [], [], loginKeys: new LoginKeys.Found("root", [], [], []));
+        Assert.Empty(none.Segments);
+        Assert.Equal("none of root (no authorized_keys file)", none.LoginKeys);
+    }
+
+    [Fact]
     public void ARefusedManifestStopsEverything()
     {
         File.WriteAllText(ManifestPath, "{ \"schemaVersion\": 7 }");

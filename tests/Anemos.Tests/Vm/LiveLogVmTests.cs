@@ -152,6 +152,37 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
     }
 
     /// <summary>
+    /// Issue 28 point 12: a host without AuthorizedKeys is not watched blind. The stock host's sshd lets the
+    /// test's key in through its own AuthorizedKeysFile (/etc/ssh/authorized_keys); the helper carries that
+    /// file's keys into the deploy environment, so a failed payload ends the publish with ANEMOS4024 and the
+    /// payload's last line, not with ANEMOS4017 when AnemosDeployTimeout runs out.
+    /// </summary>
+    [Fact]
+    public void WithoutAuthorizedKeysTheOldSystemsKeysLetTheLiveLogInAndAFailureArrivesAtOnce()
+    {
+        var (project, keys) = CreateProject("login-keys");
+        using var _ = project;
+        project.Write("deploy", FailingPayload, executable: true);
+
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "login-keys", "vm"), BaseArtifacts(project), keys.HostKey, keys.ClientKey + ".pub");
+        File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<!--HOST-->",
+            $"""<AnemosHost Include="vm" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" Network="dhcp" />"""));
+
+        var failed = project.PublishToVm("-p:Host=vm");
+        string context = $"{failed}\n--- VM console:\n{vm.Console}";
+        Assert.True(failed.ExitCode != 0, context);
+        Assert.True(failed.Output.Contains("deploy environment's ssh for root: the old system's login keys, 1 key(s) of root (/etc/ssh/authorized_keys)", StringComparison.Ordinal), context);
+        Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), context);
+        Assert.Contains("the install failed: no space left", failed.Output);
+        Assert.DoesNotContain("no live log", failed.Output);
+        Assert.DoesNotContain("ANEMOS4017", failed.Output);
+        // From the handover to the error: the deploy kernel's boot and the payload's few seconds, not AnemosDeployTimeout (600 s).
+        var wait = System.Text.RegularExpressions.Regex.Match(failed.Output, @"deploy vm: wait FAILED (\d+\.\d) s");
+        Assert.True(wait.Success, context);
+        Assert.True(double.Parse(wait.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 120, context);
+    }
+
+    /// <summary>
     /// Each host's lines, once the deploy follows its log (the marker file is the event: a payload this
     /// short would otherwise be over before the stream connects); a disk record. The install fails on
     /// the host named by FAIL_ON (a host variable).
