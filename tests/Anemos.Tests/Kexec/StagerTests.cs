@@ -337,6 +337,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public void SecretsGoToRamOnlyAndNoneIsLeftAfterADryRunARefusedBootOrADiscard()
     {
         string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
@@ -405,6 +406,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public void TheHostKeysTravelInRamOnlyAsTheirOwnSegmentAndNeverUnderTheStateFolder()
     {
         string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
@@ -450,6 +452,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public async Task ADownloadThatNeverEndsStopsAtTheManifestsSizeAndIsRefused()
     {
         await using var server = new LoopbackHttpsServer(_root);
