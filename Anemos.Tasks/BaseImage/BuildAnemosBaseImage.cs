@@ -1,11 +1,11 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using System.Text.Json;
 using Anemos.Core;
 using Anemos.Core.Compression;
 using Anemos.Core.Cpio;
 using Anemos.Core.Hashing;
+using Anemos.Tasks.BaseImage;
 using Microsoft.Build.Framework;
 
 namespace Anemos.Tasks;
@@ -351,38 +351,23 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     bool HasTool(string name) => new[] { "usr/sbin/", "usr/bin/", "sbin/", "bin/" }.Any(folder => HasFile(folder + name));
 
     /// <summary>The IMGBUILD targets this tree can install: the bootstrapper and what it cannot work without.</summary>
-    IEnumerable<string> Bootstrappers()
-    {
-        if (HasTool("apk")) yield return "alpine";
-        if (HasTool("pacstrap") && HasTool("pacman")) yield return "arch";
-        if (HasTool("mmdebstrap") && HasTool("apt-get") && HasTool("gpgv")) yield return "debian";
-    }
+    IEnumerable<string> Bootstrappers() => Bootstrapper.All.Where(b => b.Tools.All(HasTool)).Select(b => b.Target);
 
     static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);
 
     void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths, string compression, long unpackedSize)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        var description = new BaseImageDescription
         {
-            json.WriteStartObject();
-            json.WriteNumber("schemaVersion", 1);
-            json.WriteString("sha256", digest.Sha256);
-            json.WriteNumber("size", digest.Size);
-            json.WriteString("compression", compression);
-            json.WriteNumber("unpackedSize", unpackedSize);
-            json.WriteString("kernelRelease", kernelRelease);
-            json.WriteString("engine", "makeimg");
-            json.WriteStartArray("bootstrappers");
-            foreach (string target in Bootstrappers()) json.WriteStringValue(target);
-            json.WriteEndArray();
-            json.WriteBoolean("hasBusybox", HasFile("bin/busybox") || HasFile("usr/bin/busybox"));
-            json.WriteStartArray("modules");
-            foreach (string module in modulePaths) json.WriteStringValue(KernelModules.NameOf(module));
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        buffer.WriteByte((byte)'\n');
-        AtomicFile.WriteIfDifferent(DescriptionFile, buffer.ToArray());
+            Sha256 = digest.Sha256,
+            Size = digest.Size,
+            Compression = compression,
+            UnpackedSize = unpackedSize,
+            KernelRelease = kernelRelease,
+            Bootstrappers = [.. Bootstrappers()],
+            HasBusybox = HasFile("bin/busybox") || HasFile("usr/bin/busybox"),
+            Modules = [.. modulePaths.Select(KernelModules.NameOf)],
+        };
+        AtomicFile.WriteIfDifferent(DescriptionFile, description.ToJson());
     }
 }
