@@ -26,6 +26,7 @@ public static class Diagnostics
     public static readonly Diagnostic InvalidNetwork = new("ANEMOS1011", "Host '{0}' has Network '{1}' (or AnemosNetwork is that); use auto, dhcp, static or none.");
     public static readonly Diagnostic InvalidTargetDisk = new("ANEMOS1012", "Host '{0}' has TargetDisk '{1}'; use a device path such as /dev/sda or /dev/disk/by-id/NAME, without spaces or quotes.");
     public static readonly Diagnostic AuthorizedKeysMissing = new("ANEMOS1013", "Host '{0}' has AuthorizedKeys '{1}', which does not exist. Point it at an authorized_keys file (public keys only).");
+    public static readonly Diagnostic BaseDescriptionUnreadable = new("ANEMOS1016", "The base image description '{0}' {1}. Build the referenced base image project again with this SDK (it writes base-image.json), and check that the ProjectReference names a base image project.");
 
     // 2xxx: payload and IMGBUILD
     public static readonly Diagnostic ImgbuildSyntax = new("ANEMOS2001", "IMGBUILD is not valid POSIX shell: {0}. Fix the syntax; makeimg would fail to read it.");
@@ -70,6 +71,7 @@ public static class Diagnostics
     public static readonly Diagnostic KernelModuleNotFound = new("ANEMOS3010", "Kernel module '{0}' is not in {1}. Check the name (without .ko) against the kernel's modules.dep.");
     public static readonly Diagnostic ModulesDirectoryInvalid = new("ANEMOS3011", "AnemosKernelModulesDirectory '{0}' has no modules.dep. Point it at lib/modules/RELEASE of an unpacked kernel package and create modules.dep with: depmod -b ROOT RELEASE.");
     public static readonly Diagnostic RootfsInputInvalid = new("ANEMOS3012", "Root file system input '{0}' {1}. Use a directory or a .tar, .tar.gz, .tar.xz or .tar.zst file.");
+    public static readonly Diagnostic BaseCannotBootstrap = new("ANEMOS3013", "The IMGBUILD's target is {0}, but the base image '{1}' cannot bootstrap it (it bootstraps: {2}), so a deploy of this initramfs would stop before installing anything. Add {3}; or reference the SDK's installer base (samples/installer/installer.proj), which bootstraps arch and debian.");
     public static readonly Diagnostic BaseNotInitramfs = new("ANEMOS3014", "The base initramfs '{0}' does not start like a cpio archive (plain, gzip, zstd, xz, lz4 or bzip2). The kernel may not unpack it; check AnemosBaseInitramfs.", IsWarning: true);
     public static readonly Diagnostic OverlayTooLarge = new("ANEMOS3015", "The payload is {0} bytes; a cpio entry holds at most 4 GiB. Move large files out of the payload (the server can fetch them itself).");
     public static readonly Diagnostic ModuleCycle = new("ANEMOS3017", "Kernel module dependencies form a cycle through '{0}' in modules.dep; the modules directory looks damaged.");

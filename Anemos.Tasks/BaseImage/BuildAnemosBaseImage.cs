@@ -1,12 +1,12 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
-using System.Text.Json;
 using Anemos.Core;
 using Anemos.Core.Compression;
 using Anemos.Core.Cpio;
 using Anemos.Core.Hashing;
+using Anemos.Tasks.BaseImage;
 using Microsoft.Build.Framework;
+using static Anemos.Tasks.BaseImage.BaseImageTree;
 
 namespace Anemos.Tasks;
 
@@ -15,7 +15,10 @@ namespace Anemos.Tasks;
 /// file system inputs in order (directories or tarballs; later ones win), the kernel modules
 /// asked for with their dependencies and a load list, the IMGBUILD engine as /usr/bin/makeimg and
 /// the SDK's deploy init as /init. Writes base-image.json, which says what the base holds (the
-/// engine, which targets it can bootstrap, modules, kernel).
+/// engine, which targets it can bootstrap, modules, kernel). The parts, one job each, are in
+/// BaseImage/: the tree (<see cref="BaseImageTree"/>, its links resolved inside it), the safe
+/// tarball extraction (<see cref="RootfsTarball"/>), what each target needs
+/// (<see cref="Bootstrapper"/>) and the description (<see cref="BaseImageDescription"/>).
 /// </summary>
 public sealed class BuildAnemosBaseImage : AnemosTask
 {
@@ -35,13 +38,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     /// <summary>gzip or zstd (AnemosBaseCompression; the targets default it).</summary>
     [Required] public string Compression { get; set; } = "";
 
-    abstract record Node;
-    sealed record DirectoryNode(uint Mode) : Node;
-    sealed record FileNode(string Source, uint Mode) : Node;
-    sealed record LinkNode(string Target) : Node;
-    sealed record DeviceNode(uint Major, uint Minor, uint Mode) : Node;
-
-    readonly SortedDictionary<string, Node> _tree = new(StringComparer.Ordinal);
+    readonly BaseImageTree _tree = Skeleton();
 
     protected override void ExecuteCore()
     {
@@ -50,21 +47,12 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         if (compression is not ("gzip" or "zstd")) throw new AnemosException(Diagnostics.InvalidBaseCompression, Compression);
         long mtime = Tasks.SourceDateEpoch.Parse(SourceDateEpoch);
 
-        foreach (string directory in new[] { "bin", "dev", "etc", "etc/anemos", "lib", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin", "var" })
-            _tree[directory] = new DirectoryNode(directory == "tmp" ? 0x3FFu : 0x1EDu);
-        _tree["dev/console"] = new DeviceNode(5, 1, 0x180);
-        _tree["dev/null"] = new DeviceNode(1, 3, 0x1B6);
-
         foreach (var input in RootFileSystems)
             AddRootFileSystem(input.GetMetadata("FullPath"));
         if (Log.HasLoggedErrors) return;
 
         foreach (var link in Symlinks)
-        {
-            string target = link.GetMetadata("LinkTarget");
-            AddParents(link.ItemSpec.Trim('/'));
-            _tree[link.ItemSpec.Trim('/')] = new LinkNode(target);
-        }
+            _tree.Add(link.ItemSpec.Trim('/'), new LinkNode(link.GetMetadata("LinkTarget")));
 
         foreach (var file in Files)
         {
@@ -82,8 +70,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
                 try { mode = Convert.ToUInt32(modeText, 8) & 0xFFF; }
                 catch (FormatException) { LogDiagnostic(Diagnostics.RootfsInputInvalid, source, $"has Mode '{modeText}', which is not an octal mode such as 0755"); continue; }
             }
-            AddParents(target);
-            _tree[target] = new FileNode(source, mode);
+            _tree.Add(target, new FileNode(source, mode));
         }
         if (Log.HasLoggedErrors) return;
 
@@ -104,9 +91,8 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             AddModules(kernelRelease, modulePaths);
         }
 
-        AddParents(EnginePath);
-        _tree[EnginePath] = new FileNode(Path.GetFullPath(Engine), 0x1ED);
-        _tree["init"] = new FileNode(Path.GetFullPath(DeployInit), 0x1ED);
+        _tree.Add(EnginePath, new FileNode(Path.GetFullPath(Engine), 0x1ED));
+        _tree.Add("init", new FileNode(Path.GetFullPath(DeployInit), 0x1ED));
         AddGenerated("etc/anemos/modules", string.Concat(modulePaths.Select(p => $"/lib/modules/{kernelRelease}/{p}\n")));
 
         long unpackedSize = 0;
@@ -114,47 +100,42 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         try
         {
             digest = AtomicFile.Write(OutputFile, stream =>
-        {
-            using var hashing = new HashingStream(stream, leaveOpen: true);
-            // zstd level 9: a third faster to build than gzip and 10-15% smaller; the kernel unpacks it faster too.
-            using (Stream compressed = compression == "zstd" ? new ZstdCompressStream(hashing, level: 9) : new DeterministicGzipStream(hashing))
-            using (var cpio = new NewcWriter(compressed, leaveOpen: true))
             {
-                foreach (var (name, node) in _tree)
+                using var hashing = new HashingStream(stream, leaveOpen: true);
+                // zstd level 9: a third faster to build than gzip and 10-15% smaller; the kernel unpacks it faster too.
+                using (Stream compressed = compression == "zstd" ? new ZstdCompressStream(hashing, level: 9) : new DeterministicGzipStream(hashing))
+                using (var cpio = new NewcWriter(compressed, leaveOpen: true))
                 {
-                    CancellationToken.ThrowIfCancellationRequested();
-                    switch (node)
-                    {
-                        case DirectoryNode d: cpio.AddDirectory(name, d.Mode, mtime); break;
-                        case LinkNode l: cpio.AddSymlink(name, l.Target, mtime); break;
-                        case DeviceNode c: cpio.AddCharacterDevice(name, c.Major, c.Minor, c.Mode, mtime); break;
-                        case FileNode f:
-                            using (var content = File.OpenRead(f.Source))
-                            {
-                                unpackedSize += content.Length;
-                                cpio.AddFile(name, content, content.Length, f.Mode, mtime, CancellationToken);
-                            }
-                            break;
-                    }
+                    unpackedSize = _tree.WriteTo(cpio, mtime, CancellationToken);
+                    cpio.Finish();
                 }
-                cpio.Finish();
-            }
-            return hashing.Digest();
-        });
+                return hashing.Digest();
+            });
         }
         catch (ZstdUnavailableException e)
         {
             throw new AnemosException(Diagnostics.ZstdUnavailable, e.Message);
         }
         DigestSidecar.Write(OutputFile, digest);
-        WriteDescription(digest, kernelRelease, modulePaths, compression, unpackedSize);
+        var description = new BaseImageDescription
+        {
+            Sha256 = digest.Sha256,
+            Size = digest.Size,
+            Compression = compression,
+            UnpackedSize = unpackedSize,
+            KernelRelease = kernelRelease,
+            Bootstrappers = [.. Bootstrapper.FoundIn(_tree)],
+            HasBusybox = _tree.HasFile("bin/busybox") || _tree.HasFile("usr/bin/busybox"),
+            Modules = [.. modulePaths.Select(KernelModules.NameOf)],
+        };
+        AtomicFile.WriteIfDifferent(DescriptionFile, description.ToJson());
     }
 
     void AddRootFileSystem(string path)
     {
         if (Directory.Exists(path))
         {
-            AddDirectoryTree(path, "");
+            _tree.AddDirectory(path, "", LowMessage);
             return;
         }
         if (!File.Exists(path))
@@ -172,98 +153,16 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         string extracted = Path.Combine(WorkDirectory, "rootfs-" + FileDigest.OfBytes(Encoding.UTF8.GetBytes(Path.GetFullPath(path))).ShortSha256);
         if (Directory.Exists(extracted)) Directory.Delete(extracted, recursive: true);
         Directory.CreateDirectory(extracted);
+        string? refused;
         using (var file = File.OpenRead(path))
         using (Stream source = lower.EndsWith(".tar") ? file : new GZipStream(file, CompressionMode.Decompress))
-            ExtractTar(source, extracted, path);
-        AddDirectoryTree(extracted, "");
-    }
-
-    void ExtractTar(Stream source, string destination, string archive)
-    {
-        using var reader = new TarReader(source);
-        string root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
-        while (reader.GetNextEntry() is { } entry)
+            refused = RootfsTarball.Extract(source, extracted, skipped => LowMessage($"{path}: {skipped}"), CancellationToken);
+        if (refused is not null)
         {
-            CancellationToken.ThrowIfCancellationRequested();
-            string name = entry.Name.TrimStart('.', '/');
-            if (name.Length == 0) continue;
-            string target = Path.GetFullPath(Path.Combine(destination, name));
-            if (!target.StartsWith(root, StringComparison.Ordinal))
-            {
-                LogDiagnostic(Diagnostics.RootfsInputInvalid, archive, $"holds '{entry.Name}', which leaves the archive's root");
-                return;
-            }
-            // Checked on the tree as built so far, not on the text: `lib -> /tmp/x` then `lib/f` would write /tmp/x/f.
-            if (SymlinkOnTheWay(destination, name) is { } link)
-            {
-                LogDiagnostic(Diagnostics.RootfsInputInvalid, archive, $"holds '{entry.Name}' below '{link}', which the archive made a symlink: extracting it would write outside the tree");
-                return;
-            }
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            // An entry replaces a symlink of the same name rather than writing through it.
-            if (new FileInfo(target).LinkTarget is not null) File.Delete(target);
-            switch (entry.EntryType)
-            {
-                case TarEntryType.Directory:
-                    Directory.CreateDirectory(target);
-                    break;
-                case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
-                    entry.ExtractToFile(target, overwrite: true);
-                    break;
-                case TarEntryType.SymbolicLink:
-                    if (File.Exists(target) || Directory.Exists(target)) File.Delete(target);
-                    File.CreateSymbolicLink(target, entry.LinkName);
-                    break;
-                case TarEntryType.HardLink:
-                    // A hard link becomes a symlink to the first name: the initramfs gains nothing from sharing inodes.
-                    if (File.Exists(target)) File.Delete(target);
-                    File.CreateSymbolicLink(target, "/" + entry.LinkName.TrimStart('.', '/'));
-                    break;
-                default:
-                    Log.LogMessage(MessageImportance.Low, $"{archive}: skipped '{entry.Name}' ({entry.EntryType}); device nodes come from the deploy init's devtmpfs.");
-                    continue;
-            }
-            if (entry.EntryType is not (TarEntryType.SymbolicLink or TarEntryType.HardLink) && !OperatingSystem.IsWindows())
-                File.SetUnixFileMode(target, entry.Mode);
+            LogDiagnostic(Diagnostics.RootfsInputInvalid, path, refused);
+            return;
         }
-    }
-
-    /// <summary>The first folder of <paramref name="name"/> (below <paramref name="destination"/>) that is a symlink, or null.</summary>
-    static string? SymlinkOnTheWay(string destination, string name)
-    {
-        string[] parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        string path = destination;
-        for (int i = 0; i < parts.Length - 1; i++)
-        {
-            path = Path.Combine(path, parts[i]);
-            if (new DirectoryInfo(path).LinkTarget is not null) return string.Join('/', parts[..(i + 1)]);
-        }
-        return null;
-    }
-
-    void AddDirectoryTree(string directory, string prefix)
-    {
-        foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos())
-        {
-            string name = prefix.Length == 0 ? info.Name : prefix + "/" + info.Name;
-            if (info.LinkTarget is { } link)
-            {
-                _tree[name] = new LinkNode(link);
-            }
-            else if (info is DirectoryInfo)
-            {
-                _tree[name] = new DirectoryNode(Mode(info.FullName));
-                AddDirectoryTree(info.FullName, name);
-            }
-            else if (UnixFileKind.Unsupported(info.FullName) is { } kind)
-            {
-                Log.LogMessage(MessageImportance.Low, $"{info.FullName}: skipped ({kind}); device nodes come from the deploy init's devtmpfs.");
-            }
-            else
-            {
-                _tree[name] = new FileNode(info.FullName, Mode(info.FullName));
-            }
-        }
+        _tree.AddDirectory(extracted, "", LowMessage);
     }
 
     void AddModules(string kernelRelease, List<string> modulePaths)
@@ -271,11 +170,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         string prefix = $"lib/modules/{kernelRelease}";
         var dependencyLines = new StringBuilder();
         foreach (string relative in modulePaths)
-        {
-            string name = $"{prefix}/{relative}";
-            AddParents(name);
-            _tree[name] = new FileNode(Path.Combine(ModulesDirectory!, relative), 0x1A4);
-        }
+            _tree.Add($"{prefix}/{relative}", new FileNode(Path.Combine(ModulesDirectory!, relative), 0x1A4));
         // A modules.dep for what is shipped, so busybox modprobe works in the base too.
         var wanted = new HashSet<string>(modulePaths, StringComparer.Ordinal);
         foreach (string line in File.ReadLines(Path.Combine(ModulesDirectory!, "modules.dep")))
@@ -290,99 +185,10 @@ public sealed class BuildAnemosBaseImage : AnemosTask
     {
         string path = Path.Combine(WorkDirectory, "generated", name);
         AtomicFile.WriteIfDifferent(path, Encoding.UTF8.GetBytes(content));
-        AddParents(name);
-        _tree[name] = new FileNode(path, 0x1A4);
+        _tree.Add(name, new FileNode(path, 0x1A4));
     }
 
-    void AddParents(string name)
-    {
-        string[] parts = name.Split('/');
-        for (int i = 1; i < parts.Length; i++)
-        {
-            string parent = string.Join('/', parts, 0, i);
-            if (!_tree.ContainsKey(parent)) _tree[parent] = new DirectoryNode(0x1ED);
-        }
-    }
+    void LowMessage(string message) => Log.LogMessage(MessageImportance.Low, message);
 
     const string EnginePath = "usr/bin/makeimg";
-
-    /// <summary>Whether the tree holds a file at the path, following the tree's own symlinks (a merged /usr, tool aliases).</summary>
-    bool HasFile(string path)
-    {
-        string current = path.Trim('/');
-        for (int hops = 0; hops < 40; hops++)
-        {
-            string resolved = ResolveParents(current);
-            if (!_tree.TryGetValue(resolved, out var node)) return false;
-            if (node is not LinkNode link) return node is FileNode;
-            string parent = resolved.Contains('/') ? resolved[..resolved.LastIndexOf('/')] : "";
-            current = link.Target.StartsWith('/') ? link.Target.Trim('/') : Normalize(parent.Length == 0 ? link.Target : parent + "/" + link.Target);
-        }
-        return false;
-    }
-
-    /// <summary>The path with every directory component that is a link in the tree replaced by its target.</summary>
-    string ResolveParents(string path)
-    {
-        string[] parts = path.Split('/');
-        string resolved = "";
-        for (int i = 0; i < parts.Length - 1; i++)
-        {
-            string next = resolved.Length == 0 ? parts[i] : resolved + "/" + parts[i];
-            for (int hops = 0; hops < 40 && _tree.TryGetValue(next, out var node) && node is LinkNode link; hops++)
-                next = link.Target.StartsWith('/') ? Normalize(link.Target.Trim('/')) : Normalize(resolved.Length == 0 ? link.Target : resolved + "/" + link.Target);
-            resolved = next;
-        }
-        return resolved.Length == 0 ? parts[^1] : resolved + "/" + parts[^1];
-    }
-
-    static string Normalize(string path)
-    {
-        var parts = new List<string>();
-        foreach (string part in path.Split('/'))
-        {
-            if (part is "" or ".") continue;
-            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
-            parts.Add(part);
-        }
-        return string.Join('/', parts);
-    }
-
-    bool HasTool(string name) => new[] { "usr/sbin/", "usr/bin/", "sbin/", "bin/" }.Any(folder => HasFile(folder + name));
-
-    /// <summary>The IMGBUILD targets this tree can install: the bootstrapper and what it cannot work without.</summary>
-    IEnumerable<string> Bootstrappers()
-    {
-        if (HasTool("apk")) yield return "alpine";
-        if (HasTool("pacstrap") && HasTool("pacman")) yield return "arch";
-        if (HasTool("mmdebstrap") && HasTool("apt-get") && HasTool("gpgv")) yield return "debian";
-    }
-
-    static uint Mode(string path) => OperatingSystem.IsWindows() ? 0x1EDu : (uint)File.GetUnixFileMode(path);
-
-    void WriteDescription(FileDigest digest, string kernelRelease, List<string> modulePaths, string compression, long unpackedSize)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("schemaVersion", 1);
-            json.WriteString("sha256", digest.Sha256);
-            json.WriteNumber("size", digest.Size);
-            json.WriteString("compression", compression);
-            json.WriteNumber("unpackedSize", unpackedSize);
-            json.WriteString("kernelRelease", kernelRelease);
-            json.WriteString("engine", "makeimg");
-            json.WriteStartArray("bootstrappers");
-            foreach (string target in Bootstrappers()) json.WriteStringValue(target);
-            json.WriteEndArray();
-            json.WriteBoolean("hasBusybox", HasFile("bin/busybox") || HasFile("usr/bin/busybox"));
-            json.WriteStartArray("modules");
-            foreach (string module in modulePaths) json.WriteStringValue(KernelModules.NameOf(module));
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-        buffer.WriteByte((byte)'\n');
-        AtomicFile.WriteIfDifferent(DescriptionFile, buffer.ToArray());
-    }
 }

@@ -15,6 +15,9 @@ public sealed class ImgbuildDocument
     /// <summary>The last assignment of <paramref name="name"/>, which is the one makeimg sees.</summary>
     public ImgbuildSetting? Setting(string name) => Assignments.LastOrDefault(a => a.Name == name);
 
+    /// <summary>The target when it is a literal makeimg knows (arch, alpine, debian); null when computed at run time, missing or unknown.</summary>
+    public string? LiteralTarget => Setting("target") is { Expansion: null } target && ImgbuildRules.Targets.Contains(target.Value) ? target.Value : null;
+
     public static ImgbuildDocument Parse(string text)
     {
         var tokens = ShellScanner.Tokenize(text);

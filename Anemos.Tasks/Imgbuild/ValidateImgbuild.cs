@@ -18,9 +18,6 @@ public sealed partial class ValidateImgbuild : AnemosTask
     /// <summary>The shell used for a syntax check; empty to rely on our reader alone.</summary>
     public string? Shell { get; set; } = "/bin/sh";
 
-    /// <summary>The IMGBUILD's target when it is a literal (arch, alpine, debian); empty when computed at run time or invalid.</summary>
-    [Output] public string? Target { get; set; }
-
     [GeneratedRegex(@"line (\d+)|:\s*(\d+):")]
     private static partial Regex ShellErrorLine();
 
@@ -76,7 +73,6 @@ public sealed partial class ValidateImgbuild : AnemosTask
             Error(Diagnostics.ImgbuildNoTarget, 0);
         else if (target is not null && !ImgbuildRules.Targets.Contains(target.Value))
             Error(Diagnostics.ImgbuildBadTarget, target.Line, target.Value);
-        Target = target is not null && ImgbuildRules.Targets.Contains(target.Value) ? target.Value : "";
 
         var suite = document.Setting("debian_suite");
         if (suite is not null && target is not null && target.Value != "debian")

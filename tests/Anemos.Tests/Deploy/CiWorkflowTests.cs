@@ -12,6 +12,7 @@ namespace Anemos.Tests.Deploy;
 /// GitHub-only steps (checkout, setup-dotnet, upload/download) are played by the test; the
 /// runner-setup steps ("Tools the …", apt-get in a bare container) are what test.sh installs.
 /// </summary>
+[EndToEnd(Needs.Sshd)]
 public sealed class CiWorkflowTests(LoopbackSshServer server) : IClassFixture<LoopbackSshServer>
 {
     static readonly string Workflow = Repository.PathOf("samples", "dns", ".github", "workflows", "anemos.yml");

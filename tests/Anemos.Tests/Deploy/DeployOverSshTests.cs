@@ -15,6 +15,7 @@ namespace Anemos.Tests.Deploy;
 /// so everything but the kexec runs for real on this machine.
 /// </summary>
 [LongRunning(10)] // the 20-trial fault test
+[EndToEnd(Needs.Sshd)]
 public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
 {
     readonly LoopbackSshServer _server;

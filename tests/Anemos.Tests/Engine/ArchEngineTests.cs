@@ -7,6 +7,7 @@ namespace Anemos.Tests.Engine;
 /// IMGBUILD), as dir, tar and raw images, and the failures of the later steps (a bootstrap with the
 /// Arch fixture takes under a second).
 /// </summary>
+[EndToEnd(Needs.Bootstrap)]
 public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixture<ArchRepositoryFixture>
 {
     const string Patch = """

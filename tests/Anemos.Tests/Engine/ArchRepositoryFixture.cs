@@ -17,6 +17,7 @@ public sealed class ArchRepositoryFixture : IDisposable
 
     public ArchRepositoryFixture()
     {
+        Tier.RequireEndToEnd(Needs.Bootstrap);
         EngineTools.Require();
         string build = Path.Combine(Root, "build");
         Directory.CreateDirectory(build);

@@ -14,6 +14,7 @@ namespace Anemos.Tests.Engine;
 /// packages and versions, and the engine's cost against the plain tool's, and against debootstrap's
 /// when bench/run.sh asks (printed, never asserted; the bench reads them).
 /// </summary>
+[EndToEnd(Needs.Bootstrap)]
 public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHelper output) : IClassFixture<DebianMirrorFixture>
 {
     // base-files' /etc/host.conf is one line, "multi on".

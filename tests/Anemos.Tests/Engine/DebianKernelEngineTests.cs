@@ -8,6 +8,7 @@ namespace Anemos.Tests.Engine;
 /// built once in the provision step, after files/ put /etc/initramfs-tools in place (docs/imgbuild.md).
 /// A failing initramfs hook fails that step with ANEMOS2243.
 /// </summary>
+[EndToEnd(Needs.Bootstrap)]
 public sealed class DebianKernelEngineTests(DnsMirrorFixture fixture) : IClassFixture<DnsMirrorFixture>
 {
     string Imgbuild => $$"""

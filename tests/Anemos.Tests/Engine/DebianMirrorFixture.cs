@@ -40,6 +40,7 @@ public class DebianMirrorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Tier.RequireEndToEnd(Needs.Bootstrap);
         EngineTools.Require();
         Directory.CreateDirectory(Root);
         var release = File.ReadAllLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("VERSION_CODENAME="));

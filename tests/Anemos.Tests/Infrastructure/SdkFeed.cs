@@ -49,6 +49,7 @@ public static class SdkFeed
 
     static (string, string) Pack()
     {
+        Tier.RequireEndToEnd(Needs.PackedSdk);
         string root = Path.Combine(Path.GetTempPath(), "anemos-tests", "run-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8]);
         string feed = Path.Combine(root, "feed");
         string packages = Path.Combine(root, "packages");

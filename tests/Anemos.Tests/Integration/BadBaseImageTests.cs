@@ -3,6 +3,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Missing or wrong kernels and base initramfs files, by path and by URL.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class BadBaseImageTests
 {
     const string Hosts = """<AnemosHost Include="x" />""";

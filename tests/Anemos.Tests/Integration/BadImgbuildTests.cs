@@ -3,6 +3,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Broken IMGBUILDs: each finding has its own code and names the line.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class BadImgbuildTests
 {
     const string Good = "target=arch\nformat=\"raw 8G gpt ext4\"\npackages=\"base linux\"\n";

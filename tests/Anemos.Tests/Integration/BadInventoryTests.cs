@@ -3,6 +3,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Broken inventories and settings: every host is checked, even when one is selected.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class BadInventoryTests
 {
     [Theory]

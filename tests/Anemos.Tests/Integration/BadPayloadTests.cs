@@ -3,6 +3,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Broken payload inputs: file kinds, links, places and the deploy program.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class BadPayloadTests
 {
     [Fact]

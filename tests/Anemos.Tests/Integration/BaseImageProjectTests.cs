@@ -4,6 +4,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Base image projects: root file system inputs, kernel modules with their dependencies, the engine, the deploy init, the bootstrappers.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class BaseImageProjectTests : IDisposable
 {
     readonly string _root = TestProject.NewDirectory();

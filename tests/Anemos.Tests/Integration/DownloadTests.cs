@@ -4,6 +4,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>Kernels and bases from https URLs: fetched once into the per-user cache, verified before use.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class DownloadTests : IAsyncLifetime
 {
     TestProject _project = null!;

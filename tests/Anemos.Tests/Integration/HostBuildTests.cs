@@ -6,6 +6,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>A real `dotnet build` of a host project, its artifacts read back by GNU tar and cpio.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class HostBuildTests : IDisposable
 {
     readonly TestProject _project = TestProject.CreateDeployProject();
@@ -193,6 +194,7 @@ public sealed class HostBuildTests : IDisposable
 }
 
 /// <summary>The deploy init unpacks the payload with busybox tar: long names, links and modes must survive it.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class PayloadUnpackTests : IDisposable
 {
     readonly TestProject _project = TestProject.CreateDeployProject();

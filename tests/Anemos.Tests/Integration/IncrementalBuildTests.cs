@@ -4,6 +4,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>A second build does nothing; each change rebuilds exactly what depends on it.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class IncrementalBuildTests : IDisposable
 {
     /// <summary>A task of ours that ran (-v:d names every task that runs; a skipped target runs none).</summary>

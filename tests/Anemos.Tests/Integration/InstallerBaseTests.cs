@@ -9,6 +9,7 @@ namespace Anemos.Tests.Integration;
 /// chroot (as root), after the deploy init's own busybox step, to prove the libraries, the loader
 /// and PATH work and that no busybox applet stands in for a real tool.
 /// </summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class InstallerBaseTests : IDisposable
 {
     readonly string _root = TestProject.NewDirectory();

@@ -5,6 +5,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>The Anemos.Sdk package holds exactly what an MSBuild SDK needs, and nothing it must not.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class PackageTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Anemos.Tests.Integration;
 /// container image has one): the script must go on after the install, and leave policy-rc.d as it
 /// found it. A small package nothing else uses (cowsay) is installed and removed again.
 /// </summary>
+[EndToEnd(Needs.AptInstall)]
 public sealed class PrerequisitesTests
 {
     const string Package = "cowsay";

@@ -4,6 +4,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Integration;
 
 /// <summary>The samples build, and build byte-identically from two copies in different folders with different file times.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class SampleTests : IDisposable
 {
     readonly List<string> _directories = [];

@@ -39,6 +39,7 @@ public sealed class TemplateHome : IDisposable
     }
 }
 
+[EndToEnd(Needs.PackedSdk)]
 public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHome>
 {
     static readonly Regex Warning = new(@"warning [A-Z]+[0-9]+", RegexOptions.IgnoreCase);

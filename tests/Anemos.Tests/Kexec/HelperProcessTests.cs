@@ -6,6 +6,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Kexec;
 
 /// <summary>The shipped helper binary: its commands, exit codes and --json answers.</summary>
+[EndToEnd(Needs.PackedSdk)]
 public sealed class HelperProcessTests : IDisposable
 {
     readonly string _state = TestProject.NewDirectory();

@@ -356,6 +356,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public void SecretsGoToRamOnlyAndNoneIsLeftAfterADryRunARefusedBootOrADiscard()
     {
         string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
@@ -424,6 +425,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public void TheHostKeysTravelInRamOnlyAsTheirOwnSegmentAndNeverUnderTheStateFolder()
     {
         string ram = Path.Combine("/dev/shm/anemos-tests", Path.GetFileName(_root));
@@ -469,6 +471,7 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public async Task ADownloadThatNeverEndsStopsAtTheManifestsSizeAndIsRefused()
     {
         await using var server = new LoopbackHttpsServer(_root);

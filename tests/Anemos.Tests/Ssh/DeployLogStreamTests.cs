@@ -9,6 +9,7 @@ namespace Anemos.Tests.Ssh;
 /// line is written: an event, not a time. Whatever the cut splits (a line, a packet), every line arrives
 /// exactly once, in order.
 /// </summary>
+[EndToEnd(Needs.Sshd)]
 public sealed class DeployLogStreamTests : IClassFixture<LoopbackSshServer>, IDisposable
 {
     readonly LoopbackSshServer _server;

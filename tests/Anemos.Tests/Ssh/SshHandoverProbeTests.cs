@@ -9,6 +9,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Ssh;
 
 /// <summary>What the handover watcher sees of a real host: a real sshd on 127.0.0.1.</summary>
+[EndToEnd(Needs.Sshd)]
 public sealed class SshHandoverProbeTests : IClassFixture<LoopbackSshServer>, IDisposable
 {
     readonly LoopbackSshServer _server;

@@ -6,6 +6,7 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Ssh;
 
 /// <summary>The deploy's transport against a real sshd on 127.0.0.1: one connection, pinned host keys, resumable uploads.</summary>
+[EndToEnd(Needs.Sshd)]
 public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposable
 {
     readonly LoopbackSshServer _server;

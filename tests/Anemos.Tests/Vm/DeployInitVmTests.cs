@@ -9,6 +9,7 @@ namespace Anemos.Tests.Vm;
 /// with sfdisk and debugfs. Verdicts come from what the guest wrote and its result line, never
 /// from QEMU's exit code; a failing test prints the console (it is in the build output).
 /// </summary>
+[EndToEnd(Needs.Qemu)]
 public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     static readonly string Tcg = "-p:AnemosRehearseAccelerator=tcg";

@@ -13,6 +13,7 @@ namespace Anemos.Tests.Vm;
 /// verified. The verdict is the disk, the consoles and the reported phases.
 /// </summary>
 [LongRunning(5)]
+[EndToEnd(Needs.Qemu)]
 public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     const string Payload = """

@@ -15,6 +15,7 @@ namespace Anemos.Tests.Vm;
 /// Verdicts come from what the guest wrote and answered.
 /// </summary>
 [LongRunning(30)] // a whole install and its firmware boot, then a reinstall
+[EndToEnd(Needs.Qemu)]
 public sealed class DnsHostYVmTests(RehearsedDnsHostY host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHostY>
 {
     [Fact]

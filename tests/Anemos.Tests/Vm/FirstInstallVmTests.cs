@@ -16,6 +16,7 @@ namespace Anemos.Tests.Vm;
 /// the same checks here again were one more whole install in every CI run.
 /// </summary>
 [LongRunning(16)] // a stock image and a first install
+[EndToEnd(Needs.Qemu)]
 public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputHelper output) : IClassFixture<FirstInstalledDnsHost>
 {
     /// <summary>What the deploy init prints when it chose the disk the old system booted from (serial as InstalledHostVm gives it).</summary>

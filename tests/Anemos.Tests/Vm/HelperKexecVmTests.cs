@@ -11,6 +11,7 @@ namespace Anemos.Tests.Vm;
 /// the deploy init runs a deploy payload that writes a marker to the disk and powers off. The
 /// verdict is the marker on the disk image and the console, never QEMU's exit code.
 /// </summary>
+[EndToEnd(Needs.Qemu)]
 public sealed class HelperKexecVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Anemos.Tests.Vm;
 /// what it was given onto the disk the deploy init chose, and both disks are read back from outside.
 /// A disk that must not be touched starts with random bytes and must keep every one of them.
 /// </summary>
+[EndToEnd(Needs.Qemu)]
 public sealed class InstallDiskVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     const long DiskSize = 8L * 1024 * 1024;

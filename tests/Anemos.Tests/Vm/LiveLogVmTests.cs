@@ -15,6 +15,7 @@ namespace Anemos.Tests.Vm;
 /// the pinned key reaches the deploy environment (OnFailure=ssh) and another pin is refused by it.
 /// </summary>
 [LongRunning(5)]
+[EndToEnd(Needs.Qemu)]
 public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
     /// <summary>Lines, then a cut of every connection that follows the log (dropbear's sessions, not its listener) once one follows: an event, no timer.</summary>

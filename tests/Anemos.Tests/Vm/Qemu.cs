@@ -8,6 +8,7 @@ public static class Qemu
 {
     public static string Boot(string kernel, string initramfs, string disk, string commandLine = "console=ttyS0 panic=-1", int memoryMiB = 512, int timeoutSeconds = 480)
     {
+        Tier.RequireEndToEnd(Needs.Qemu);
         var command = new QemuCommand
         {
             MemoryMiB = memoryMiB,

@@ -15,6 +15,7 @@ namespace Anemos.Tests.Vm;
 /// pays for three installs, not four.
 /// </summary>
 [LongRunning(14)] // a whole install and its firmware boot
+[EndToEnd(Needs.Qemu)]
 public sealed class RehearseInstallVmTests(RehearsedDnsHost host, ITestOutputHelper output) : IClassFixture<RehearsedDnsHost>
 {
     [Fact]

@@ -1,4 +1,5 @@
 using Anemos.Tests.Engine;
+using Anemos.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Anemos.Tests.Vm;
@@ -8,6 +9,7 @@ namespace Anemos.Tests.Vm;
 /// debugfs: one msdos partition with ext4, GRUB's menu with Debian's kernel on the serial console,
 /// the `debian` user with passwordless sudo and the test's key, the pinned host key only.
 /// </summary>
+[EndToEnd(Needs.Qemu)]
 public sealed class StockDebianImageTests(DnsMirrorFixture mirror, ITestOutputHelper output) : IClassFixture<DnsMirrorFixture>
 {
     [Fact]

@@ -19,6 +19,7 @@ namespace Anemos.Tests.Vm;
 /// helper or cache, as a reinstalled host is.
 /// </summary>
 [LongRunning(6)]
+[EndToEnd(Needs.Qemu)]
 public sealed class UrlDeployVmTests(SampleBaseFixture fixture, ITestOutputHelper output) : IClassFixture<SampleBaseFixture>
 {
     const long Budget = 64 << 10;
