@@ -91,6 +91,9 @@ public static class StockHostImage
 
         using var stream = File.Create(path);
         using var cpio = new NewcWriter(stream);
+        // "/" root's and 0755, as on a host booted from its disk: the kernel's rootfs (a tmpfs) starts
+        // 1777, and the helper, like sshd's StrictModes, takes no authorized_keys under a folder others can write.
+        cpio.AddDirectory(".");
         foreach (string directory in directories) cpio.AddDirectory(directory);
         foreach (var (name, content, source, mode) in files)
         {
