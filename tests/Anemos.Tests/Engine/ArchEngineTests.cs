@@ -112,7 +112,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     {
         string folder = fixture.NewProject("stranger", Bootstrap(ArchRepositoryFixture.StrangerPackage));
         var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
-        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2257");
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         // pacman names the key by its long id, the last 16 digits of the fingerprint.
         Assert.Contains($"signed by key {fixture.StrangerFingerprint[^16..]}", line);
         Assert.Contains("put it in keys/", line);
@@ -125,7 +125,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     {
         string folder = fixture.NewProject("unsigned", Bootstrap(ArchRepositoryFixture.UnsignedPackage));
         var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
-        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2258");
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2257");
         Assert.Contains("anemos-unsigned-1.0-1-any.pkg.tar.gz.sig", line);
         Assert.Contains("makepkg --sign", line);
         Assert.DoesNotContain("installing anemos-unsigned", result.Output);
@@ -138,7 +138,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         string folder = fixture.NewProject("stranger-db", Bootstrap(ArchRepositoryFixture.Package));
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: "strangerdb"));
         var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
-        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2257");
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         Assert.Contains(fixture.StrangerFingerprint[^16..], line);
         Assert.DoesNotContain("installing anemos-hello", result.Output);
     }
