@@ -3,9 +3,10 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Engine;
 
 /// <summary>
-/// makeimg with target=arch: pacstrap from a local pacman repository (pacman.conf next to the
-/// IMGBUILD), as dir, tar and raw images, and the failures of the later steps (a bootstrap with the
-/// Arch fixture takes under a second).
+/// makeimg with target=arch: pacstrap from a local signed pacman repository (pacman.conf and keys/
+/// next to the IMGBUILD), as dir, tar and raw images; the signature checks (a key outside the
+/// keyring, no signature, a pacman.conf that weakens them, no keyring); and the failures of the
+/// later steps (a bootstrap with the Arch fixture takes a few seconds, most of it the keyring).
 /// </summary>
 [EndToEnd(Needs.Bootstrap)]
 public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixture<ArchRepositoryFixture>
@@ -66,7 +67,143 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         Assert.Equal("KEYMAP=de\n", File.ReadAllText(Path.Combine(tree, "etc/vconsole.conf")));
         // pacman.conf configures the bootstrap only.
         Assert.False(File.Exists(Path.Combine(tree, "etc/pacman.conf")));
+        // Signatures were checked against the engine's keyring, which trusted keys/packager.gpg, and
+        // the image got no keyring (hostconf has no keyring).
+        Assert.Contains($"makeimg[bootstrap]: keyring: keys/packager.gpg key {fixture.PackagerFingerprint} is trusted", result.Output);
+        Assert.Contains("makeimg[bootstrap]: pacman.conf: pacman.conf; SigLevel PackageRequired PackageTrustedOnly DatabaseOptional DatabaseTrustedOnly for [options], checked for [anemostest]", result.Output);
+        Assert.False(Directory.Exists(Path.Combine(tree, "etc/pacman.d/gnupg")));
         Assert.False(File.Exists(Path.Combine(tree, "etc/fstab")));
+    }
+
+    static string Bootstrap(string package, string extra = "") => $"target=arch\nformat=dir\npackages=\"{package}\"\n{extra}";
+
+    /// <summary>No gpg-agent of the engine's keyring outlives the run.</summary>
+    static void AssertNoAgentOf(string folder)
+    {
+        var agents = ProcessRunner.Run("pgrep", "-a", "gpg-agent");
+        Assert.DoesNotContain(folder, agents.StandardOutput);
+    }
+
+    [Fact]
+    public void HostconfKeyringPutsTheBootstrapsKeyringIntoTheImage()
+    {
+        string folder = fixture.NewProject("hostconf-keyring", Bootstrap(ArchRepositoryFixture.Package, "hostconf=keyring\n"));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        Makeimg.AssertSucceeded(result);
+        string gnupg = Path.Combine(folder, "image", "etc/pacman.d/gnupg");
+        // The packager key is valid ("f": full) through the keyring's own locally signing key ("u").
+        var keys = ProcessRunner.Run("gpg", "--homedir", gnupg, "--no-permission-warning", "--batch", "--with-colons", "--list-keys");
+        Assert.True(keys.ExitCode == 0, keys.ToString());
+        string[] lines = keys.StandardOutput.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("uid:u:") && l.Contains("Pacman Keyring Master Key"));
+        int packager = Array.FindIndex(lines, l => l.StartsWith("fpr:") && l.Contains(fixture.PackagerFingerprint));
+        Assert.True(packager > 0 && lines[packager - 1].StartsWith("pub:f:"), keys.StandardOutput);
+        Assert.Empty(Directory.GetFiles(gnupg, "S.*"));
+        // This folder's path is long, so the bootstrap's keyring was under /tmp (gpg-agent's
+        // sockets): it is gone, with its agent.
+        string keyring = System.Text.RegularExpressions.Regex.Match(result.Output, @"makeimg\[bootstrap\]: keyring: (\S+) \(archlinux").Groups[1].Value;
+        Assert.StartsWith("/tmp/makeimg-gnupg.", keyring);
+        Assert.False(Directory.Exists(keyring));
+        AssertNoAgentOf(keyring);
+        AssertNoAgentOf(folder);
+    }
+
+    [Fact]
+    public void APackageSignedByAKeyOutsideTheKeyringIsRefused()
+    {
+        string folder = fixture.NewProject("stranger", Bootstrap(ArchRepositoryFixture.StrangerPackage));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
+        // pacman names the key by its long id, the last 16 digits of the fingerprint.
+        Assert.Contains($"signed by key {fixture.StrangerFingerprint[^16..]}", line);
+        Assert.Contains("put it in keys/", line);
+        Assert.DoesNotContain("installing anemos-stranger", result.Output);
+        AssertNoAgentOf(folder);
+    }
+
+    [Fact]
+    public void AnUnsignedPackageIsRefused()
+    {
+        string folder = fixture.NewProject("unsigned", Bootstrap(ArchRepositoryFixture.UnsignedPackage));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2257");
+        Assert.Contains("anemos-unsigned-1.0-1-any.pkg.tar.gz.sig", line);
+        Assert.Contains("makepkg --sign", line);
+        Assert.DoesNotContain("installing anemos-unsigned", result.Output);
+    }
+
+    [Fact]
+    public void ADatabaseSignedByAKeyOutsideTheKeyringIsRefused()
+    {
+        // The package itself is the packager's; the database of strangerdb is signed by the stranger key.
+        string folder = fixture.NewProject("stranger-db", Bootstrap(ArchRepositoryFixture.Package));
+        File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: "strangerdb"));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
+        Assert.Contains(fixture.StrangerFingerprint[^16..], line);
+        Assert.DoesNotContain("installing anemos-hello", result.Output);
+    }
+
+    /// <summary>
+    /// A pacman.conf (or a file it includes) that would let a package in without a trusted signature
+    /// is refused before the keyring is made or anything fetched; an unsigned database
+    /// (DatabaseOptional, as Arch's own repositories have it) is allowed.
+    /// </summary>
+    [Theory]
+    [InlineData("SigLevel = Never", "", "[options] install packages without a trusted signature (its SigLevel gives PackageNever DatabaseNever)")]
+    [InlineData("", "SigLevel = Optional TrustAll", "[anemostest] install packages without a trusted signature (its SigLevel gives PackageOptional PackageTrustAll DatabaseTrustAll)")]
+    [InlineData("", "SigLevel = PackageTrustAll", "(its SigLevel gives PackageTrustAll)")]
+    [InlineData("", "SigLevel = Required DatabaseNever", "(its SigLevel gives DatabaseNever)")]
+    [InlineData("SigLevel = Optional", "SigLevel = Required", "[options] install packages")]
+    [InlineData("", "Include = INCLUDED", "[anemostest] install packages without a trusted signature (its SigLevel gives PackageNever DatabaseNever)")]
+    [InlineData("", "SigLevel = Sometimes", "pacman cannot read pacman.conf (config file")]
+    [InlineData("", "SigLevel = Required DatabaseOptional", null)]
+    public void APacmanConfThatWeakensSignaturesIsRefusedBeforeAnythingIsFetched(string options, string repositoryLines, string? expected)
+    {
+        string folder = fixture.NewProject("siglevel-" + Math.Abs(StringComparer.Ordinal.GetHashCode(options + repositoryLines)), Bootstrap(ArchRepositoryFixture.Package));
+        string included = Path.Combine(folder, "included.conf");
+        File.WriteAllText(included, "SigLevel = Never\n");
+        File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(options, repositoryLines.Replace("INCLUDED", included)));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        if (expected is null)
+        {
+            Makeimg.AssertSucceeded(result);
+            return;
+        }
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2254");
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("makeimg[bootstrap]: keyring:", result.Output);
+        Assert.DoesNotContain("pacstrap -C", result.Output);
+    }
+
+    [Fact]
+    public void WithoutAnyKeyringNothingIsFetched()
+    {
+        // No keys/ next to the IMGBUILD, and the installer's keyrings hidden under an empty tmpfs
+        // (this machine has no archlinux-keyring anyway): nothing could verify a package.
+        string folder = fixture.NewProject("no-keyring", Bootstrap(ArchRepositoryFixture.Package));
+        Directory.Delete(Path.Combine(folder, "keys"), recursive: true);
+        var environment = EngineInputs.Environment(folder, secrets: false);
+        environment["MAKEIMG_TEST_HIDE"] = "/usr/share/keyrings";
+        var result = Makeimg.Run(folder, environment);
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2255");
+        Assert.Contains("no /usr/share/keyrings/archlinux.gpg", line);
+        Assert.Contains("archlinux-keyring", line);
+        Assert.DoesNotContain("pacstrap -C", result.Output);
+    }
+
+    [Theory]
+    [InlineData("empty", "keys/ has no *.gpg keyring file")]
+    [InlineData("not-a-key", "keys/notes.gpg is not a key file gpg can read")]
+    public void AKeysFolderWithoutAUsableKeyIsRefused(string shape, string expected)
+    {
+        string folder = fixture.NewProject("keys-" + shape, Bootstrap(ArchRepositoryFixture.Package));
+        File.Delete(Path.Combine(folder, "keys", "packager.gpg"));
+        if (shape == "not-a-key") File.WriteAllText(Path.Combine(folder, "keys", "notes.gpg"), "the packager key goes here\n");
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        Assert.Contains(expected, Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2221"));
+        Assert.DoesNotContain("pacstrap -C", result.Output);
+        AssertNoAgentOf(folder);
     }
 
     [Fact]
