@@ -33,7 +33,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
 fingerprint=$(ssh-keygen -lf "$work/host_key.pub" | awk '{ print $2 }')
 printf 'Host *\n  UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile /dev/null\n' >"$work/ssh_config"
 # The stock host gets the shared libraries the helper needs; the deploy brings the helper itself.
-unzip -p "$(ls "${feeds[0]}"/Anemos.Sdk.*.nupkg | head -1)" tools/helper/linux-x64/anemos-kexec >"$work/anemos-kexec"
+harness packed-helper "$(ls "${feeds[0]}"/Anemos.Sdk.*.nupkg | head -1)" "$work/anemos-kexec"
 harness stock-image "$work/stock.img" samples/base/bin/anemos/base.img "$work/anemos-kexec" "$work/host_key" "$work/client_key.pub"
 
 i=0

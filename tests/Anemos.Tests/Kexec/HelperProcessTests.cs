@@ -61,6 +61,38 @@ public sealed class HelperProcessTests : IDisposable
         Assert.Equal("ANEMOS5002", Json(result).GetProperty("code").GetString());
     }
 
+    /// <summary>
+    /// ANEMOS5025's bad input: a host that swaps (a /proc/swaps under --root) where the helper, root
+    /// but without CAP_SYS_ADMIN (a restricted container's root), cannot mount the ramfs. The
+    /// stage refuses before it writes the secret, and the folder stays as it was.
+    /// </summary>
+    [Fact]
+    public void ASecretsFolderThatCouldSwapAndCannotBecomeARamfsIsACodedRefusal()
+    {
+        string root = Path.Combine(_state, "root");
+        Directory.CreateDirectory(Path.Combine(root, "proc"));
+        File.WriteAllText(Path.Combine(root, "proc", "swaps"), "Filename\tType\tSize\tUsed\tPriority\n/dev/vdb partition 1048572 0 -2\n");
+        string ram = Path.Combine("/dev/shm/anemos-tests", "swap-" + Path.GetFileName(_state));
+        Directory.CreateDirectory(ram);
+        File.SetUnixFileMode(ram, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var refused = ProcessRunner.Run("setpriv",
+                ["--bounding-set", "-sys_admin", "--", PackagedHelper.File, "--json", "--state", Path.Combine(_state, "state"), "--run", ram, "--root", root,
+                 "stage", "--manifest", Path.Combine(_state, "manifest.json"), "--secrets", "-"],
+                standardInput: System.Text.Encoding.ASCII.GetBytes("070701 a secret that must not be written\n"));
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Equal("ANEMOS5025", Json(refused).GetProperty("code").GetString());
+            Assert.Contains("this host swaps to /dev/vdb", Json(refused).GetProperty("message").GetString());
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            Assert.False(Anemos.Kexec.Native.IsOnRamfs(ram));
+        }
+        finally
+        {
+            try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     public void HashesWithoutLibsslToo()
     {
