@@ -43,6 +43,7 @@ public sealed class LoopbackSshServer : IDisposable
             StrictModes no
             UsePAM no
             MaxSessions 50
+            {RootShellStartup}
             PidFile {_pidFile}
             LogLevel VERBOSE
 
@@ -51,6 +52,15 @@ public sealed class LoopbackSshServer : IDisposable
         Assert.True(sshd.ExitCode == 0, "sshd did not start (is openssh-server installed?):\n" + sshd);
         for (int i = 0; i < 50 && !File.Exists(_pidFile); i++) Thread.Sleep(100);
     }
+
+    /// <summary>
+    /// Bash run by sshd sources root's ~/.bashrc for every command, even under `bash -c`; on these
+    /// machines that file runs `pyenv init` and `pyenv virtualenv-init`, 0.5 s per command idle and
+    /// over 2 s under load, which made ssh round trips most of every deploy test's time. A shell
+    /// level of 1 tells bash it is not a top-level shell, so it skips the file. What a host's own
+    /// shell startup costs is the host's, not what these tests prove.
+    /// </summary>
+    const string RootShellStartup = "SetEnv SHLVL=1";
 
     public Anemos.Tasks.Ssh.SshTarget Target(string? hostKey = null) =>
         new("127.0.0.1", "root", Port) { ConfigFile = ClientConfig, IdentityFile = ClientKey, HostKey = hostKey };
