@@ -91,6 +91,12 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
     public static readonly TimeSpan LeaveLimit = TimeSpan.FromMinutes(10);
     /// <summary>Between two looks at the old connection, and between two logins.</summary>
     public static readonly TimeSpan OldSystemInterval = TimeSpan.FromSeconds(1), LoginInterval = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// Between two looks at an old connection that stalled: each costs the probe's whole limit, and
+    /// between them the logins every <see cref="LoginInterval"/> find the new system (a host that
+    /// kexecs leaves its old connection silent, not closed, until something answers for the address).
+    /// </summary>
+    public static readonly TimeSpan StalledInterval = TimeSpan.FromSeconds(15);
     /// <summary>Logins an answering ssh server may refuse (sshd just started) before it is an error.</summary>
     public const int LoginFailureLimit = 5;
 
@@ -103,6 +109,7 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
         bool connectionOpen = true;
         string lastSeen = "answering ssh";
         string? left = null, stalled = null, seenDown = null;
+        DateTimeOffset lookAgainAt = handedOver;
         int loginFailures = 0;
         bool followed = false, deployEnvironmentSeen = false;
         void Follow()
@@ -118,7 +125,7 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (connectionOpen)
+            if (connectionOpen && clock.UtcNow >= lookAgainAt)
             {
                 var reading = probe.ReadOldSystem(cancellationToken);
                 if (reading.Connection == OldConnection.Answered)
@@ -140,6 +147,7 @@ public sealed class HandoverWatcher(IHandoverProbe probe, IWatchClock clock, str
                     // Silence is no evidence that it left: the connection (and the host lock) is kept
                     // and asked again; meanwhile a login may find the new system.
                     stalled ??= $"at {clock.UtcNow:HH:mm:ss}";
+                    lookAgainAt = clock.UtcNow + StalledInterval;
                     lastSeen = $"{clock.UtcNow:HH:mm:ss} the old connection does not answer (since {stalled[3..]})";
                 }
                 else
