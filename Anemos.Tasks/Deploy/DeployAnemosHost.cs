@@ -161,8 +161,7 @@ public sealed class DeployAnemosHost : AnemosTask
 
             using (var phase = _progress.Begin("upload"))
             {
-                foreach (var upload in plan.Uploads)
-                    phase.BytesSent += session.Upload(upload.LocalPath, $"{UploadFolder}/{upload.Name}", upload.Digest, CancellationToken);
+                phase.BytesSent += session.UploadAll([.. plan.Uploads.Select(u => new UploadFile(u.LocalPath, $"{UploadFolder}/{u.Name}", u.Digest))], CancellationToken);
                 phase.Complete($"{plan.UploadSummary}: {plan.Uploads.Count} file(s) proven by sha256 on the host");
             }
 

@@ -67,6 +67,9 @@ public sealed class LoopbackSshServer : IDisposable
 
     public int Logins => File.Exists(Log) ? File.ReadAllLines(Log).Count(l => l.Contains("Accepted publickey")) : 0;
 
+    /// <summary>The remote commands run so far, over any connection (sshd logs each session it starts).</summary>
+    public int Commands => File.Exists(Log) ? File.ReadAllLines(Log).Count(l => l.Contains("Starting session: command")) : 0;
+
     public void Dispose()
     {
         try

@@ -129,6 +129,31 @@ public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposa
     }
 
     [Fact]
+    public void SeveralFilesTravelInOneLookOneWriteEachAndOneProof()
+    {
+        string[] locals = [LocalFile(2 << 20, 11), LocalFile(1 << 20, 12), LocalFile(3000, 13)];
+        string folder = Path.Combine(_work, "several");
+        var files = locals.Select((l, i) => new UploadFile(l, Path.Combine(folder, i == 2 ? "deeper" : "", $"file-{i}"), FileDigest.OfFile(l))).ToList();
+        // A cut left the first file's first MiB (it resumes) and bytes that are not the second's beginning (it travels again).
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(files[0].RemotePath + ".part", File.ReadAllBytes(locals[0])[..(1 << 20)]);
+        File.WriteAllBytes(files[1].RemotePath + ".part", new byte[4096]);
+        using var session = SshSession.Open(_server.Target(_server.HostKeyFingerprint));
+        int before = _server.Commands;
+
+        long sent = session.UploadAll(files);
+
+        Assert.Equal((1 << 20) + (1 << 20) + 3000, sent);
+        foreach (var file in files)
+        {
+            Assert.Equal(file.Digest, FileDigest.OfFile(file.RemotePath));
+            Assert.False(File.Exists(file.RemotePath + ".part"));
+        }
+        // What is there (the folders made with it), two prefix checks, three writes, one proof.
+        Assert.Equal(1 + 2 + 3 + 1, _server.Commands - before);
+    }
+
+    [Fact]
     public void KillingTheTransferAtRandomPointsNeverLeavesAPartialFileInPlace()
     {
         string local = LocalFile(24 << 20, 2);
