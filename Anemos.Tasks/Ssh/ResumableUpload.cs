@@ -19,9 +19,9 @@ public static class ResumableUpload
         session.UploadAll([new UploadFile(localPath, remotePath, digest)], cancellationToken);
 
     /// <summary>
-    /// <see cref="Upload"/> for several files, in three round trips besides one write per file:
-    /// what is already there (the folders made in the same command), the writes, and one proof
-    /// and rename for all. Returns the bytes sent.
+    /// <see cref="Upload"/> for several files, in two round trips besides one write per file (and a
+    /// prefix check per file that resumes): what is already there (the folders made in the same
+    /// command), and one proof and rename for all. Returns the bytes sent.
     /// </summary>
     public static long UploadAll(this SshSession session, IReadOnlyList<UploadFile> files, CancellationToken cancellationToken = default)
     {
@@ -79,18 +79,15 @@ public static class ResumableUpload
     /// </summary>
     static void Prove(SshSession session, IReadOnlyList<UploadFile> files, CancellationToken cancellationToken)
     {
-        string prove = string.Concat(files.Select(f =>
+        // Every file gets its line; a rename that fails makes the command's status 1 (mv says which on stderr).
+        string prove = "s=0; " + string.Concat(files.Select(f =>
         {
             string part = ShellQuoting.Quote(PartOf(f));
             return $"h=$(sha256sum {part} 2>/dev/null) && h=${{h%% *}} || h={Unreadable}; echo \"$h\"; "
-                + $"if [ \"$h\" = {f.Digest.Sha256} ]; then mv -f {part} {ShellQuoting.Quote(f.RemotePath)} || exit 1; else rm -f {part}; fi; ";
-        }));
+                + $"if [ \"$h\" = {f.Digest.Sha256} ]; then mv -f {part} {ShellQuoting.Quote(f.RemotePath)} || s=1; else rm -f {part}; fi; ";
+        })) + "exit $s";
         var proof = session.Run(prove, cancellationToken: cancellationToken);
         string[] found = proof.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        // The proof stops at a rename that failed: the last file it printed matched, and its mv said why.
-        if (proof.ExitCode is not 0 and not 255 && found.Length is > 0 && found.Length <= files.Count && found[^1] == files[found.Length - 1].Digest.Sha256)
-            throw new AnemosException(Diagnostics.RemoteCommandFailed, session.Target.Display, $"mv -f {PartOf(files[found.Length - 1])} {files[found.Length - 1].RemotePath}",
-                proof.ExitCode, SshSession.LastLine(proof.Errors));
         for (int i = 0; i < files.Count; i++)
         {
             var file = files[i];
@@ -103,7 +100,7 @@ public static class ResumableUpload
                     : $"its sha256 could not be read on the host (exit {proof.ExitCode}: {SshSession.LastLine(proof.Errors)})");
         }
         if (proof.ExitCode != 0)
-            throw new AnemosException(Diagnostics.RemoteCommandFailed, session.Target.Display, "the proof of the uploads", proof.ExitCode, SshSession.LastLine(proof.Errors));
+            throw new AnemosException(Diagnostics.RemoteCommandFailed, session.Target.Display, "mv -f FILE.part FILE (each proven upload to its name)", proof.ExitCode, SshSession.LastLine(proof.Errors));
     }
 
     /// <summary>What the proof prints for a .part it could not hash.</summary>
