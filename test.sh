@@ -18,7 +18,7 @@ anemos_require_packages curl:curl
 # The helper's network facts are checked against iproute2's own view of this machine (FactsTests).
 anemos_require_packages ip:iproute2
 # The engine tests: mmdebstrap (and debootstrap, as information) from a local signed mirror, pacstrap from a local makepkg repository, mkfs, patch, shellcheck.
-anemos_require_packages mmdebstrap:mmdebstrap /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools patch:patch
+anemos_require_packages mmdebstrap:mmdebstrap /usr/sbin/debootstrap:debootstrap apt-ftparchive:apt-utils gpg:gpg gpg-agent:gpg-agent gpgv:gpgv wget:wget shellcheck:shellcheck pacman:pacman-package-manager pacstrap:arch-install-scripts makepkg:makepkg bsdtar:libarchive-tools fakeroot:fakeroot /usr/sbin/mkfs.vfat:dosfstools mcopy:mtools patch:patch
 
 # Packs the SDK, fetches samples/base's and samples/installer's Debian packages and builds the samples.
 ./build.sh

@@ -3,7 +3,7 @@ using Anemos.Tests.Infrastructure;
 
 namespace Anemos.Tests.Vm;
 
-/// <summary>Reads a disk image from outside the VM with the host's own tools: sfdisk and debugfs.</summary>
+/// <summary>Reads a disk image from outside the VM with the host's own tools: sfdisk, debugfs and fsck.fat.</summary>
 public static class DiskImage
 {
     public sealed record Partition(long Start, long Sectors, string Type);
@@ -40,6 +40,38 @@ public static class DiskImage
         int end = text.IndexOf("end\n", StringComparison.Ordinal);
         Assert.True(end >= 0, "the payload wrote no record onto the disk:\n" + text.TrimEnd('\0'));
         return text[..end];
+    }
+
+    /// <summary><paramref name="count"/> bytes of the image from <paramref name="offset"/>.</summary>
+    public static byte[] ReadBytes(string image, long offset, int count)
+    {
+        byte[] bytes = new byte[count];
+        using var stream = File.OpenRead(image);
+        stream.Seek(offset, SeekOrigin.Begin);
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// The paths in a FAT partition (an ESP) at <paramref name="start"/> sectors, <paramref name="sectors"/> long,
+    /// as fsck.fat lists them: the partition is copied out of the image first, never attached as a loop
+    /// device another test's engine may detach or reuse.
+    /// </summary>
+    public static string ListFat(string image, long start, long sectors)
+    {
+        string copy = image + ".fat-" + Guid.NewGuid().ToString("n");
+        try
+        {
+            var dd = ProcessRunner.Run("dd", $"if={image}", $"of={copy}", "bs=1M", "iflag=skip_bytes,count_bytes", $"skip={start * 512}", $"count={sectors * 512}", "status=none");
+            Assert.True(dd.ExitCode == 0, dd.ToString());
+            var listing = ProcessRunner.Run("fsck.fat", "-n", "-l", copy);
+            Assert.True(listing.ExitCode == 0, listing.ToString());
+            return listing.StandardOutput;
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
     }
 
     public static string ReadFile(string filesystemImage, string path)

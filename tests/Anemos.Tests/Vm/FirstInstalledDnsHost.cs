@@ -5,8 +5,9 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Vm;
 
 /// <summary>
-/// The first install of samples/dns x, done once and shared: a stock Debian 12 machine
-/// (<see cref="StockDebianImage"/>, its disk attached second behind a data disk, SeaBIOS boots it)
+/// The first install of samples/dns x, done once and shared: a stock Debian 12 machine with UEFI
+/// firmware (<see cref="StockDebianImage"/>, its disk attached second behind a data disk, OVMF with
+/// a new machine's empty variable store boots it from the ESP's removable path)
 /// is deployed with `dotnet publish -p:Host=x -p:PublishProfile=x-first-install` (a dry run, then
 /// for real after a change to the overlay), the stock
 /// image's host key pinned and its `debian` user's key as the operator's (also allowed as x's
@@ -62,7 +63,10 @@ public sealed class FirstInstalledDnsHost : IAsyncLifetime
             DataSha256 = DnsSampleCopy.MakeDataDisk(data);
 
             clock.Restart();
-            Vm = InstalledHostVm.Start(directory, Image.Disk, data, Mirror.Mirror, hostName: StockDebianImage.HostName, bootDiskSecond: true);
+            // UEFI, as most rented servers are now (issue 25): the helper kexecs under OVMF, the engine makes the ESP,
+            // x's provision() puts GRUB at the removable path and the same firmware boots the new system.
+            Vm = InstalledHostVm.Start(directory, Image.Disk, data, Mirror.Mirror, hostName: StockDebianImage.HostName, bootDiskSecond: true,
+                firmware: Anemos.Tasks.Rehearse.QemuFirmware.UefiWithFreshVars(directory));
             Phases.Add(("stock boot: QEMU start to the login prompt and sshd", clock.Elapsed));
             Copy.TargetVm(Vm, directory);
 

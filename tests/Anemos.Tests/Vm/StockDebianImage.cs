@@ -9,8 +9,11 @@ namespace Anemos.Tests.Vm;
 /// <summary>
 /// A stock Debian 12 disk as a provider hands it out: systemd, a `debian` user with passwordless
 /// sudo and the test's key, root refused over ssh, DHCP by systemd-networkd, Debian's kernel
-/// booted by GRUB from the disk (serial console), a fixed ssh host key the test pins. Built on this
-/// machine by our own engine (makeimg, raw msdos ext4 through a loop device) from the local mirror,
+/// booted by GRUB from the disk (serial console), a fixed ssh host key the test pins. Like Debian's
+/// own cloud images the disk boots under BIOS and UEFI alike: gpt with a BIOS boot partition, the
+/// root and an ESP with GRUB at the removable path, so SeaBIOS and OVMF machines start from the
+/// same cached image. Built on this machine by our own engine (makeimg, raw gpt ext4 through a
+/// loop device) from the local mirror; the ESP is added from outside (<see cref="AddEsp"/>),
 /// and cached under /var/cache/anemos-tests/stock-debian-HASH/ keyed by the IMGBUILD, its files
 /// and the mirror's package set: a second run finds it in seconds. The keys are made with the
 /// image and kept beside it. Boot it with snapshot=on: the cached disk never changes.
@@ -29,9 +32,9 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         debian_suite=bookworm
         debian_mirror=${MIRROR}
         debian_variant=minbase
-        format="raw 8G msdos ext4"
+        format="raw 8G gpt ext4"
         hostconf="hostname=debian timezone=UTC locale=C.UTF-8"
-        packages="linux-image-cloud-amd64 grub-pc systemd-sysv sudo openssh-server iproute2"
+        packages="linux-image-cloud-amd64 grub-pc grub-efi-amd64-bin systemd-sysv sudo openssh-server iproute2"
 
         provision() {
             useradd -m -s /bin/bash debian
@@ -45,7 +48,13 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
             rm -rf /etc/stock
             systemctl enable systemd-networkd.service ssh.service
 
-            grub-install --target=i386-pc --modules="part_msdos ext2" "$ANEMOS_INSTALL_DISK"
+            # Both loaders, one menu. BIOS GRUB's core goes in the BIOS boot partition; UEFI GRUB is one
+            # standalone file (its modules inside) that finds the root by UUID and reads the same menu,
+            # for the ESP the test adds (this build machine's kernel cannot mount vfat).
+            grub-install --target=i386-pc --modules="part_gpt ext2" "$ANEMOS_INSTALL_DISK"
+            mkdir -p /boot/stock-efi
+            printf 'search --no-floppy --fs-uuid --set=root %s\nconfigfile ($root)/boot/grub/grub.cfg\n' "$ANEMOS_ROOT_UUID" > /boot/stock-efi/early.cfg
+            grub-mkstandalone -O x86_64-efi -o /boot/stock-efi/BOOTX64.EFI "boot/grub/grub.cfg=/boot/stock-efi/early.cfg"
             update-grub
             # No udev in the build's chroot, so no /dev/disk/by-uuid: grub-mkconfig names the loop
             # partition as the root. The machine knows its root by UUID, as fstab does.
@@ -112,6 +121,7 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         // it): about 2 minutes on an idle machine, many more beside two VM tests.
         var result = Makeimg.Run(folder, mirror.Environment(), TimeSpan.FromMinutes(20), "--image", Path.Combine(work, "disk.img"));
         Makeimg.AssertSucceeded(result);
+        AddEsp(Path.Combine(work, "disk.img"));
         File.WriteAllText(Path.Combine(work, "build-seconds"), clock.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
         Directory.Delete(folder, recursive: true);
         if (Directory.Exists(cache)) Directory.Delete(cache, recursive: true);
@@ -119,6 +129,41 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
         // Images of older inputs are of no further use (each holds about 1 GiB).
         foreach (string old in Directory.GetDirectories(CacheRoot, "stock-debian-*").Where(d => d != cache && !d.Contains(".building-", StringComparison.Ordinal)))
             Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Size of the ESP appended to the disk: room for FAT32 with one-sector clusters and GRUB's one file.</summary>
+    const long EspBytes = 64L << 20;
+
+    /// <summary>
+    /// Appends an ESP to the built disk and puts provision()'s UEFI GRUB at its removable path
+    /// (EFI/BOOT/BOOTX64.EFI). The engine makes and mounts an ESP itself only under UEFI, and this
+    /// build machine's kernel has no vfat to mount one: the disk grows by the ESP, gpt's backup
+    /// header moves to the new end (sfdisk), and dosfstools and mtools write the FAT in the file.
+    /// </summary>
+    static void AddEsp(string disk)
+    {
+        var (_, partitions) = DiskImage.PartitionTable(disk);
+        string loader = disk + ".BOOTX64.EFI";
+        var dump = ProcessRunner.Run("debugfs", "-R", $"dump /boot/stock-efi/BOOTX64.EFI {loader}", $"{disk}?offset={partitions[^1].Start * 512}");
+        Assert.True(dump.ExitCode == 0 && File.Exists(loader) && new FileInfo(loader).Length > 0, "provision() left no UEFI GRUB: " + dump);
+        long start;
+        using (var file = new FileStream(disk, FileMode.Open, FileAccess.ReadWrite))
+        {
+            start = file.Length;
+            file.SetLength(file.Length + EspBytes + (1 << 20)); // and a MiB for gpt's backup table
+        }
+        foreach (string command in (string[])[
+            $"sfdisk --quiet --relocate gpt-bak-std '{disk}'",
+            $"echo 'start={start / 512}, size={EspBytes / 512}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B' | sfdisk --quiet --append '{disk}'",
+            $"mkfs.fat -F 32 -s 1 -n ESP --offset {start / 512} '{disk}' {EspBytes / 1024}",
+            $"MTOOLS_SKIP_CHECK=1 mmd -i '{disk}@@{start}' ::/EFI ::/EFI/BOOT",
+            $"MTOOLS_SKIP_CHECK=1 mcopy -i '{disk}@@{start}' '{loader}' ::/EFI/BOOT/BOOTX64.EFI",
+        ])
+        {
+            var step = ProcessRunner.Shell(command);
+            Assert.True(step.ExitCode == 0, $"{command}: {step}");
+        }
+        File.Delete(loader);
     }
 
     static void Write(string path, string text)
