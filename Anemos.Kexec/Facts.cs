@@ -29,6 +29,7 @@ public static class FactsReader
                 SignatureRequired = config is null ? null : ConfigEnabled(config, "CONFIG_KEXEC_SIG_FORCE"),
             },
             Lockdown = ParseLockdown(files.Read("/sys/kernel/security/lockdown")),
+            Firmware = files.Exists(EfiFolder) ? "uefi" : "bios",
             SecureBoot = SecureBoot(files),
             InitSystem = InitSystem(files),
             ConsoleArguments = ConsoleArguments(files.Read("/proc/cmdline") ?? ""),
@@ -89,12 +90,15 @@ public static class FactsReader
         return null;
     }
 
+    /// <summary>The kernel makes it when the machine booted through UEFI (and a kexec'd kernel was handed the firmware's tables).</summary>
+    const string EfiFolder = "/sys/firmware/efi";
+
     static bool? SecureBoot(SystemFiles files)
     {
         const string variable = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
         byte[]? value = files.ReadBytes(variable);
         if (value is { Length: >= 5 }) return value[4] == 1; // 4 bytes of attributes, then the value
-        return files.Exists("/sys/firmware/efi") ? null : false;
+        return files.Exists(EfiFolder) ? null : false;
     }
 
     public static string InitSystem(SystemFiles files)

@@ -12,6 +12,9 @@ public sealed record Facts
     public long MemAvailableBytes { get; init; }
     public required KexecFacts Kexec { get; init; }
     public string? Lockdown { get; init; }
+    /// <summary>"uefi" when the host booted through UEFI (/sys/firmware/efi), else "bios"; null from a helper too old to say.</summary>
+    public string? Firmware { get; init; }
+    /// <summary>The firmware's SecureBoot variable: false under BIOS, null under UEFI when it cannot be read.</summary>
     public bool? SecureBoot { get; init; }
     public required string InitSystem { get; init; }
     public required string[] ConsoleArguments { get; init; }

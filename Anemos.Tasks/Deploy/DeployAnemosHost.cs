@@ -60,6 +60,8 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string LockDirectory { get; set; } = "";
     /// <summary>Where to write the phases as JSON (deploy.json).</summary>
     public string? ReportFile { get; set; }
+    /// <summary>The host's Firmware metadata (bios or uefi), compared with what the facts find (ANEMOS4046).</summary>
+    public string? HostFirmware { get; set; }
 
     public bool DryRun { get; set; }
     /// <summary>Wait for the host to come back and verify it (false: stop after the handover).</summary>
@@ -143,8 +145,10 @@ public sealed class DeployAnemosHost : AnemosTask
             {
                 (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, helperSource, compatibility, owner, phase,
                     (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments), CancellationToken);
-                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}, network {NetworkSummary(facts.Network)}");
+                _progress.Firmware = facts.Firmware;
+                phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}, firmware {FirmwareFacts.Describe(facts)}, network {NetworkSummary(facts.Network)}");
             }
+            if (FirmwareFacts.Disagreement(facts, HostFirmware, HostName) is { } disagreement) LogDiagnostic(Diagnostics.HostFirmwareDiffers, disagreement);
             // The deploy environment takes its addresses from the host's (network.conf); without them it can only ask DHCP.
             if (facts.Network.Interfaces.Length == 0) LogDiagnostic(Diagnostics.HostNetworkNotCaptured, _target.Display);
 
@@ -156,6 +160,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
                 StateRoom.Check(facts.StateFreeBytes, plan.ArrivingSizes, manifest.Initramfs.Size, _target.Display, _state);
                 memory.Check(facts.MemTotalBytes, _target.Display);
+                FirmwareFacts.RefuseSecureBoot(facts, _target.Display);
                 phase.Complete(facts.MemTotalBytes > 0 ? $"{plan.Summary}; memory {ByteSize.Format(facts.MemTotalBytes)}, the deploy environment needs {memory.Required}" : plan.Summary);
             }
 

@@ -19,6 +19,9 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
     readonly Stopwatch _total = Stopwatch.StartNew();
 
     public IReadOnlyList<DeployPhase> Phases => _phases;
+    /// <summary>The host's firmware as the helper's facts found it (<see cref="FirmwareFacts"/>); null before the facts.</summary>
+    public string? Firmware { get; set; }
+    const string FirmwareField = "firmware";
     public long BytesSent => _phases.Sum(p => p.BytesSent);
     public double TotalSeconds => _total.Elapsed.TotalSeconds;
 
@@ -53,6 +56,7 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
             json.WriteBoolean("dryRun", dryRun);
             json.WriteNumber("bytesSent", BytesSent);
             json.WriteNumber("seconds", Math.Round(TotalSeconds, 3));
+            if (Firmware is not null) json.WriteString(FirmwareField, Firmware);
             json.WriteStartArray("phases");
             foreach (var phase in _phases)
             {
@@ -67,6 +71,26 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
             json.WriteEndArray();
             json.WriteEndObject();
         });
+    }
+
+    /// <summary>
+    /// The firmware a host's last deploy report recorded ("uefi" or "bios"), what a rehearsal's auto
+    /// firmware follows when the host has no Firmware metadata; null without a readable report.
+    /// </summary>
+    public static string? RecordedFirmware(string? reportFile)
+    {
+        if (string.IsNullOrWhiteSpace(reportFile) || !File.Exists(reportFile)) return null;
+        try
+        {
+            using var report = JsonDocument.Parse(File.ReadAllBytes(reportFile));
+            return report.RootElement.ValueKind == JsonValueKind.Object && report.RootElement.TryGetProperty(FirmwareField, out var firmware)
+                && firmware.GetString() is FirmwareFacts.Uefi or FirmwareFacts.Bios ? firmware.GetString() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        {
+            // Only a hint for the rehearsal: a report it cannot read leaves the default.
+            return null;
+        }
     }
 
     /// <summary>A running phase: Complete() it; disposing one that was not completed reports it as failed.</summary>

@@ -80,6 +80,8 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public string Firmware { get; set; } = "auto";
     /// <summary>The host's Firmware metadata (bios or uefi), which auto follows.</summary>
     public string? HostFirmware { get; set; }
+    /// <summary>The host's deploy.json: without Firmware metadata, auto follows the firmware its last deploy found.</summary>
+    public string? DeployReportFile { get; set; }
     /// <summary>AnemosOvmfCode and AnemosOvmfVars: OVMF's code and its empty variable store (Debian's ovmf package).</summary>
     public string OvmfCode { get; set; } = QemuFirmware.OvmfCode;
     public string OvmfVars { get; set; } = QemuFirmware.OvmfVarsTemplate;
@@ -114,7 +116,9 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             _ => throw new AnemosException(Diagnostics.RehearseBootInvalid, BootInstalled),
         };
         var installedNetwork = boot ? RehearsalNetwork.Parse(InstalledAddress, InstalledGateway) : null;
-        bool uefi = RehearsalFirmware.IsUefi(Firmware, HostFirmware, HostName);
+        string? deployedFirmware = DeployProgress.RecordedFirmware(DeployReportFile);
+        bool uefi = RehearsalFirmware.IsUefi(Firmware, HostFirmware, HostName, deployedFirmware);
+        string firmwareSource = RehearsalFirmware.FollowsLastDeploy(Firmware, HostFirmware, deployedFirmware) ? " as the last deploy found the host" : "";
         if (uefi) RehearsalFirmware.RequireOvmf(OvmfCode, OvmfVars);
         RehearsalDisks.CreateWorkFolder(WorkDirectory);
         // A fresh variable store per rehearsal, in its work folder: a new machine's NVRAM.
@@ -138,7 +142,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
             ConsoleLog = Path.Combine(WorkDirectory, "console.log");
             string accelerator = QemuHost.Accelerator(Accelerator);
-            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {Mirror} as {mirror.GuestUrl}")}); console follows");
+            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}{firmwareSource}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {Mirror} as {mirror.GuestUrl}")}); console follows");
             var installStarted = Stopwatch.StartNew();
             var (installDisk, lastLine) = Install(qemu, InstallCommand(accelerator, disks.Files, initramfs, mirror));
             var installTime = installStarted.Elapsed;

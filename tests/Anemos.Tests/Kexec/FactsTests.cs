@@ -51,11 +51,31 @@ public sealed class FactsTests : IDisposable
         Assert.True(facts.Kexec.FileLoadConfigured);
         Assert.False(facts.Kexec.SignatureRequired);
         Assert.Equal("none", facts.Lockdown);
+        Assert.Equal("bios", facts.Firmware);
+        Assert.False(facts.SecureBoot);
         Assert.Equal("systemd", facts.InitSystem);
         Assert.Equal(["console=tty0", "console=ttyS0,115200"], facts.ConsoleArguments);
         Assert.Equal([new string('a', 64)], facts.CachedSha256);
         Assert.Equal("glibc", facts.Libc);
         Assert.Equal(HelperVersion.Current, facts.HelperVersion);
+    }
+
+    const string SecureBootVariable = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+
+    [Theory]
+    // efivarfs: four bytes of attributes (NV, BS, RT: 0x06), then the variable's one byte.
+    [InlineData(new byte[] { 6, 0, 0, 0, 1 }, true)]
+    [InlineData(new byte[] { 6, 0, 0, 0, 0 }, false)]
+    [InlineData(null, null)] // UEFI, but efivarfs not mounted: unknown, not "off"
+    public void UnderUefiReadsTheFirmwaresSecureBootVariable(byte[]? variable, bool? expected)
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "sys/firmware/efi/efivars"));
+        if (variable is not null) File.WriteAllBytes(Path.Combine(_root, SecureBootVariable), variable);
+
+        var facts = FactsReader.Collect(new SystemFiles(_root), Path.Combine(_root, "state"), NetworkSnapshot.Empty);
+
+        Assert.Equal("uefi", facts.Firmware);
+        Assert.Equal(expected, facts.SecureBoot);
     }
 
     [Theory]

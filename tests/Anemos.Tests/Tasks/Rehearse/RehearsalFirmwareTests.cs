@@ -22,6 +22,18 @@ public sealed class RehearsalFirmwareTests
         Assert.Equal(uefi, RehearsalFirmware.IsUefi(property, host, "x"));
 
     [Theory]
+    [InlineData("auto", "", "uefi", true, true)]
+    [InlineData("", null, "bios", false, true)]
+    [InlineData("auto", "bios", "uefi", false, false)] // the metadata is the operator's word
+    [InlineData("bios", "", "uefi", false, false)] // and so is the property
+    [InlineData("auto", "", null, false, false)]
+    public void WithoutMetadataAutoFollowsTheFirmwareTheLastDeployFound(string property, string? host, string? deployed, bool uefi, bool followed)
+    {
+        Assert.Equal(uefi, RehearsalFirmware.IsUefi(property, host, "x", deployed));
+        Assert.Equal(followed, RehearsalFirmware.FollowsLastDeploy(property, host, deployed));
+    }
+
+    [Theory]
     [InlineData("efi", "", "AnemosRehearseFirmware is 'efi'")]
     [InlineData("auto", "auto", "The Firmware metadata of host 'x' is 'auto'")]
     [InlineData("bios", "coreboot", "The Firmware metadata of host 'x' is 'coreboot'")]
