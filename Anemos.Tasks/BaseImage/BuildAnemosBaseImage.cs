@@ -146,7 +146,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
         string lower = path.ToLowerInvariant();
         if (!(lower.EndsWith(".tar") || lower.EndsWith(".tar.gz") || lower.EndsWith(".tgz")))
         {
-            LogDiagnostic(Diagnostics.RootfsInputInvalid, path, "is neither a directory nor a .tar or .tar.gz file");
+            LogDiagnostic(Diagnostics.RootfsInputInvalid, path, "is neither a directory nor a .tar, .tar.gz or .tgz file");
             return;
         }
         // Unpack to a private folder, then take it like a directory: keeps one code path for modes and links.

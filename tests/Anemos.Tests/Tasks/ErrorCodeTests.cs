@@ -25,7 +25,7 @@ public sealed class ErrorCodeTests
     static IReadOnlyList<Diagnostic> TaskDiagnostics() =>
         typeof(Diagnostics).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (Diagnostic)f.GetValue(null)!).ToList();
 
-    /// <summary>Codes raised outside the tasks: the .targets files, the scripts (the deploy init's install disk codes, the engine's `_mi_fail CODE`), the samples.</summary>
+    /// <summary>Codes raised outside the tasks: the .targets files, the scripts (the deploy init's `fail "CODE: …"` and install disk codes, the engine's `_mi_fail CODE`), the samples.</summary>
     static Dictionary<string, List<string>> CodesInFiles()
     {
         var found = new Dictionary<string, List<string>>();
@@ -37,7 +37,7 @@ public sealed class ErrorCodeTests
         foreach (string file in files)
         {
             string text = File.ReadAllText(file);
-            foreach (Match match in Regex.Matches(text, @"(?:Code=""|error |DISK_ERROR=""|_mi_fail |_mi_usage )(ANEMOS\d{4})"))
+            foreach (Match match in Regex.Matches(text, @"(?:Code=""|error |DISK_ERROR=""|\bfail ""|_mi_fail |_mi_usage )(ANEMOS\d{4})"))
             {
                 string code = match.Groups[1].Value;
                 if (!found.TryGetValue(code, out var list)) found[code] = list = [];

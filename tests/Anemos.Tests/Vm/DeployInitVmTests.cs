@@ -235,7 +235,7 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
         Assert.True(result.ExitCode != 0, result.ToString());
         Assert.Contains("ANEMOS-RESULT fail host=vm", result.Output);
         Assert.Matches(@"ANEMOS-RESULT fail host=vm payload=[0-9a-f]{64} step=makeimg:bootstrap", result.Output);
-        Assert.Contains("failed: makeimg exited with status 1: makeimg: bootstrap: ANEMOS2299: debootstrap failed with status 1", result.Output);
+        Assert.Contains("failed: ANEMOS3143: makeimg exited with status 1; its last line says why and what to do: makeimg: bootstrap: ANEMOS2299: debootstrap failed with status 1", result.Output);
         Assert.Contains("error ANEMOS3102", result.Output);
         Assert.Contains("at the deploy init's step 'makeimg:bootstrap'", result.Output);
     }
