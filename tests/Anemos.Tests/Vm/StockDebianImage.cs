@@ -53,7 +53,8 @@ public sealed record StockDebianImage(string Disk, string DeployKey, string Host
             # for the ESP the test adds (this build machine's kernel cannot mount vfat).
             grub-install --target=i386-pc --modules="part_gpt ext2" "$ANEMOS_INSTALL_DISK"
             mkdir -p /boot/stock-efi
-            printf 'search --no-floppy --fs-uuid --set=root %s\nconfigfile ($root)/boot/grub/grub.cfg\n' "$ANEMOS_ROOT_UUID" > /boot/stock-efi/early.cfg
+            # Its modules are in its memdisk, but the disk's table and file system are loaded by name.
+            printf 'insmod part_gpt\ninsmod ext2\nsearch --no-floppy --fs-uuid --set=root %s\nconfigfile ($root)/boot/grub/grub.cfg\n' "$ANEMOS_ROOT_UUID" > /boot/stock-efi/early.cfg
             grub-mkstandalone -O x86_64-efi -o /boot/stock-efi/BOOTX64.EFI "boot/grub/grub.cfg=/boot/stock-efi/early.cfg"
             update-grub
             # No udev in the build's chroot, so no /dev/disk/by-uuid: grub-mkconfig names the loop
