@@ -6,7 +6,7 @@ namespace Anemos.Tests.Vm;
 
 /// <summary>
 /// samples/dns x from a stock Debian 12 machine (issue 11, points 2–4). The first install
-/// (<see cref="FirstInstalledDnsHost"/>, once): the stock disk boots with SeaBIOS behind a
+/// (<see cref="FirstInstalledDnsHost"/>, once): the stock disk boots through UEFI (OVMF) behind a
 /// data disk, `dotnet publish -p:Host=x -p:PublishProfile=x-first-install` logs in as `debian`
 /// (sudo -n) pinning the stock key, a dry run installs the helper and fills the cache, the real
 /// publish after a change sends only the overlay, kexecs through systemd, the engine installs
@@ -42,7 +42,8 @@ public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputH
 
         // In as the stock image's debian through sudo, its own key pinned; the helper took systemd's kexec path.
         Assert.True(result.Output.Contains($"deploy x: connect") && result.Output.Contains($"debian@127.0.0.1:{host.Vm.Port}, host key {host.Image.HostKeyFingerprint} pinned"), context);
-        Assert.Matches(@"deploy x: facts .*init systemd", result.Output);
+        Assert.Matches(@"deploy x: facts .*init systemd, firmware uefi, network ", result.Output);
+        Assert.Equal("uefi", host.FirmwareAfterInstall);
         Assert.Contains("back with a new boot id", result.Output);
         Assert.True(result.Output.Contains($"reports payload {host.PayloadAfterInstall[..12]}, healthy"), context);
         Assert.Equal("deployed", host.OutcomeAfterInstall);
@@ -53,6 +54,11 @@ public sealed class FirstInstallVmTests(FirstInstalledDnsHost host, ITestOutputH
         Assert.True(Regex.Matches(host.ConsoleAfterInstall, "ANEMOS-RESULT ok host=x").Count == 1, context);
         Assert.Equal(["vdb"], InstallDisks(host.ConsoleAfterInstall));
         Assert.Contains(BootDiskLine, host.ConsoleAfterInstall);
+        // Under UEFI after the kexec: the engine made the ESP first on x's msdos disk and provision() ran for UEFI,
+        // and the firmware then booted x from the ESP's removable path (OVMF throughout, never SeaBIOS).
+        Assert.Matches(@"root /dev/vdb2 \(ext4, UUID [0-9a-f-]{36}\) mounted at \S+, EFI /dev/vdb1 at /boot/efi", host.ConsoleAfterInstall);
+        Assert.Contains("running provision() in the image (disk=/dev/vdb root=/dev/vdb2 boot=uefi)", host.ConsoleAfterInstall);
+        Assert.DoesNotContain("SeaBIOS", host.ConsoleAfterInstall);
         Assert.Matches(@"(?m)^x login:", host.ConsoleAfterInstall);
         // x's own host key (dns.proj's secret), not the stock image's.
         Assert.Equal(host.Copy.Fingerprint, host.HostKeyAfterInstall);

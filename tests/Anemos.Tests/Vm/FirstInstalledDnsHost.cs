@@ -35,6 +35,8 @@ public sealed class FirstInstalledDnsHost : IAsyncLifetime
     /// <summary>The payload sha256 the first install deployed (manifest.json) and its deploy.json's outcome.</summary>
     public string PayloadAfterInstall { get; private set; } = "";
     public string OutcomeAfterInstall { get; private set; } = "";
+    /// <summary>The firmware deploy.json recorded from the helper's facts.</summary>
+    public string FirmwareAfterInstall { get; private set; } = "";
     /// <summary>What the first install sent (deploy.json), after the dry run.</summary>
     public long BytesSent { get; private set; }
     public bool Succeeded => Failure is null && Result is { ExitCode: 0 };
@@ -90,6 +92,7 @@ public sealed class FirstInstalledDnsHost : IAsyncLifetime
             PayloadAfterInstall = Copy.Payload();
             var report = Copy.DeployReport();
             OutcomeAfterInstall = report.GetProperty("outcome").GetString() ?? "";
+            FirmwareAfterInstall = report.TryGetProperty("firmware", out var firmware) ? firmware.GetString() ?? "" : "";
             BytesSent = report.GetProperty("bytesSent").GetInt64();
             if (Result.ExitCode == 0) HostKeyAfterInstall = Vm.HostKeyFingerprint();
             DataSha256AfterInstall = RehearsedDnsHost.Sha256Of(Vm.DataDisk);
