@@ -55,6 +55,8 @@ HelperResult Stage(StageCommand command)
     EnsureStateFolder();
     using var stateLock = StateLock.Acquire(state);
     SweepSecrets();
+    // Refused before any secret is received: a TargetDisk the running system cannot name is the deploy's mistake.
+    string? targetDisk = command.TargetDisk is { } target ? TargetDiskReader.Describe(files, target) : null;
     string? secretsSegment = command.SecretsOnStandardInput ? secretsFolder.Receive(Console.OpenStandardInput(), report) : null;
     string? networkConf = command.Network == Capture.Auto && HostNetwork.Read(files) is { Interfaces.Length: > 0 } snapshot ? snapshot.ToNetworkConf() : null;
     // Only a disk the deploy init can recognise (a serial, wwid or partition table id) is worth a segment.
@@ -65,7 +67,7 @@ HelperResult Stage(StageCommand command)
     if (loginKeys is not null) report($"login keys: {loginKeys.Summary}");
     string[] console = command.KeepConsole ? FactsReader.ConsoleArguments(files.Read("/proc/cmdline") ?? "") : [];
     StagedState staged;
-    try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment, hostKeys, loginKeys); }
+    try { staged = new Stager(state, report, secretsFolder).Stage(command.Manifest, command.From, networkConf, command.Segments, console, bootDisk, secretsSegment, hostKeys, loginKeys, targetDisk); }
     finally { SweepSecrets(); }
     // What `boot --dry-run` would check, in this process and on the bytes just proven.
     if (command.Preflight) new Booter(state, files, report).Check(staged);

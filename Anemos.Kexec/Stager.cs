@@ -11,7 +11,7 @@ namespace Anemos.Kexec;
 /// `stage`: takes every artifact a manifest names from the cache, a folder or its https URL,
 /// proves each sha256 and size, assembles the initramfs with the build's own code and proves its
 /// sha256 before it counts as staged; then appends the host-side segments (network snapshot,
-/// boot disk, extra segments, the host's ssh keys, the deploy's secrets). Nothing half-written is ever taken as staged: state.json is
+/// boot disk, a TargetDisk by kernel name, extra segments, the host's ssh keys, the deploy's secrets). Nothing half-written is ever taken as staged: state.json is
 /// removed first and written last. An initramfs with host keys or secrets is written to the secrets folder in
 /// RAM, never under the state folder.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
         ["overlay"] = ["overlay.cpio", "overlay.cpio.gz", "overlay.cpio.zst"],
     };
 
-    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null, string? hostKeysSegment = null, LoginKeys.Found? loginKeys = null)
+    public StagedState Stage(string manifestPath, string? fromDirectory, string? networkConf, IReadOnlyList<string> extraSegments, string[] consoleArguments, string? bootDisk = null, string? secretsSegment = null, string? hostKeysSegment = null, LoginKeys.Found? loginKeys = null, string? targetDisk = null)
     {
         if (!File.Exists(manifestPath)) throw new HelperException(HelperCodes.ManifestInvalid, $"The manifest {manifestPath} does not exist.");
         byte[] manifestBytes = File.ReadAllBytes(manifestPath);
@@ -76,6 +76,13 @@ public sealed class Stager(string stateDirectory, Action<string> report, Secrets
             HostSegments.WriteBootDisk(segment, System.Text.Encoding.UTF8.GetBytes(bootDisk));
             segments.Add(segment);
             segmentNames.Add("boot-disk");
+        }
+        if (targetDisk is not null)
+        {
+            string segment = Path.Combine(StagedDirectory, "target-disk.cpio");
+            HostSegments.WriteTargetDisk(segment, System.Text.Encoding.UTF8.GetBytes(targetDisk));
+            segments.Add(segment);
+            segmentNames.Add("target-disk");
         }
         if (loginKeys is { Lines.Count: > 0 })
         {

@@ -20,6 +20,8 @@ public static class DeployInitContract
     // Segments appended on the host (or by a rehearsal) after the proven initramfs.
     public const string NetworkConf = "anemos/network.conf";
     public const string BootDisk = "anemos/boot-disk";
+    /// <summary>The disk a TargetDisk by kernel name (/dev/sda) named on the running system, in the boot-disk grammar: the init finds it by identity.</summary>
+    public const string TargetDisk = "anemos/target-disk";
     public const string Secrets = "anemos/secrets";
     /// <summary>The running system's ssh host keys (OpenSSH's ssh_host_TYPE_key files, 0600), in RAM only: the deploy environment's ssh answers with them.</summary>
     public const string HostKeys = "anemos/ssh";
@@ -32,7 +34,7 @@ public static class DeployInitContract
     public const string RehearseEnv = "anemos/rehearse.env";
 
     /// <summary>Every file or folder of the contract, as initramfs paths.</summary>
-    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, Secrets, HostKeys, LoginKeys, RehearseEnv];
+    public static IReadOnlyList<string> Paths { get; } = [HostEnvironment, Payload, AuthorizedKeys, NetworkConf, BootDisk, TargetDisk, Secrets, HostKeys, LoginKeys, RehearseEnv];
 
     /// <summary>host.env: what the build writes before the host's own variables.</summary>
     public static class HostEnv

@@ -18,6 +18,9 @@ public static class HostSegments
     /// <summary>A newc cpio holding /anemos/boot-disk (the disk the running system booted from), written atomically.</summary>
     public static void WriteBootDisk(string segmentPath, byte[] bootDisk) => WriteOne(segmentPath, BootDiskPath, bootDisk);
 
+    /// <summary>A newc cpio holding /anemos/target-disk (the disk a TargetDisk by kernel name is on the running system), written atomically.</summary>
+    public static void WriteTargetDisk(string segmentPath, byte[] targetDisk) => WriteOne(segmentPath, DeployInitContract.TargetDisk, targetDisk);
+
     /// <summary>A newc cpio holding /anemos/login_keys (0600): the old system's keys for the deploy environment's root.</summary>
     public static void WriteLoginKeys(string segmentPath, byte[] keys) => WriteOne(segmentPath, DeployInitContract.LoginKeys, keys, 0x180);
 

@@ -26,6 +26,7 @@ public static class HelperCodes
     public const string KernelUnsigned = "ANEMOS5017";
     public const string DeployLockHeld = "ANEMOS5018";
     public const string SecretsNotInRam = "ANEMOS5019";
+    public const string TargetDiskUnknown = "ANEMOS5020";
     public const string SecretsSwappable = "ANEMOS5025";
     public const string Internal = "ANEMOS5099";
 }

@@ -35,6 +35,20 @@ public sealed record StageCommand(string Manifest) : HelperCommand
     public string? From { get; init; }
     public Capture Network { get; init; } = Capture.Auto;
     public Capture BootDisk { get; init; } = Capture.Auto;
+    /// <summary>
+    /// The host's TargetDisk when it is a kernel name (/dev/sda): the deploy kernel may name the disks
+    /// in another order, so stage describes this disk of the running system for the init to find by identity.
+    /// </summary>
+    public string? TargetDisk { get; init; }
+
+    /// <summary>
+    /// The host's TargetDisk when stage must describe it: a kernel name (/dev/sda, /dev/nvme0n1).
+    /// A /dev/disk/by-id/NAME already names an identity, which the deploy init resolves itself.
+    /// </summary>
+    public static string? TargetDiskToDescribe(string? targetDisk) =>
+        targetDisk?.Trim() is { } path && path.StartsWith("/dev/", StringComparison.Ordinal) && path.Length > "/dev/".Length && !path["/dev/".Length..].Contains('/')
+            ? path : null;
+
     /// <summary>The running system's ssh host keys, for the deploy environment's ssh (in RAM only, like the secrets).</summary>
     public Capture HostKeys { get; init; } = Capture.Auto;
     /// <summary>The keys that could log in to the running system as the deploy's user, for the deploy environment's root (docs/helper.md, stage).</summary>
@@ -58,6 +72,7 @@ public sealed record StageCommand(string Manifest) : HelperCommand
         if (From is not null) { yield return "--from"; yield return From; }
         if (Network != Capture.Auto) { yield return "--network"; yield return Network.ToString().ToLowerInvariant(); }
         if (BootDisk != Capture.Auto) { yield return "--boot-disk"; yield return BootDisk.ToString().ToLowerInvariant(); }
+        if (TargetDisk is not null) { yield return "--target-disk"; yield return TargetDisk; }
         if (HostKeys != Capture.Auto) { yield return "--host-keys"; yield return HostKeys.ToString().ToLowerInvariant(); }
         if (LoginKeys != Capture.Auto) { yield return "--login-keys"; yield return LoginKeys.ToString().ToLowerInvariant(); }
         foreach (string segment in Segments) { yield return "--segment"; yield return segment; }
@@ -166,6 +181,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
         string? from = Value(options, "--from");
         var network = ParseCapture(options, "--network");
         var bootDisk = ParseCapture(options, "--boot-disk");
+        string? targetDisk = Value(options, "--target-disk");
         var hostKeys = ParseCapture(options, "--host-keys");
         var loginKeys = ParseCapture(options, "--login-keys");
         var segments = new List<string>();
@@ -178,7 +194,7 @@ public sealed record HelperCommandLine(HelperCommand Command)
             _ => throw new HelperUsageException("--secrets takes '-': the secrets segment comes on stdin, never from a file."),
         };
         bool preflight = Take(options, "--preflight");
-        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, HostKeys = hostKeys, LoginKeys = loginKeys, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets, Preflight = preflight };
+        return new StageCommand(manifest) { From = from, Network = network, BootDisk = bootDisk, TargetDisk = targetDisk, HostKeys = hostKeys, LoginKeys = loginKeys, Segments = segments, KeepConsole = keepConsole, SecretsOnStandardInput = secrets, Preflight = preflight };
     }
 
     static Capture ParseCapture(List<string> options, string option) => Value(options, option) switch

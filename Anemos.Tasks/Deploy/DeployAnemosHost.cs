@@ -60,6 +60,8 @@ public sealed class DeployAnemosHost : AnemosTask
     [Required] public string LockDirectory { get; set; } = "";
     /// <summary>Where to write the phases as JSON (deploy.json).</summary>
     public string? ReportFile { get; set; }
+    /// <summary>The host's TargetDisk metadata: a kernel name is described by the helper at stage, for the deploy init to find by identity.</summary>
+    public string? TargetDisk { get; set; }
     /// <summary>The host's Firmware metadata (bios or uefi), compared with what the facts find (ANEMOS4046).</summary>
     public string? HostFirmware { get; set; }
 
@@ -182,6 +184,7 @@ public sealed class DeployAnemosHost : AnemosTask
                     var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}")
                     {
                         From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true,
+                        TargetDisk = StageCommand.TargetDiskToDescribe(TargetDisk),
                         LoginKeys = loginKeys ? Capture.Auto : Capture.None,
                     };
                     // The uploads were taken into the cache: their folder goes in the same round trip, once staged.

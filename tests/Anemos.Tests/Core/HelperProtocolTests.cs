@@ -20,6 +20,7 @@ public sealed class HelperProtocolTests
             HostKeys = Capture.None,
             LoginKeys = Capture.None,
             Segments = ["/run/a b.cpio", "/run/it's.cpio"],
+            TargetDisk = "/dev/nvme0n1",
             KeepConsole = false,
             SecretsOnStandardInput = true,
             Preflight = true,
@@ -53,6 +54,7 @@ public sealed class HelperProtocolTests
             Assert.Equal((stage.Manifest, stage.From, stage.Network, stage.BootDisk, stage.KeepConsole, stage.SecretsOnStandardInput, stage.Preflight, stage.HostKeys, stage.LoginKeys),
                 (back.Manifest, back.From, back.Network, back.BootDisk, back.KeepConsole, back.SecretsOnStandardInput, back.Preflight, back.HostKeys, back.LoginKeys));
             Assert.Equal(stage.Segments, back.Segments);
+            Assert.Equal(stage.TargetDisk, back.TargetDisk);
         }
         else
         {
@@ -161,4 +163,14 @@ public sealed class HelperProtocolTests
         Assert.Null(HelperClient.ParseReply("bash: anemos-kexec: command not found"));
         Assert.Null(HelperClient.ParseVersion("{ not json"));
     }
+
+    [Theory]
+    [InlineData("/dev/sda", "/dev/sda")]
+    [InlineData(" /dev/nvme0n1 ", "/dev/nvme0n1")]
+    [InlineData("/dev/disk/by-id/virtio-anemos-disk0", null)] // an identity already: the init resolves it
+    [InlineData("/dev/", null)]
+    [InlineData("", null)]
+    [InlineData(null, null)]
+    public void StageDescribesATargetDiskOnlyWhenItIsAKernelName(string? targetDisk, string? described) =>
+        Assert.Equal(described, StageCommand.TargetDiskToDescribe(targetDisk));
 }

@@ -454,6 +454,26 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
+    public void ATargetDiskByKernelNameIsDescribedAtStageOrRefusedWhenTheRunningSystemHasNoSuchDisk()
+    {
+        // A kernel name is the running system's: one this machine does not have is refused at stage, nothing staged.
+        using var deployment = new Deployment(_server, Host(extra: "TargetDisk=\"/dev/anemos-no-such-disk\""));
+        var refused = deployment.Publish("-p:Host=x");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("ANEMOS5020", refused.Output);
+        Assert.Contains("TargetDisk /dev/anemos-no-such-disk is no disk on the running system. Nothing was staged.", refused.Output);
+        Assert.Equal(["connect", "facts", "plan", "upload", "stage FAILED"], Phases(refused));
+        Assert.False(File.Exists(Path.Combine(deployment.State, "staged", "state.json")));
+
+        // A by-id name is an identity already: the deploy init resolves it, stage appends nothing for it.
+        using var byId = new Deployment(_server, Host(extra: "TargetDisk=\"/dev/disk/by-id/virtio-anemos-disk0\""));
+        var staged = byId.Publish("-p:Host=x");
+        Assert.True(staged.ExitCode == 0, staged.ToString());
+        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(byId.State, "staged", "state.json"))).RootElement;
+        Assert.DoesNotContain("target-disk", state.GetProperty("segments").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public void WithoutAuthorizedKeysTheDeployEnvironmentTakesTheOldSystemsLoginKeysUnlessTurnedOff()
     {
         using var deployment = new Deployment(_server, Host());

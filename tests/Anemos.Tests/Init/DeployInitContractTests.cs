@@ -73,7 +73,7 @@ public sealed partial class DeployInitContractTests
     [Fact]
     public void TheInitReadsTheBootDiskFormatAndExactlyItsIdentityKeys()
     {
-        string choose = Function("choose_install_disk");
+        string choose = Function("match_disk_identity");
         Assert.Contains($"\"{DeployInitContract.BootDiskGrammar.Header}\"", choose);
         Assert.Equal(new SortedSet<string>(DeployInitContract.BootDiskGrammar.IdentityKeys, StringComparer.Ordinal), CaseLabels(choose, "key"));
     }

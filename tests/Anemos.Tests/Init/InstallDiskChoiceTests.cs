@@ -56,14 +56,16 @@ public sealed class InstallDiskChoiceTests : IDisposable
 
     sealed record Choice(string Disk, string Why, string Error, string Output);
 
-    Choice Choose(string targetDisk = "", string? bootDisk = null)
+    Choice Choose(string targetDisk = "", string? bootDisk = null, string? targetDiskFile = null)
     {
-        string bootFile = Path.Combine(_root, "boot-disk");
+        string bootFile = Path.Combine(_root, "boot-disk"), targetFile = Path.Combine(_root, "target-disk");
         if (bootDisk is not null) File.WriteAllText(bootFile, bootDisk);
         else File.Delete(bootFile);
+        if (targetDiskFile is not null) File.WriteAllText(targetFile, targetDiskFile);
+        else File.Delete(targetFile);
         string init = Repository.PathOf("Anemos.Sdk", "init", "anemos-init");
         var result = ProcessRunner.Run(Path.Combine(_applets, "sh"),
-            ["-c", """. "$0"; choose_install_disk "$1" "$2"; echo "status=$?"; echo "disk=$INSTALL_DISK"; echo "why=$INSTALL_WHY"; echo "error=$DISK_ERROR" """, init, targetDisk, bootFile],
+            ["-c", """. "$0"; choose_install_disk "$1" "$2" "$3"; echo "status=$?"; echo "disk=$INSTALL_DISK"; echo "why=$INSTALL_WHY"; echo "error=$DISK_ERROR" """, init, targetDisk, bootFile, targetFile],
             environment: new Dictionary<string, string?>
             {
                 ["PATH"] = _applets,
@@ -128,6 +130,29 @@ public sealed class InstallDiskChoiceTests : IDisposable
         Refused(missing, "ANEMOS3120");
         Assert.Contains("TargetDisk /dev/sdz does not exist", missing.Error);
         Refused(Choose("/dev/disk/by-uuid/0a1b"), "ANEMOS3120");
+    }
+
+    [Fact]
+    public void ATargetDiskByKernelNameIsTheDiskWithTheIdentityTheHelperFoundUnderThatName()
+    {
+        // The old system called the disk with serial DISK-B "sda"; this kernel names the disks in another order.
+        Disk("sda", serial: "DISK-A");
+        Disk("sdb", serial: "DISK-B");
+        const string described = "# Anemos boot disk, format 1\ndevice sda\nserial DISK-B\nsize 8388608\n";
+
+        var chosen = Choose("/dev/sda", targetDiskFile: described);
+        Assert.Equal("/dev/sdb", chosen.Disk);
+        Assert.Equal("TargetDisk /dev/sda as the old system named it, serial DISK-B", chosen.Why);
+
+        // Gone, or of another size: refused, never the disk that now has the name.
+        var gone = Choose("/dev/sda", targetDiskFile: described.Replace("DISK-B", "DISK-C", StringComparison.Ordinal));
+        Refused(gone, "ANEMOS3122");
+        Assert.Contains("the TargetDisk /dev/sda as the old system named it (serial DISK-C, 8388608 bytes) is none of the disks present", gone.Error);
+        Assert.EndsWith("name the disk by /dev/disk/by-id/NAME", gone.Error);
+        Refused(Choose("/dev/sda", targetDiskFile: described.Replace("8388608", "4096", StringComparison.Ordinal)), "ANEMOS3122");
+        Refused(Choose("/dev/sda", targetDiskFile: "# Anemos boot disk, format 2\n"), "ANEMOS3125");
+        // Without the helper's description (a rehearsal, whose names are the VM's own) the name is taken as it is.
+        Assert.Equal("/dev/sda", Choose("/dev/sda").Disk);
     }
 
     [Fact]

@@ -380,4 +380,35 @@ public sealed class FactsTests : IDisposable
         Assert.Equal("S3Z9NB0K123456A", disk?.Serial);
         Assert.True(disk?.Identifiable);
     }
+
+    [Fact]
+    public void ATargetDiskByKernelNameIsDescribedByTheIdentityItHasOnTheRunningSystem()
+    {
+        FakeDisk("sda", 8, 0, 16384, "sda1");
+        FakeDisk("sdb", 8, 16, 16384);
+        FakeDisk("sdc", 8, 32, 16384);
+        Write("/sys/class/block/sda1/partition", "1\n");
+        Write("/sys/block/sdb/device/serial", "DATA-DISK-2\n");
+        PartitionedImage("sda", "label: gpt\nlabel-id: 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0\n,,L\n");
+        var files = new SystemFiles(_root);
+
+        Assert.Equal("# Anemos boot disk, format 1\ndevice sdb\nserial DATA-DISK-2\nsize 8388608\n", TargetDiskReader.Describe(files, "/dev/sdb"));
+        Assert.Contains("ptuuid 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n", TargetDiskReader.Describe(files, "/dev/sda"));
+
+        // Every refusal is ANEMOS5020 and says nothing was staged.
+        foreach (var (path, why) in new[]
+        {
+            ("/dev/sdz", "is no disk on the running system"),
+            ("/dev/sda1", "names a partition on the running system"),
+            ("/dev/sdc", "has no serial, wwid or partition table id"), // blank, no serial: nothing to find it by after the reboot
+            ("/dev/disk/by-id/x", "is not a kernel name"),
+            ("/dev/../etc", "is not a kernel name"),
+        })
+        {
+            var refused = Assert.Throws<HelperException>(() => TargetDiskReader.Describe(files, path));
+            Assert.Equal(HelperCodes.TargetDiskUnknown, refused.Code);
+            Assert.Contains($"TargetDisk {path} {why}", refused.Message);
+            Assert.EndsWith("Nothing was staged.", refused.Message);
+        }
+    }
 }

@@ -113,6 +113,19 @@ public sealed class StagerTests : IDisposable
     }
 
     [Fact]
+    public void ATargetDiskByKernelNameTravelsAsTheDiskItDescribesAfterTheBootDisk()
+    {
+        string bootDisk = "# Anemos boot disk, format 1\ndevice vda\nserial anemos-disk0\n";
+        string targetDisk = "# Anemos boot disk, format 1\ndevice vdb\nserial anemos-disk1\nsize 67108864\n";
+        var state = new Stager(_state, _reports.Add).Stage(ManifestPath, _upload, null, [], [], bootDisk, targetDisk: targetDisk);
+        Assert.Equal(["boot-disk", "target-disk"], state.Segments);
+        string segment = Path.Combine(_state, "staged", "target-disk.cpio");
+        Assert.True(File.ReadAllBytes(state.InitramfsPath).AsSpan().EndsWith(File.ReadAllBytes(segment)));
+        var content = ProcessRunner.Run("sh", "-c", $"cpio -i --quiet --to-stdout anemos/target-disk <'{segment}'");
+        Assert.Equal(targetDisk, content.StandardOutput);
+    }
+
+    [Fact]
     public void TheOldSystemsLoginKeysTravelAsTheirOwnSegmentReadableByRootAlone()
     {
         var keys = new LoginKeys.Found("debian", ["/home/debian/.ssh/authorized_keys"], ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl operator@laptop"], []);
