@@ -65,7 +65,8 @@ public static class DiskImage
             var dd = ProcessRunner.Run("dd", $"if={image}", $"of={copy}", "bs=1M", "iflag=skip_bytes,count_bytes", $"skip={start * 512}", $"count={sectors * 512}", "status=none");
             Assert.True(dd.ExitCode == 0, dd.ToString());
             var listing = ProcessRunner.Run("fsck.fat", "-n", "-l", copy);
-            Assert.True(listing.ExitCode == 0, listing.ToString());
+            // 1: it found something it would fix, such as the dirty bit of an ESP a VM's poweroff left mounted; it lists the files all the same.
+            Assert.True(listing.ExitCode is 0 or 1, listing.ToString());
             return listing.StandardOutput;
         }
         finally
