@@ -29,7 +29,7 @@ public static class FactsReader
                 SignatureRequired = config is null ? null : ConfigEnabled(config, "CONFIG_KEXEC_SIG_FORCE"),
             },
             Lockdown = ParseLockdown(files.Read("/sys/kernel/security/lockdown")),
-            Firmware = files.Exists(EfiFolder) ? "uefi" : "bios",
+            Firmware = files.Exists(EfiFolder) ? FirmwareNames.Uefi : FirmwareNames.Bios,
             SecureBoot = SecureBoot(files),
             InitSystem = InitSystem(files),
             ConsoleArguments = ConsoleArguments(files.Read("/proc/cmdline") ?? ""),

@@ -12,7 +12,7 @@ public sealed record Facts
     public long MemAvailableBytes { get; init; }
     public required KexecFacts Kexec { get; init; }
     public string? Lockdown { get; init; }
-    /// <summary>"uefi" when the host booted through UEFI (/sys/firmware/efi), else "bios"; null from a helper too old to say.</summary>
+    /// <summary><see cref="FirmwareNames.Uefi"/> when the host booted through UEFI (/sys/firmware/efi), else <see cref="FirmwareNames.Bios"/>; null from a helper too old to say.</summary>
     public string? Firmware { get; init; }
     /// <summary>The firmware's SecureBoot variable: false under BIOS, null under UEFI when it cannot be read.</summary>
     public bool? SecureBoot { get; init; }
@@ -37,4 +37,10 @@ public sealed record KexecFacts
     /// <summary>CONFIG_KEXEC_FILE from the kernel's config, where readable.</summary>
     public bool? FileLoadConfigured { get; init; }
     public bool? SignatureRequired { get; init; }
+}
+
+/// <summary>The firmware names the facts, deploy.json and the host's Firmware metadata share.</summary>
+public static class FirmwareNames
+{
+    public const string Uefi = "uefi", Bios = "bios";
 }

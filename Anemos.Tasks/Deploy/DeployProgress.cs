@@ -84,7 +84,7 @@ public sealed class DeployProgress(TaskLoggingHelper log, string hostName)
         {
             using var report = JsonDocument.Parse(File.ReadAllBytes(reportFile));
             return report.RootElement.ValueKind == JsonValueKind.Object && report.RootElement.TryGetProperty(FirmwareField, out var firmware)
-                && firmware.GetString() is FirmwareFacts.Uefi or FirmwareFacts.Bios ? firmware.GetString() : null;
+                && firmware.GetString() is Core.Protocol.FirmwareNames.Uefi or Core.Protocol.FirmwareNames.Bios ? firmware.GetString() : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
         {

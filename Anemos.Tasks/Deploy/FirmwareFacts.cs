@@ -11,7 +11,7 @@ namespace Anemos.Tasks.Deploy;
 /// </summary>
 public static class FirmwareFacts
 {
-    public const string Uefi = "uefi", Bios = "bios";
+    const string Uefi = FirmwareNames.Uefi, Bios = FirmwareNames.Bios;
 
     /// <summary>"uefi", "uefi, Secure Boot on", "bios"; "unknown" from a helper too old to say.</summary>
     public static string Describe(Facts facts) => facts.Firmware switch

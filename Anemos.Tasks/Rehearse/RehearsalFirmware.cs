@@ -18,13 +18,13 @@ public static class RehearsalFirmware
         // The host's own value is checked even when the property overrides it: a typo is never hidden.
         bool host = Parse(hostFirmware, allowAuto: false) ?? throw Invalid($"The Firmware metadata of host '{hostName}'", hostFirmware!);
         bool chosen = Parse(firmware, allowAuto: true) ?? throw Invalid("AnemosRehearseFirmware", firmware!);
-        if (FollowsLastDeploy(firmware, hostFirmware, deployedFirmware)) return deployedFirmware == "uefi";
+        if (FollowsLastDeploy(firmware, hostFirmware, deployedFirmware)) return deployedFirmware == Core.Protocol.FirmwareNames.Uefi;
         return IsAuto(firmware) ? host : chosen;
     }
 
     /// <summary>Auto, no Firmware metadata, and a deploy that found the host's firmware: the rehearsal boots that.</summary>
     public static bool FollowsLastDeploy(string? firmware, string? hostFirmware, string? deployedFirmware) =>
-        IsAuto(firmware) && string.IsNullOrWhiteSpace(hostFirmware) && deployedFirmware is "uefi" or "bios";
+        IsAuto(firmware) && string.IsNullOrWhiteSpace(hostFirmware) && deployedFirmware is Core.Protocol.FirmwareNames.Uefi or Core.Protocol.FirmwareNames.Bios;
 
     static bool IsAuto(string? value) => string.IsNullOrWhiteSpace(value) || value.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
