@@ -56,8 +56,7 @@ public sealed record HelperVariant(string Name, string File, bool Exists, string
         if (sameMachine.Count == 0)
         {
             string machines = string.Join(", ", variants.Where(v => v.Exists && v.Machine is not null).Select(v => v.Machine).Distinct());
-            throw new AnemosException(Diagnostics.HostMachineUnserved, hostDisplay,
-                host.Machine.Length > 0 ? host.Machine : "an unknown machine (uname -m printed nothing)", machines.Length > 0 ? machines : "none (the SDK's helper files are missing)");
+            throw new AnemosException(Diagnostics.HostMachineUnserved, hostDisplay, host.Machine, machines.Length > 0 ? machines : "none (the SDK's helper files are missing)");
         }
         var oldest = sameMachine.Where(v => v.MinimumGlibc is not null).MinBy(v => v.MinimumGlibc)!;
         if (host.Libc != HostLibc.Glibc || host.LibcVersion is null)

@@ -16,9 +16,12 @@ public enum HostLibc { Unknown, Glibc, Musl }
 /// deploy's first command, before the state folder's trust check (<see cref="HelperInstaller"/>): no
 /// round trip of its own, and before anything is uploaded.
 /// </summary>
-public sealed partial record HostPlatform(string Machine, string? Loader, HostLibc Libc, Version? LibcVersion, string LoaderSaid)
+public sealed partial record HostPlatform(string Machine, string? Loader, HostLibc Libc, Version? LibcVersion, string LoaderSaid, bool StaticShell = false)
 {
     const string Prefix = "anemos-probe ";
+
+    /// <summary>Where glibc's dynamic loader lies by each machine's ABI (x86_64, aarch64): fixed paths, named in every glibc program.</summary>
+    const string GlibcLoaders = "/lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1";
 
     /// <summary>
     /// A POSIX sh fragment that prints the probe's lines and never fails. The loader's path is the first
@@ -31,6 +34,9 @@ public sealed partial record HostPlatform(string Machine, string? Loader, HostLi
     public const string Command =
         "echo \"" + Prefix + "machine $(uname -m 2>/dev/null)\"; " +
         "loader=$(head -c 4096 /bin/sh 2>/dev/null | tr -c 'A-Za-z0-9_./-' '\\n' | grep -o -E '/[A-Za-z0-9_./-]*/ld[A-Za-z0-9_.-]*[.]so[.0-9]*' | head -n 1); " +
+        // A statically linked /bin/sh (busybox-static as the shell, as in the tests' stock host) names
+        // none: then glibc's own loader at its ABI path, the one a glibc helper names, is asked instead.
+        "if [ -z \"$loader\" ]; then for l in " + GlibcLoaders + "; do if [ -x \"$l\" ]; then loader=$l; echo \"" + Prefix + "static-shell\"; break; fi; done; fi; " +
         "echo \"" + Prefix + "loader $loader\"; " +
         "if [ -n \"$loader\" ]; then \"$loader\" --version 2>&1 | head -n 2 | sed 's/^/" + Prefix + "loader-says /'; fi; ";
 
@@ -39,6 +45,7 @@ public sealed partial record HostPlatform(string Machine, string? Loader, HostLi
     {
         string machine = "", said = "";
         string? loader = null;
+        bool staticShell = false;
         foreach (string raw in output.Split('\n'))
         {
             string line = raw.TrimEnd('\r');
@@ -47,12 +54,13 @@ public sealed partial record HostPlatform(string Machine, string? Loader, HostLi
             if (rest.StartsWith("machine ", StringComparison.Ordinal)) machine = rest["machine ".Length..].Trim();
             else if (rest.StartsWith("loader ", StringComparison.Ordinal)) loader = rest["loader ".Length..].Trim() is { Length: > 0 } path ? path : null;
             else if (rest.StartsWith("loader-says ", StringComparison.Ordinal)) said += (said.Length > 0 ? " " : "") + rest["loader-says ".Length..].Trim();
+            else if (rest == "static-shell") staticShell = true;
         }
         if (said.Contains("musl", StringComparison.OrdinalIgnoreCase))
-            return new HostPlatform(machine, loader, HostLibc.Musl, VersionIn(MuslVersion().Match(said)), said);
+            return new HostPlatform(machine, loader, HostLibc.Musl, VersionIn(MuslVersion().Match(said)), said, staticShell);
         if (GlibcVersion().Match(said) is { Success: true } glibc)
-            return new HostPlatform(machine, loader, HostLibc.Glibc, VersionIn(glibc), said);
-        return new HostPlatform(machine, loader, HostLibc.Unknown, null, said);
+            return new HostPlatform(machine, loader, HostLibc.Glibc, VersionIn(glibc), said, staticShell);
+        return new HostPlatform(machine, loader, HostLibc.Unknown, null, said, staticShell);
     }
 
     static Version? VersionIn(Match match) => match.Success
@@ -60,14 +68,14 @@ public sealed partial record HostPlatform(string Machine, string? Loader, HostLi
         : null;
 
     /// <summary>As the facts line and the refusals say it: `x86_64, glibc 2.36`.</summary>
-    public string Describe() => $"{(Machine.Length > 0 ? Machine : "unknown machine")}, {DescribeLibc()}";
+    public string Describe() => $"{(Machine.Length > 0 ? Machine : "unknown machine")}, {DescribeLibc()}{(StaticShell ? " (a static /bin/sh)" : "")}";
 
     /// <summary>The C library in words, saying why when it is unknown.</summary>
     public string DescribeLibc() => Libc switch
     {
         HostLibc.Glibc => $"glibc {LibcVersion}",
         HostLibc.Musl => LibcVersion is null ? "musl" : $"musl {LibcVersion}",
-        _ when Loader is null => "an unknown C library (/bin/sh names no dynamic loader)",
+        _ when Loader is null => "an unknown C library (/bin/sh names no dynamic loader, and glibc's is not there)",
         _ => $"an unknown C library (its loader {Loader} said '{(LoaderSaid.Length > 0 ? LoaderSaid : "nothing")}')",
     };
 

@@ -781,7 +781,7 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperPath=" + arm64);
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("error ANEMOS4047", result.Output);
-        Assert.Contains("is x86_64 (uname -m), and this SDK's helper runs on aarch64 only. Nothing was uploaded", result.Output);
+        Assert.Contains("says its machine is 'x86_64' (uname -m), and this SDK's helper runs on aarch64 only. Nothing was uploaded", result.Output);
         Assert.Equal(0, deployment.Report("x").GetProperty("bytesSent").GetInt64());
         Assert.Empty(Directory.GetFiles(Path.Combine(deployment.State, "bin")));
     }

@@ -53,10 +53,18 @@ public sealed class HelperVariantTests : IDisposable
         anemos-probe loader-says ld.so (Debian GLIBC 2.36-9+deb12u14) stable release version 2.36.
         anemos-probe loader-says Copyright (C) 2022 Free Software Foundation, Inc.
         """;
-    // A statically linked /bin/sh (busybox-static as the shell) names no loader.
+    // A statically linked /bin/sh (busybox-static as the shell) names no loader, and there is no glibc loader either.
     const string StaticShell = """
         anemos-probe machine x86_64
         anemos-probe loader 
+        """;
+    // The tests' stock host: busybox-static as /bin/sh, glibc's loader and libraries beside it (sshd needs them).
+    const string StaticShellBesideGlibc = """
+        anemos-probe machine x86_64
+        anemos-probe static-shell
+        anemos-probe loader /lib64/ld-linux-x86-64.so.2
+        anemos-probe loader-says ld.so (Debian GLIBC 2.36-9+deb12u14) stable release version 2.36.
+        anemos-probe loader-says Copyright (C) 2022 Free Software Foundation, Inc.
         """;
 
     /// <summary>The SDK's two x86_64 variants as the package lays them out: an ELF header and the measured .min-glibc beside each.</summary>
@@ -88,6 +96,7 @@ public sealed class HelperVariantTests : IDisposable
     [InlineData(Alpine, "x86_64", HostLibc.Musl, "1.2", "/lib/ld-musl-x86_64.so.1")]
     [InlineData(DebianArm64, "aarch64", HostLibc.Glibc, "2.36", "/lib/ld-linux-aarch64.so.1")]
     [InlineData(StaticShell, "x86_64", HostLibc.Unknown, null, null)]
+    [InlineData(StaticShellBesideGlibc, "x86_64", HostLibc.Glibc, "2.36", "/lib64/ld-linux-x86-64.so.2")]
     public void TheProbeSaysTheMachineAndTheCLibraryTheLoaderNames(string output, string machine, HostLibc libc, string? version, string? loader)
     {
         // The trust check's own lines (none on success, the reason on failure) are not the probe's.
@@ -103,6 +112,7 @@ public sealed class HelperVariantTests : IDisposable
     [InlineData(Debian12, "linux-x64")]
     [InlineData(Ubuntu2004, "linux-x64-readytorun")]
     [InlineData(Rhel8, "linux-x64-readytorun")]
+    [InlineData(StaticShellBesideGlibc, "linux-x64")]
     public void AHostGetsTheFirstVariantThatStartsThere(string output, string variant) =>
         Assert.Equal(variant, HelperVariant.Choose(Variants(), HostPlatform.Parse(output), "root@x").Name);
 
@@ -120,7 +130,7 @@ public sealed class HelperVariantTests : IDisposable
     {
         var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(DebianArm64), "root@arm.example.org"));
         Assert.Equal("ANEMOS4047", refused.Diagnostic.Code);
-        Assert.Contains("root@arm.example.org is aarch64 (uname -m), and this SDK's helper runs on x86_64 only. Nothing was uploaded", refused.Message);
+        Assert.Contains("root@arm.example.org says its machine is 'aarch64' (uname -m), and this SDK's helper runs on x86_64 only. Nothing was uploaded", refused.Message);
     }
 
     [Fact]
@@ -128,12 +138,12 @@ public sealed class HelperVariantTests : IDisposable
     {
         var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse("anemos-probe machine \n"), "x"));
         Assert.Equal("ANEMOS4047", refused.Diagnostic.Code);
-        Assert.Contains("unknown machine (uname -m printed nothing)", refused.Message);
+        Assert.Contains("x says its machine is '' (uname -m)", refused.Message);
     }
 
     [Theory]
     [InlineData(Alpine, "runs on musl 1.2")]
-    [InlineData(StaticShell, "runs on an unknown C library (/bin/sh names no dynamic loader)")]
+    [InlineData(StaticShell, "runs on an unknown C library (/bin/sh names no dynamic loader, and glibc's is not there)")]
     public void AHostWithoutGlibcIsRefusedForItsCLibrary(string output, string said)
     {
         var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(output), "root@alpine"));
@@ -171,6 +181,44 @@ public sealed class HelperVariantTests : IDisposable
         var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(variants, HostPlatform.Parse(Debian12), "x"));
         Assert.Equal("ANEMOS4047", refused.Diagnostic.Code);
         Assert.Contains("none (the SDK's helper files are missing)", refused.Message);
+    }
+
+    /// <summary>
+    /// The probe in a root whose /bin/sh is the static busybox (as the tests' stock host): with glibc's loader at
+    /// its ABI path it asks that one; without it, the C library is unknown and the host is refused.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheProbeUnderAStaticShellAsksGlibcsOwnLoader(bool withGlibc)
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root") return; // chroot needs root
+        string root = Path.Combine(_root, "static-root"), bin = Path.Combine(root, "bin");
+        Directory.CreateDirectory(bin);
+        File.Copy(ProcessRunner.Run("sh", "-c", "command -v busybox").StandardOutput.Trim(), Path.Combine(bin, "busybox"));
+        File.SetUnixFileMode(Path.Combine(bin, "busybox"), (UnixFileMode)0x1ED);
+        foreach (string tool in new[] { "sh", "head", "tr", "grep", "sed", "uname" })
+            File.CreateSymbolicLink(Path.Combine(bin, tool), "busybox");
+        Directory.CreateDirectory(Path.Combine(root, "dev"));
+        Assert.Equal(0, ProcessRunner.Run("mknod", "-m", "666", Path.Combine(root, "dev", "null"), "c", "1", "3").ExitCode);
+        if (withGlibc)
+        {
+            Directory.CreateDirectory(Path.Combine(root, "lib64"));
+            File.Copy("/lib64/ld-linux-x86-64.so.2", Path.Combine(root, "lib64", "ld-linux-x86-64.so.2"));
+            File.SetUnixFileMode(Path.Combine(root, "lib64", "ld-linux-x86-64.so.2"), (UnixFileMode)0x1ED);
+        }
+        var result = ProcessRunner.Run("chroot", [root, "/bin/sh", "-c", HostPlatform.Command], _root, new Dictionary<string, string?> { ["PATH"] = "/bin" }, TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var platform = HostPlatform.Parse(result.StandardOutput);
+        Assert.True(platform.StaticShell == withGlibc, result.StandardOutput);
+        if (withGlibc)
+        {
+            Assert.Equal((HostLibc.Glibc, "/lib64/ld-linux-x86-64.so.2"), (platform.Libc, platform.Loader));
+            Assert.Equal("linux-x64", HelperVariant.Choose(Variants(), platform, "x").Name);
+        }
+        else
+            Assert.Equal("ANEMOS4048", Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), platform, "x")).Diagnostic.Code);
     }
 
     /// <summary>The probe as a host runs it, by the real sh, with coreutils and again with busybox's applets.</summary>
