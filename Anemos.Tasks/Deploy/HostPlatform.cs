@@ -29,7 +29,7 @@ public sealed partial record HostPlatform(string Machine, string? Loader, HostLi
     /// program headers), of path characters only, so nothing else can be run from it (explicit ranges:
     /// busybox's tr knows no character classes). glibc's loader
     /// prints `ld.so (… GLIBC 2.36-9…) stable release version 2.36.`; musl's, which takes no --version,
-    /// prints `musl libc (x86_64)` and `Version 1.2.4` on stderr.
+    /// prints `musl libc (x86_64)` and `Version 1.2.3` on stderr.
     /// </summary>
     public const string Command =
         "echo \"" + Prefix + "machine $(uname -m 2>/dev/null)\"; " +
