@@ -41,8 +41,11 @@ public sealed class DeployAnemosHost : AnemosTask
     public string? BaseDescriptionFile { get; set; }
     /// <summary>AnemosMinimumMemory (MiB): replaces the computed figure the host's memory is checked against.</summary>
     public string? MinimumMemory { get; set; }
-    /// <summary>The helper this SDK carries (tools/helper/linux-x64/anemos-kexec) and its version.</summary>
+    /// <summary>The default helper variant's file (AnemosHelperPath: the SDK's tools/helper/linux-x64/anemos-kexec) and the version this SDK carries.</summary>
     [Required] public string HelperFile { get; set; } = "";
+    /// <summary>The SDK's helper variants by name, in the order of preference, the default first (Anemos.HelperVariants.props); each but the default lies at HelperDirectory/NAME/anemos-kexec.</summary>
+    public ITaskItem[] HelperVariants { get; set; } = [];
+    public string HelperDirectory { get; set; } = "";
     [Required] public string HelperVersion { get; set; } = "";
     public string? HelperVersionRange { get; set; }
     /// <summary>An https URL serving this SDK's gzipped helper, for hosts to fetch it themselves (with <see cref="HelperSha256"/>).</summary>
@@ -123,6 +126,7 @@ public sealed class DeployAnemosHost : AnemosTask
         int timeout = DeploySettings.TimeoutSeconds(TimeoutSeconds);
         var compatibility = HelperCompatibility.Create(HelperVersion, HelperVersionRange);
         var helperSource = HelperSource.Create(HelperUrl, HelperSha256, HelperFile, CancellationToken);
+        var helperVariants = HelperVariant.LoadAll([.. HelperVariants.Select(v => v.ItemSpec)], HelperDirectory, HelperFile);
         var memory = DeployMemory.Resolve(manifest.Initramfs.Size, manifest.Base.Size, BaseDescriptionFile, MinimumMemory);
         _state = (string.IsNullOrWhiteSpace(RemoteStateDirectory) ? HelperStateLayout.DefaultDirectory : RemoteStateDirectory).TrimEnd('/');
 
@@ -145,7 +149,7 @@ public sealed class DeployAnemosHost : AnemosTask
             Facts facts;
             using (var phase = _progress.Begin("facts"))
             {
-                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, HelperFile, helperSource, compatibility, owner, phase,
+                (facts, string how, hold) = HelperInstaller.EnsureAndHold(session, _helper, helperVariants, helperSource, compatibility, owner, phase,
                     (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments), CancellationToken);
                 _progress.Firmware = facts.Firmware;
                 phase.Complete($"helper {facts.HelperVersion} ({how}), {facts.Architecture}, kernel {facts.KernelRelease ?? "unknown"}, init {facts.InitSystem}, firmware {FirmwareFacts.Describe(facts)}, network {NetworkSummary(facts.Network)}");

@@ -104,6 +104,8 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.True(first.ExitCode == 0, first.ToString());
         Assert.Equal(["connect", "facts", "plan", "upload", "stage", "boot"], Phases(first));
         Assert.Contains("installed, was missing", first.Output);
+        // This machine's glibc (2.36) runs the NativeAOT default, as the probe in the first command found.
+        Assert.Matches(@"variant linux-x64 \(glibc >= 2\.34\) for x86_64, glibc 2\.\d+\)", first.Output);
         Assert.Contains("dry run: staged and every check passed", first.Output);
         Assert.Equal("dry-run", deployment.Report("x").GetProperty("outcome").GetString());
         Assert.True(File.Exists(Path.Combine(deployment.State, "bin", "anemos-kexec")));
@@ -408,10 +410,10 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     public void AStateFolderWithoutRoomForTheStageIsRefusedBeforeAnythingIsUploaded()
     {
         using var deployment = new Deployment(_server, Host());
-        // A small file system of its own: room for the helper (about 25 MiB, and its 11 MiB .gz while it
-        // is unpacked), not for the stage's arrivals and 16 MiB margin on top.
+        // A small file system of its own: room for the helper (the NativeAOT default, about 7.5 MiB, and its
+        // 3.5 MiB .gz while it is unpacked), not for the stage's arrivals and 16 MiB margin on top.
         Directory.CreateDirectory(deployment.State);
-        var mount = ProcessRunner.Run("mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", deployment.State);
+        var mount = ProcessRunner.Run("mount", "-t", "tmpfs", "-o", "size=20m,mode=0700", "tmpfs", deployment.State);
         Assert.True(mount.ExitCode == 0, mount.ToString());
         try
         {
@@ -764,6 +766,24 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
         Assert.Contains("error ANEMOS4014", result.Output);
         Assert.Contains("machine x86_64", result.Output);
         Assert.False(File.Exists(Path.Combine(deployment.State, "staged", "state.json")));
+    }
+
+    [Fact]
+    public void AHelperForAnotherMachineIsRefusedBeforeAnythingIsSent()
+    {
+        // An aarch64 ELF header (e_machine 183): the probe says this host is x86_64.
+        using var deployment = new Deployment(_server, Host());
+        string arm64 = deployment.Project.PathOf("arm64-helper");
+        var header = new byte[64];
+        "\u007fELF"u8.CopyTo(header);
+        (header[4], header[5], header[18]) = (2, 1, 183);
+        File.WriteAllBytes(arm64, header);
+        var result = deployment.Publish("-p:Host=x", "-p:AnemosHelperPath=" + arm64);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("error ANEMOS4047", result.Output);
+        Assert.Contains("says its machine is 'x86_64' (uname -m), and this SDK's helper runs on aarch64 only. Nothing was uploaded", result.Output);
+        Assert.Equal(0, deployment.Report("x").GetProperty("bytesSent").GetInt64());
+        Assert.Empty(Directory.GetFiles(Path.Combine(deployment.State, "bin")));
     }
 
     [Theory]

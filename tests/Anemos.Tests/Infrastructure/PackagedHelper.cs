@@ -2,22 +2,34 @@ using System.IO.Compression;
 
 namespace Anemos.Tests.Infrastructure;
 
-/// <summary>The anemos-kexec the SDK package carries (self-contained, trimmed), unpacked once per test run.</summary>
+/// <summary>The anemos-kexec the SDK package carries (self-contained, trimmed), each variant unpacked once per test run.</summary>
 public static class PackagedHelper
 {
-    static readonly Lazy<string> Unpacked = new(() =>
+    /// <summary>The default variant (docs/helper.md, "Variants").</summary>
+    public const string DefaultVariant = "linux-x64";
+
+    static readonly Dictionary<string, Lazy<string>> Unpacked = new()
     {
-        string directory = Path.Combine(Path.GetDirectoryName(SdkFeed.FeedDirectory)!, "helper");
+        [DefaultVariant] = new(() => Unpack(DefaultVariant), LazyThreadSafetyMode.ExecutionAndPublication),
+        ["linux-x64-readytorun"] = new(() => Unpack("linux-x64-readytorun"), LazyThreadSafetyMode.ExecutionAndPublication),
+    };
+
+    static string Unpack(string variant)
+    {
+        string directory = Path.Combine(Path.GetDirectoryName(SdkFeed.FeedDirectory)!, "helper", variant);
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "anemos-kexec");
         using (var package = ZipFile.OpenRead(SdkFeed.PackagePath))
-            package.GetEntry("tools/helper/linux-x64/anemos-kexec")!.ExtractToFile(path, overwrite: true);
+            package.GetEntry($"tools/helper/{variant}/anemos-kexec")!.ExtractToFile(path, overwrite: true);
         // NuGet packages keep no Unix modes: whoever installs the helper makes it executable.
         System.IO.File.SetUnixFileMode(path, (UnixFileMode)0x1ED);
         return path;
-    }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
 
-    public static string File => Unpacked.Value;
+    public static string File => Unpacked[DefaultVariant].Value;
+
+    /// <summary>The file of one variant: linux-x64 or linux-x64-readytorun.</summary>
+    public static string FileOf(string variant) => Unpacked[variant].Value;
 
     public static ProcessResult Run(params string[] arguments) => ProcessRunner.Run(File, arguments);
 }

@@ -36,8 +36,14 @@ public static class ProcessRunner
         Task outputTask = standardOutput is null
             ? Task.Run(() => { string s = process.StandardOutput.ReadToEnd(); lock (text) text.Append(s); })
             : process.StandardOutput.BaseStream.CopyToAsync(standardOutput);
-        if (standardInput is not null) process.StandardInput.BaseStream.Write(standardInput);
-        process.StandardInput.Close();
+        // A program may exit before it reads its input (the NativeAOT helper refuses within milliseconds):
+        // the closed pipe is no failure of the run; its exit code and output say what it did.
+        try
+        {
+            if (standardInput is not null) process.StandardInput.BaseStream.Write(standardInput);
+            process.StandardInput.Close();
+        }
+        catch (IOException) when (standardInput is not null) { }
 
         if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
         {

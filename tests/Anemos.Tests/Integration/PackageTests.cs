@@ -23,6 +23,7 @@ public sealed class PackageTests
             "Sdk/Sdk.targets",
             "build/Anemos.BaseImage.targets",
             "build/Anemos.Deploy.targets",
+            "build/Anemos.HelperVariants.props",
             "build/Anemos.Host.targets",
             "build/Anemos.Rehearse.targets",
             "build/Anemos.Sdk.Version.props",
@@ -32,23 +33,70 @@ public sealed class PackageTests
             "build/Anemos.Stage.targets",
             "engine/makeimg",
             "init/anemos-init",
+            "tools/helper/linux-x64-readytorun/anemos-kexec",
+            "tools/helper/linux-x64-readytorun/anemos-kexec.gz",
+            "tools/helper/linux-x64-readytorun/anemos-kexec.gz.sha256",
+            "tools/helper/linux-x64-readytorun/anemos-kexec.min-glibc",
             "tools/helper/linux-x64/anemos-kexec",
             "tools/helper/linux-x64/anemos-kexec.gz",
             "tools/helper/linux-x64/anemos-kexec.gz.sha256",
+            "tools/helper/linux-x64/anemos-kexec.min-glibc",
             "tools/net10.0/Anemos.Core.dll",
             "tools/net10.0/Anemos.Tasks.dll",
             "tools/net10.0/NuGet.Versioning.dll",
         ], files);
     }
 
+    /// <summary>The variants build/Anemos.HelperVariants.props names, in its order: the default first.</summary>
+    static IReadOnlyList<string> VariantNames()
+    {
+        var props = XDocument.Load(Repository.PathOf("Anemos.Sdk", "build", "Anemos.HelperVariants.props"));
+        string defaultName = props.Descendants("_AnemosHelperDefaultVariant").Single().Value;
+        return [.. props.Descendants("_AnemosHelperVariant").Select(v => v.Attribute("Include")!.Value.Replace("$(_AnemosHelperDefaultVariant)", defaultName))];
+    }
+
     [Fact]
-    public void CarriesTheGzippedHelpersSha256InSha256sumsFormat()
+    public void CarriesEveryHelperVariantWithItsGzippedHelpersSha256InSha256sumsFormat()
     {
         using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
-        using var gzip = package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz")!.Open();
-        string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(gzip));
-        using var reader = new StreamReader(package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz.sha256")!.Open());
-        Assert.Equal($"{sha256}  anemos-kexec.gz\n", reader.ReadToEnd());
+        Assert.Equal(["linux-x64", "linux-x64-readytorun"], VariantNames());
+        foreach (string variant in VariantNames())
+        {
+            using var gzip = package.GetEntry($"tools/helper/{variant}/anemos-kexec.gz")!.Open();
+            string sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(gzip));
+            using var reader = new StreamReader(package.GetEntry($"tools/helper/{variant}/anemos-kexec.gz.sha256")!.Open());
+            Assert.Equal($"{sha256}  anemos-kexec.gz\n", reader.ReadToEnd());
+        }
+    }
+
+    /// <summary>
+    /// Each variant is an x86_64 ELF program whose .min-glibc names the newest GLIBC_ version among the symbols
+    /// it binds, as readelf reads them again here: NativeAOT linked on Debian 12 needs 2.34; the ReadyToRun
+    /// build, linked by Microsoft against an old sysroot, serves the older hosts (RHEL 8 has 2.28).
+    /// </summary>
+    [Fact]
+    public void EachVariantNamesTheOldestGlibcItsSymbolsNeed()
+    {
+        using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
+        using var folder = new Anemos.Tests.Tasks.InProcess.TempFolder();
+        var variants = new List<Anemos.Tasks.Deploy.HelperVariant>();
+        foreach (string variant in VariantNames())
+        {
+            string file = Path.Combine(folder.Path, variant, "anemos-kexec");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            package.GetEntry($"tools/helper/{variant}/anemos-kexec")!.ExtractToFile(file);
+            package.GetEntry($"tools/helper/{variant}/anemos-kexec.min-glibc")!.ExtractToFile(file + ".min-glibc");
+            var symbols = ProcessRunner.Run("readelf", "--dyn-syms", "--wide", file);
+            Assert.True(symbols.ExitCode == 0, symbols.ToString());
+            var newest = System.Text.RegularExpressions.Regex.Matches(symbols.StandardOutput, @"GLIBC_(\d+\.\d+(?:\.\d+)?)")
+                .Select(m => Version.Parse(m.Groups[1].Value)).Max();
+            var loaded = Anemos.Tasks.Deploy.HelperVariant.Load(variant, file);
+            Assert.Equal("x86_64", loaded.Machine);
+            Assert.Equal(newest, loaded.MinimumGlibc);
+            variants.Add(loaded);
+        }
+        Assert.Equal(new Version(2, 34), variants[0].MinimumGlibc);
+        Assert.True(variants[1].MinimumGlibc <= new Version(2, 28), $"linux-x64-readytorun needs glibc {variants[1].MinimumGlibc}");
     }
 
     [Fact]

@@ -23,10 +23,12 @@ public sealed class HelperProcessTests : IDisposable
         Assert.Equal(Repository.Version, result.StandardOutput.Trim());
     }
 
-    [Fact]
-    public void AnswersFactsAsJson()
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-x64-readytorun")]
+    public void AnswersFactsAsJson(string variant)
     {
-        var result = PackagedHelper.Run("--json", "--state", _state, "facts");
+        var result = ProcessRunner.Run(PackagedHelper.FileOf(variant), "--json", "--state", _state, "facts");
         Assert.True(result.ExitCode == 0, result.ToString());
         var facts = Json(result).GetProperty("facts");
         Assert.Equal(Repository.Version, facts.GetProperty("helperVersion").GetString());
@@ -103,8 +105,11 @@ public sealed class HelperProcessTests : IDisposable
         Assert.Equal("nothing staged", Json(result).GetProperty("message").GetString());
     }
 
-    [Fact]
-    public void EveryCommandLineTheDeployBuildsIsUnderstoodByTheShippedHelper()
+    /// <summary>Every variant the package carries (docs/helper.md, "Variants") understands every command line.</summary>
+    [Theory]
+    [InlineData("linux-x64")]
+    [InlineData("linux-x64-readytorun")]
+    public void EveryCommandLineTheDeployBuildsIsUnderstoodByTheShippedHelper(string variant)
     {
         HelperCommand[] commands =
         [
@@ -122,7 +127,7 @@ public sealed class HelperProcessTests : IDisposable
         ];
         foreach (var command in commands)
         {
-            var result = PackagedHelper.Run([.. new HelperCommandLine(command) { StateDirectory = _state, Json = true }.ToArguments()]);
+            var result = ProcessRunner.Run(PackagedHelper.FileOf(variant), [.. new HelperCommandLine(command) { StateDirectory = _state, Json = true }.ToArguments()]);
             var reply = HelperClient.ParseReply(result.StandardOutput);
             Assert.True(reply is not null, $"{command.Name}: no reply\n{result}");
             // Understood: a refusal may follow (nothing is staged here), but never a usage error.

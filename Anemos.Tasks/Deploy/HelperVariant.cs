@@ -1,0 +1,84 @@
+using System.Buffers.Binary;
+using System.Globalization;
+
+namespace Anemos.Tasks.Deploy;
+
+/// <summary>
+/// One helper the SDK carries (docs/helper.md, "Variants"). Its name is owned by
+/// Anemos.Sdk/build/Anemos.HelperVariants.props; everything else is read from the files themselves:
+/// the machine from the binary's ELF header, the oldest glibc it runs on from
+/// <c>anemos-kexec.min-glibc</c>, which the package build measures from the binary's versioned symbols.
+/// </summary>
+/// <param name="Machine">What `uname -m` says on a host it runs on; null when its file does not say (it has no ELF header), which is then not checked.</param>
+/// <param name="MinimumGlibc">The oldest glibc it runs on; null when it binds none, or no .min-glibc lies beside it (a helper given by AnemosHelperPath), which is then not checked.</param>
+public sealed record HelperVariant(string Name, string File, bool Exists, string? Machine, Version? MinimumGlibc)
+{
+    /// <summary>The file beside a helper that names the oldest glibc it runs on (empty: it binds none).</summary>
+    public static string MinimumGlibcPathOf(string helperFile) => helperFile + ".min-glibc";
+
+    /// <summary>The variant whose binary is <paramref name="file"/>, as its files describe it.</summary>
+    public static HelperVariant Load(string name, string file)
+    {
+        string glibcFile = MinimumGlibcPathOf(file);
+        string glibc = System.IO.File.Exists(glibcFile) ? System.IO.File.ReadAllText(glibcFile).Trim() : "";
+        return new HelperVariant(name, file, System.IO.File.Exists(file), MachineOf(file), Version.TryParse(glibc, out var version) ? version : null);
+    }
+
+    /// <summary>
+    /// The variants a deploy may install, in the order of preference: the names as the SDK lists them, each
+    /// at DIRECTORY/NAME/anemos-kexec. An AnemosHelperPath (<paramref name="helperFile"/>) other than the
+    /// default variant's file is the one helper for every host, checked only as far as its files say.
+    /// </summary>
+    public static IReadOnlyList<HelperVariant> LoadAll(IReadOnlyList<string> names, string directory, string helperFile)
+    {
+        var variants = names.Select(name => Load(name, Path.Combine(directory, name, "anemos-kexec"))).ToList();
+        return variants.Count > 0 && SamePath(variants[0].File, helperFile) ? variants : [Load("AnemosHelperPath", helperFile)];
+    }
+
+    static bool SamePath(string a, string b) => Path.GetFullPath(a) == Path.GetFullPath(b);
+
+    /// <summary>Whether it starts on <paramref name="host"/>: the same machine, and glibc at least as new as it binds.</summary>
+    public bool Serves(HostPlatform host) =>
+        Exists && (Machine is null || Machine == host.Machine)
+        && (MinimumGlibc is null || host.Libc == HostLibc.Glibc && host.LibcVersion is { } version && version >= MinimumGlibc);
+
+    /// <summary>In the facts line: `linux-x64 (glibc ≥ 2.34)`.</summary>
+    public string Describe() => MinimumGlibc is null ? Name : $"{Name} (glibc >= {MinimumGlibc})";
+
+    /// <summary>
+    /// The first variant that serves the host; otherwise the refusal that names what the host lacks
+    /// (ANEMOS4047 the machine, 4048 glibc, 4049 a new enough glibc), before anything is sent.
+    /// </summary>
+    public static HelperVariant Choose(IReadOnlyList<HelperVariant> variants, HostPlatform host, string hostDisplay)
+    {
+        if (variants.FirstOrDefault(v => v.Serves(host)) is { } chosen) return chosen;
+        var sameMachine = variants.Where(v => v.Exists && (v.Machine is null || v.Machine == host.Machine)).ToList();
+        if (sameMachine.Count == 0)
+        {
+            string machines = string.Join(", ", variants.Where(v => v.Exists && v.Machine is not null).Select(v => v.Machine).Distinct());
+            throw new AnemosException(Diagnostics.HostMachineUnserved, hostDisplay, host.Machine, machines.Length > 0 ? machines : "none (the SDK's helper files are missing)");
+        }
+        var oldest = sameMachine.Where(v => v.MinimumGlibc is not null).MinBy(v => v.MinimumGlibc)!;
+        if (host.Libc != HostLibc.Glibc || host.LibcVersion is null)
+            throw new AnemosException(Diagnostics.HostLibcUnserved, hostDisplay, host.DescribeLibc(), host.Machine, oldest.MinimumGlibc);
+        throw new AnemosException(Diagnostics.HostGlibcTooOld, hostDisplay, host.LibcVersion, host.Loader, oldest.MinimumGlibc, oldest.Name);
+    }
+
+    /// <summary>`uname -m`'s name for the ELF header's e_machine, or null for a file without an ELF header.</summary>
+    static string? MachineOf(string file)
+    {
+        if (!System.IO.File.Exists(file)) return null;
+        Span<byte> header = stackalloc byte[20];
+        using (var stream = System.IO.File.OpenRead(file))
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
+        if (!header[..4].SequenceEqual("\u007fELF"u8)) return null;
+        ushort machine = header[5] == 2 ? BinaryPrimitives.ReadUInt16BigEndian(header[18..]) : BinaryPrimitives.ReadUInt16LittleEndian(header[18..]);
+        return machine switch
+        {
+            62 => "x86_64",
+            183 => "aarch64",
+            243 => "riscv64",
+            _ => "ELF machine " + machine.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+}
