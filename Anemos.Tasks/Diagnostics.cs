@@ -24,7 +24,7 @@ public static class Diagnostics
     public static readonly Diagnostic ReservedVariableName = new("ANEMOS1008", "Host '{0}' has metadata '{1}', a name the deploy environment reserves. Rename it (names starting with ANEMOS_ and the shell's own variables such as PATH or IFS are reserved).");
     public static readonly Diagnostic InvalidOnFailure = new("ANEMOS1010", "Host '{0}' has OnFailure '{1}' (or AnemosOnFailure is that); use shell, ssh or poweroff.");
     public static readonly Diagnostic InvalidNetwork = new("ANEMOS1011", "Host '{0}' has Network '{1}' (or AnemosNetwork is that); use auto, dhcp, static or none.");
-    public static readonly Diagnostic InvalidTargetDisk = new("ANEMOS1012", "Host '{0}' has TargetDisk '{1}'; use a device path such as /dev/sda or /dev/disk/by-id/NAME, without spaces or quotes.");
+    public static readonly Diagnostic InvalidTargetDisk = new("ANEMOS1012", "Host '{0}' has TargetDisk '{1}'; use a device path without spaces or quotes: best /dev/disk/by-id/NAME (the disk's own identity), or /dev/sda as the running system names it (docs/deploy-init.md, \"The install disk\").");
     public static readonly Diagnostic AuthorizedKeysMissing = new("ANEMOS1013", "Host '{0}' has AuthorizedKeys '{1}', which does not exist. Point it at an authorized_keys file (public keys only).");
     public static readonly Diagnostic BaseDescriptionUnreadable = new("ANEMOS1016", "The base image description '{0}' {1}. Build the referenced base image project again with this SDK (it writes base-image.json), and check that the ProjectReference names a base image project.");
 
