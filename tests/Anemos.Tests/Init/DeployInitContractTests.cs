@@ -10,7 +10,7 @@ namespace Anemos.Tests.Init;
 /// </summary>
 public sealed partial class DeployInitContractTests
 {
-    static readonly string Init = File.ReadAllText(Repository.PathOf("Anemos.Sdk", "init", "anemos-init"));
+    static readonly string Init = File.ReadAllText(GuestBusybox.Init);
 
     /// <summary>The text of a shell function, from its "NAME() {" line to the "}" that starts a line.</summary>
     static string Function(string name)

@@ -14,18 +14,13 @@ namespace Anemos.Tests.Init;
 /// </summary>
 public sealed partial class InitFailureCodeTests : IDisposable
 {
-    static readonly string Init = Repository.PathOf("Anemos.Sdk", "init", "anemos-init");
+    static readonly string Init = GuestBusybox.Init;
     readonly string _root = TestProject.NewDirectory();
     readonly string _applets;
 
     public InitFailureCodeTests()
     {
-        string busybox = Path.Combine(Repository.DebianPackages, "busybox", "bin", "busybox");
-        Assert.True(File.Exists(busybox), $"{busybox} is missing: ./build.sh fetches samples/base's packages");
-        _applets = Path.Combine(_root, "applets");
-        Directory.CreateDirectory(_applets);
-        var install = ProcessRunner.Run(busybox, "--install", "-s", _applets);
-        Assert.True(install.ExitCode == 0, install.ToString());
+        _applets = GuestBusybox.InstallApplets(Path.Combine(_root, "applets"));
     }
 
     public void Dispose() { try { Directory.Delete(_root, recursive: true); } catch (IOException) { } }

@@ -19,12 +19,7 @@ public sealed class InstallDiskChoiceTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, "sys", "block"));
         Directory.CreateDirectory(Path.Combine(_root, "dev"));
         // The guest's busybox, its applets alone on PATH: what the init has in the initramfs.
-        string busybox = Path.Combine(Repository.DebianPackages, "busybox", "bin", "busybox");
-        Assert.True(File.Exists(busybox), $"{busybox} is missing: ./build.sh fetches samples/base's packages");
-        _applets = Path.Combine(_root, "applets");
-        Directory.CreateDirectory(_applets);
-        var install = ProcessRunner.Run(busybox, "--install", "-s", _applets);
-        Assert.True(install.ExitCode == 0, install.ToString());
+        _applets = GuestBusybox.InstallApplets(Path.Combine(_root, "applets"));
     }
 
     public void Dispose() { try { Directory.Delete(_root, recursive: true); } catch (IOException) { } }
@@ -63,7 +58,7 @@ public sealed class InstallDiskChoiceTests : IDisposable
         else File.Delete(bootFile);
         if (targetDiskFile is not null) File.WriteAllText(targetFile, targetDiskFile);
         else File.Delete(targetFile);
-        string init = Repository.PathOf("Anemos.Sdk", "init", "anemos-init");
+        string init = GuestBusybox.Init;
         var result = ProcessRunner.Run(Path.Combine(_applets, "sh"),
             ["-c", """. "$0"; choose_install_disk "$1" "$2" "$3"; echo "status=$?"; echo "disk=$INSTALL_DISK"; echo "why=$INSTALL_WHY"; echo "error=$DISK_ERROR" """, init, targetDisk, bootFile, targetFile],
             environment: new Dictionary<string, string?>

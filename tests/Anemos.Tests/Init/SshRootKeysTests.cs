@@ -15,9 +15,7 @@ public sealed class SshRootKeysTests : IDisposable
 
     (int ExitCode, string Output) Keys()
     {
-        string busybox = Path.Combine(Repository.DebianPackages, "busybox", "bin", "busybox");
-        string init = Repository.PathOf("Anemos.Sdk", "init", "anemos-init");
-        var result = ProcessRunner.Run(busybox, ["sh", "-c", """. "$0"; ssh_root_keys "$1" """, init, _root],
+        var result = ProcessRunner.Run(GuestBusybox.Binary, ["sh", "-c", """. "$0"; ssh_root_keys "$1" """, GuestBusybox.Init, _root],
             environment: new Dictionary<string, string?> { ["ANEMOS_INIT_FUNCTIONS"] = "1" });
         return (result.ExitCode, result.StandardOutput.Trim());
     }

@@ -17,13 +17,10 @@ public sealed class WatchdogTests : IDisposable
     public async Task ThePresentWatchdogIsServicedAgainAndAgainAndAMissingOneIsLeftAlone()
     {
         Directory.CreateDirectory(_root);
-        string applets = Path.Combine(_root, "applets");
-        Directory.CreateDirectory(applets);
-        string busybox = Path.Combine(Repository.DebianPackages, "busybox", "bin", "busybox");
-        Assert.Equal(0, ProcessRunner.Run(busybox, "--install", "-s", applets).ExitCode);
+        string applets = GuestBusybox.InstallApplets(Path.Combine(_root, "applets"));
         string device = Path.Combine(_root, "watchdog");
         Assert.Equal(0, ProcessRunner.Run("mkfifo", device).ExitCode);
-        string init = Repository.PathOf("Anemos.Sdk", "init", "anemos-init");
+        string init = GuestBusybox.Init;
         var environment = new Dictionary<string, string?> { ["PATH"] = applets, ["ANEMOS_INIT_FUNCTIONS"] = "1" };
 
         var missing = ProcessRunner.Run(Path.Combine(applets, "sh"), ["-c", """. "$0"; keep_watchdog "$1" 1; echo "status=$?" """, init, Path.Combine(_root, "none")], environment: environment);
