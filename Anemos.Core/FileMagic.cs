@@ -34,6 +34,28 @@ public static class FileMagic
     /// <summary>A script with a shebang, or an ELF executable.</summary>
     public static bool IsProgram(string path) => StartsWithAny(path, ["#!"u8.ToArray(), Elf]);
 
+    /// <summary>
+    /// `uname -m`'s name for an ELF program's machine (its header's e_machine), or null for a file that
+    /// is not ELF: which machine a helper binary starts on.
+    /// </summary>
+    public static string? ElfMachine(string path)
+    {
+        if (!File.Exists(path)) return null;
+        Span<byte> header = stackalloc byte[20];
+        using (var stream = File.OpenRead(path))
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
+        if (!header.StartsWith(Elf)) return null;
+        // EI_DATA (byte 5): 2 is big-endian; e_machine is the half-word at 18.
+        ushort machine = header[5] == 2 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(header[18..]) : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(header[18..]);
+        return machine switch
+        {
+            62 => "x86_64",
+            183 => "aarch64",
+            243 => "riscv64",
+            _ => "ELF machine " + machine.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
+
     static bool StartsWithAny(string path, byte[][] starts)
     {
         Span<byte> start = stackalloc byte[8];

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-
 namespace Anemos.Tasks.Deploy;
 
 /// <summary>
@@ -21,7 +18,7 @@ public sealed record HelperVariant(string Name, string File, bool Exists, string
     {
         string glibcFile = MinimumGlibcPathOf(file);
         string glibc = System.IO.File.Exists(glibcFile) ? System.IO.File.ReadAllText(glibcFile).Trim() : "";
-        return new HelperVariant(name, file, System.IO.File.Exists(file), MachineOf(file), Version.TryParse(glibc, out var version) ? version : null);
+        return new HelperVariant(name, file, System.IO.File.Exists(file), Core.FileMagic.ElfMachine(file), Version.TryParse(glibc, out var version) ? version : null);
     }
 
     /// <summary>
@@ -62,23 +59,5 @@ public sealed record HelperVariant(string Name, string File, bool Exists, string
         if (host.Libc != HostLibc.Glibc || host.LibcVersion is null)
             throw new AnemosException(Diagnostics.HostLibcUnserved, hostDisplay, host.DescribeLibc(), host.Machine, oldest.MinimumGlibc);
         throw new AnemosException(Diagnostics.HostGlibcTooOld, hostDisplay, host.LibcVersion, host.Loader, oldest.MinimumGlibc, oldest.Name);
-    }
-
-    /// <summary>`uname -m`'s name for the ELF header's e_machine, or null for a file without an ELF header.</summary>
-    static string? MachineOf(string file)
-    {
-        if (!System.IO.File.Exists(file)) return null;
-        Span<byte> header = stackalloc byte[20];
-        using (var stream = System.IO.File.OpenRead(file))
-            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
-        if (!header[..4].SequenceEqual("\u007fELF"u8)) return null;
-        ushort machine = header[5] == 2 ? BinaryPrimitives.ReadUInt16BigEndian(header[18..]) : BinaryPrimitives.ReadUInt16LittleEndian(header[18..]);
-        return machine switch
-        {
-            62 => "x86_64",
-            183 => "aarch64",
-            243 => "riscv64",
-            _ => "ELF machine " + machine.ToString(CultureInfo.InvariantCulture),
-        };
     }
 }
