@@ -50,13 +50,20 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     public string? BootDisk { get; set; }
 
     /// <summary>
-    /// An http URL on 127.0.0.1 (AnemosRehearseMirror): QEMU forwards the guest's 10.0.2.100:80
-    /// to it (guestfwd), and the rehearsal's /anemos/rehearse.env sets <see cref="MirrorVariable"/>
-    /// to the guest's view of it (<see cref="RehearsalMirror"/>), so the IMGBUILD installs from it.
+    /// AnemosRehearseMirror: the mirror the VM installs from; empty: the IMGBUILD's own (<see cref="Imgbuild"/>).
+    /// A caching pass-through on 127.0.0.1 serves it (<see cref="MirrorPassThrough"/>), QEMU forwards
+    /// the guest's 10.0.2.100:80 there (guestfwd), and the rehearsal's /anemos/rehearse.env sets
+    /// <see cref="MirrorVariable"/> to the guest's view of it (<see cref="RehearsalMirror"/>).
     /// </summary>
     public string? Mirror { get; set; }
     /// <summary>The host variable that names the mirror for the IMGBUILD (MIRROR in the samples).</summary>
     public string MirrorVariable { get; set; } = "MIRROR";
+    /// <summary>AnemosRehearseMirrorCache: where the pass-through keeps packages between rehearsals.</summary>
+    public string? MirrorCache { get; set; }
+    /// <summary>The payload's IMGBUILD, whose debian_mirror is the mirror when <see cref="Mirror"/> is empty.</summary>
+    public string? Imgbuild { get; set; }
+    /// <summary>The host (AnemosHost item): its value of <see cref="MirrorVariable"/> is the mirror a deploy would use.</summary>
+    public ITaskItem? HostItem { get; set; }
     /// <summary>The host's AnemosSecret items: resolved now, appended in a temporary folder, deleted afterwards.</summary>
     public ITaskItem[] Secrets { get; set; } = [];
     /// <summary>AnemosRehearseKeepDisks: keep the disk images of a rehearsal that had secrets (ANEMOS3130 says what they hold).</summary>
@@ -106,8 +113,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         long initramfsBytes = File.Exists(InitramfsFile) ? new FileInfo(InitramfsFile).Length : 0;
         DeployMemory.Resolve(initramfsBytes, BaseFile is { Length: > 0 } baseFile && File.Exists(baseFile) ? new FileInfo(baseFile).Length : initramfsBytes,
             BaseDescriptionFile, MinimumMemory).CheckRehearsal(MemoryMiB, HostName);
-        var mirror = RehearsalMirror.Parse(Mirror);
-        if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
+        var mirror = ResolveMirror();
         bool boot = BootInstalled.Trim().ToLowerInvariant() switch
         {
             "" or "auto" => PayloadKind == "imgbuild",
@@ -142,9 +148,21 @@ public sealed partial class RehearseAnemosHost : AnemosTask
 
             ConsoleLog = Path.Combine(WorkDirectory, "console.log");
             string accelerator = QemuHost.Accelerator(Accelerator);
-            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}{firmwareSource}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {Mirror} as {mirror.GuestUrl}")}); console follows");
+            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}{firmwareSource}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {mirror.Upstream} as {mirror.GuestUrl} through a caching pass-through")}); console follows");
             var installStarted = Stopwatch.StartNew();
-            var (installDisk, lastLine) = Install(qemu, InstallCommand(accelerator, disks.Files, initramfs, mirror));
+            int installDisk;
+            string lastLine;
+            using (var passThrough = StartPassThrough(mirror))
+            {
+                try
+                {
+                    (installDisk, lastLine) = Install(qemu, InstallCommand(accelerator, disks.Files, initramfs, passThrough is null ? null : mirror!.Forward(passThrough.Port)));
+                }
+                finally
+                {
+                    if (passThrough is not null) ReportPassThrough(passThrough);
+                }
+            }
             var installTime = installStarted.Elapsed;
             secrets?.Dispose();
             if (!boot)
@@ -223,7 +241,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     /// The kernel and the initramfs with every disk: the deploy init powers off either way, so the
     /// run ends by itself. The user network reaches nothing but the mirror, if any.
     /// </summary>
-    internal QemuCommand InstallCommand(string accelerator, IReadOnlyList<string> disks, string initramfs, RehearsalMirror? mirror) => new()
+    internal QemuCommand InstallCommand(string accelerator, IReadOnlyList<string> disks, string initramfs, QemuGuestForward? mirror) => new()
     {
         Accelerator = accelerator,
         MemoryMiB = MemoryMiB,
@@ -231,7 +249,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         NoReboot = true,
         Kernel = new(KernelFile, initramfs,
             $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim()),
-        Network = new() { GuestForwards = mirror is null ? [] : [mirror.Forward] },
+        Network = new() { GuestForwards = mirror is null ? [] : [mirror] },
         Disks = RehearsalDisks.ForInstall(disks),
     };
 
@@ -245,6 +263,52 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         Network = network?.WithSsh(port) ?? new() { HostForwards = [new(port, 22)] },
         Disks = [RehearsalDisks.ForBoot(disk)],
     };
+
+    /// <summary>AnemosRehearseMirror, else the IMGBUILD's own mirror as this host sees it; null (ANEMOS3145 when an IMGBUILD cannot be redirected) without one.</summary>
+    RehearsalMirror? ResolveMirror()
+    {
+        var mirror = RehearsalMirror.Parse(Mirror);
+        if (mirror is null && PayloadKind == "imgbuild" && Imgbuild is { Length: > 0 } imgbuild && File.Exists(imgbuild))
+        {
+            RehearsalInitramfs.CheckVariableName(MirrorVariable);
+            mirror = RehearsalMirror.FromImgbuild(File.ReadAllText(imgbuild), MirrorVariable, HostItem?.GetMetadata(MirrorVariable), out string? why);
+            if (why is not null) LogDiagnostic(Diagnostics.RehearseWithoutMirror, HostName, why, MirrorVariable);
+        }
+        if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
+        return mirror;
+    }
+
+    /// <summary>The mirror's pass-through on 127.0.0.1, started before QEMU; null without a mirror.</summary>
+    MirrorPassThrough? StartPassThrough(RehearsalMirror? mirror)
+    {
+        if (mirror is null) return null;
+        string cache = string.IsNullOrWhiteSpace(MirrorCache) ? Path.Combine(WorkDirectory, "mirror-cache") : MirrorCache;
+        var passThrough = new MirrorPassThrough(mirror.Upstream, cache);
+        try
+        {
+            Directory.CreateDirectory(passThrough.CacheDirectory);
+            string probe = Path.Combine(passThrough.CacheDirectory, ".write-test-" + Environment.ProcessId);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            passThrough.Dispose();
+            throw new AnemosException(Diagnostics.RehearseMirrorCacheUnusable, cache, e.Message);
+        }
+        passThrough.Start();
+        return passThrough;
+    }
+
+    /// <summary>What the VM got through the pass-through, and ANEMOS3146 for what it could not get.</summary>
+    void ReportPassThrough(MirrorPassThrough passThrough)
+    {
+        var counts = passThrough.Counts;
+        Log.LogMessage(MessageImportance.High,
+            $"  rehearse {HostName}: mirror {passThrough.Upstream}: {counts.FromCache} package(s) from the cache, {counts.Fetched} fetched ({counts.FetchedBytes / 1048576.0:0.0} MiB), {counts.Indexes} index file(s); cache {passThrough.CacheDirectory}");
+        if (counts.Failures > 0)
+            LogDiagnostic(Diagnostics.RehearseMirrorUnreachable, new object?[] { HostName, counts.Failures, passThrough.Upstream, counts.FirstFailure });
+    }
 
     /// <summary>The secrets segment, or null without secrets (or when one cannot be resolved: a warning).</summary>
     RehearsalSecrets? ResolveSecrets()

@@ -111,14 +111,17 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
 
     /// <summary>A client that trusts this server's certificate (and no other), for in-process downloads.</summary>
     /// <param name="cutAfter">When set, the first response's body breaks after this many bytes, as a reset connection does.</param>
-    public HttpClient TrustingClient(long? cutAfter = null)
+    public HttpClient TrustingClient(long? cutAfter = null) => new(TrustingHandler(cutAfter)) { Timeout = TimeSpan.FromMinutes(2) };
+
+    /// <summary>The handler behind <see cref="TrustingClient"/>, for code under test that makes its own HttpClient.</summary>
+    public HttpMessageHandler TrustingHandler(long? cutAfter = null)
     {
         var trusted = X509Certificate2.CreateFromPem(File.ReadAllText(CertificateFile));
         var handler = new HttpClientHandler
         {
             ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.RawData.AsSpan().SequenceEqual(trusted.RawData),
         };
-        return new HttpClient(cutAfter is { } bytes ? new CuttingHandler(bytes) { InnerHandler = handler } : handler) { Timeout = TimeSpan.FromMinutes(2) };
+        return cutAfter is { } bytes ? new CuttingHandler(bytes) { InnerHandler = handler } : handler;
     }
 
     public int Requests(string path)
@@ -138,8 +141,21 @@ public sealed class LoopbackHttpsServer : IAsyncDisposable
             var response = base.Send(request, cancellationToken);
             if (_cut) return response;
             _cut = true;
+            return Cut(response, response.Content.ReadAsStream(cancellationToken));
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (_cut) return response;
+            _cut = true;
+            return Cut(response, await response.Content.ReadAsStreamAsync(cancellationToken));
+        }
+
+        HttpResponseMessage Cut(HttpResponseMessage response, Stream body)
+        {
             var headers = response.Content.Headers.ToList();
-            response.Content = new StreamContent(new BreakingStream(response.Content.ReadAsStream(cancellationToken), cutAfter));
+            response.Content = new StreamContent(new BreakingStream(body, cutAfter));
             foreach (var (name, values) in headers) response.Content.Headers.TryAddWithoutValidation(name, values);
             return response;
         }

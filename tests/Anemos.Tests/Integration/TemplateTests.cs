@@ -109,11 +109,15 @@ public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHom
 
         // The README's rehearsal, on a UEFI machine (issue 25; samples/dns x proves the BIOS one): the
         // installer boots through OVMF, the engine partitions the install disk with the ESP before the
-        // root and mounts it, and stops at bootstrap, since the rehearsal VM has no route to the mirror.
+        // root and mounts it, and stops at bootstrap: a test reaches nothing beyond 127.0.0.1, so the
+        // pass-through serves the template's mirror from a loopback port where nothing listens.
+        string deadMirror = $"http://127.0.0.1:{LoopbackPort.Free()}/debian";
         var rehearsal = home.Dotnet(["build", "-nologo", "-nodeReuse:false", "-t:Rehearse", "-p:Host=web", "-p:AnemosRehearseAccelerator=tcg", "-p:AnemosRehearseTimeout=600",
-            "-p:AnemosRehearseFirmware=uefi"], project, minutes: 15);
+            "-p:AnemosRehearseFirmware=uefi", $"-p:AnemosRehearseMirror={deadMirror}"], project, minutes: 15);
         Assert.True(rehearsal.ExitCode != 0, rehearsal.ToString());
-        Assert.Contains("rehearse web: QEMU (tcg, UEFI (OVMF)", rehearsal.Output);
+        Assert.Contains($"rehearse web: QEMU (tcg, UEFI (OVMF), 512 MiB, 1 disk(s), mirror {deadMirror} as http://10.0.2.100/debian through a caching pass-through)", rehearsal.Output);
+        Assert.Contains($"rehearse web: mirror {deadMirror}: 0 package(s) from the cache, 0 fetched (0.0 MiB), 0 index file(s)", rehearsal.Output);
+        Assert.Contains($"warning ANEMOS3146: The rehearsal of host 'web' could not get", rehearsal.Output);
         Assert.Contains("install disk: /dev/vda", rehearsal.Output);
         Assert.Contains("makeimg[setup]: writing a msdos partition table on /dev/vda", rehearsal.Output);
         Assert.Matches(@"root /dev/vda2 \(ext4, UUID [0-9a-f-]{36}\) mounted at \S+, EFI /dev/vda1 at /boot/efi", rehearsal.Output);

@@ -125,6 +125,18 @@ public class RehearsedDnsHost : IAsyncLifetime
         Assert.Empty(TemporaryLeftOver);
         Assert.False(File.Exists(Path.Combine(WorkDirectory, "initramfs.img")), "an initramfs with secrets must not stay in obj/");
         Assert.Contains("warning ANEMOS3130", result.Output);
+        // The VM installed through the caching pass-through (AnemosRehearseMirror names the test's
+        // mirror): every package it took was fetched or came from the cache under the default
+        // AnemosRehearseMirrorCache, and the fetched ones are there now, byte for byte as apt checked them.
+        var mirrorLine = System.Text.RegularExpressions.Regex.Match(result.Output,
+            $@"rehearse {Host}: mirror {System.Text.RegularExpressions.Regex.Escape(Mirror.Mirror)}/?: (\d+) package\(s\) from the cache, (\d+) fetched \([0-9.]+ MiB\), (\d+) index file\(s\); cache (\S+)");
+        Assert.True(mirrorLine.Success, "no pass-through line in the output:\n" + Why);
+        Assert.True(int.Parse(mirrorLine.Groups[1].Value) + int.Parse(mirrorLine.Groups[2].Value) >= 100, mirrorLine.Value);
+        Assert.True(int.Parse(mirrorLine.Groups[3].Value) > 0, mirrorLine.Value);
+        string cache = mirrorLine.Groups[4].Value;
+        Assert.StartsWith(Path.Combine(Home, ".cache", "anemos", "rehearse-mirror") + "/", cache);
+        Assert.Contains(Directory.EnumerateFiles(cache, "*.deb", SearchOption.AllDirectories), f => Path.GetFileName(f).StartsWith("nsd_", StringComparison.Ordinal));
+        Assert.DoesNotContain("ANEMOS3146", result.Output);
     }
 
     public static string Sha256Of(string file)

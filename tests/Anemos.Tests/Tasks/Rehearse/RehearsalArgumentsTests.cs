@@ -14,7 +14,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheInstallBootsTheKernelWithEveryDiskAndTheMirrorRelay()
     {
-        var arguments = Task().InstallCommand("tcg", ["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", RehearsalMirror.Parse("http://127.0.0.1:3142/debian")).Arguments().ToArray();
+        var arguments = Task().InstallCommand("tcg", ["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", RehearsalMirror.Parse("http://deb.debian.org/debian")!.Forward(3142)).Arguments().ToArray();
 
         Assert.Equal((string[])[
             "-accel", "tcg", "-m", "1024",

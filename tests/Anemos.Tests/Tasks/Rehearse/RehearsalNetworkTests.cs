@@ -47,27 +47,63 @@ public sealed class RehearsalNetworkTests
     }
 
     [Theory]
-    [InlineData("http://127.0.0.1:3142/debian", 3142, "http://10.0.2.100/debian")]
-    [InlineData(" http://localhost:8080/ ", 8080, "http://10.0.2.100/")]
-    [InlineData("http://127.0.0.1:80/debian", 80, "http://10.0.2.100/debian")]
-    public void TheMirrorIsALoopbackPortTheGuestReachesAtItsOwnAddress(string mirror, int port, string guestUrl)
+    [InlineData("http://127.0.0.1:3142/debian", "http://10.0.2.100/debian")]
+    [InlineData(" http://localhost:8080/ ", "http://10.0.2.100/")]
+    [InlineData("http://deb.debian.org/debian", "http://10.0.2.100/debian")]
+    [InlineData("https://mirror.example.net/pub/debian/", "http://10.0.2.100/pub/debian/")]
+    public void TheMirrorIsServedToTheGuestAtItsOwnAddressUnderTheUpstreamsPath(string mirror, string guestUrl)
     {
         var parsed = RehearsalMirror.Parse(mirror)!;
 
-        Assert.Equal(new RehearsalMirror(port, guestUrl), parsed);
-        Assert.Equal(new QemuGuestForward("10.0.2.100", 80, port), parsed.Forward);
+        Assert.Equal(guestUrl, parsed.GuestUrl);
+        Assert.Equal(new Uri(mirror.Trim()), parsed.Upstream);
+        Assert.Equal(new QemuGuestForward("10.0.2.100", 80, 41000), parsed.Forward(41000));
     }
 
     [Theory]
-    [InlineData("http://192.0.2.1:8080/debian")]
-    [InlineData("https://127.0.0.1:8443/debian")]
-    [InlineData("http://127.0.0.1/debian")]
+    [InlineData("ftp://127.0.0.1/debian")]
+    [InlineData("file:///srv/mirror")]
     [InlineData("http://user@127.0.0.1:8080/debian")]
     [InlineData("http://127.0.0.1:8080/debian?x=1")]
     [InlineData("127.0.0.1:8080")]
-    public void AMirrorElsewhereIsRefused(string mirror)
+    [InlineData("/srv/mirror")]
+    public void AMirrorThatIsNotAnHttpUrlIsRefused(string mirror)
     {
         var error = Assert.Throws<AnemosException>(() => RehearsalMirror.Parse(mirror));
         Assert.Equal("ANEMOS3109", error.Diagnostic.Code);
+    }
+
+    [Theory]
+    [InlineData("debian_mirror=${MIRROR:-http://deb.debian.org/debian}", null, "http://deb.debian.org/debian")]
+    [InlineData("debian_mirror=${MIRROR-http://deb.debian.org/debian}", null, "http://deb.debian.org/debian")]
+    [InlineData("debian_mirror=\"${MIRROR:-https://mirror.example.net/debian}\"", "", "https://mirror.example.net/debian")]
+    [InlineData("debian_mirror=${MIRROR:-http://deb.debian.org/debian}", "http://mirror.hetzner.com/debian", "http://mirror.hetzner.com/debian")]
+    public void WithoutAnemosRehearseMirrorTheImgbuildsOwnMirrorIsServedAsTheHostWouldSeeIt(string setting, string? hostValue, string upstream)
+    {
+        var mirror = RehearsalMirror.FromImgbuild($"target=debian\n{setting}\nformat=dir\npackages=hello\n", "MIRROR", hostValue, out string? why);
+
+        Assert.Null(why);
+        Assert.Equal(new Uri(upstream), mirror!.Upstream);
+    }
+
+    [Theory]
+    [InlineData("target=debian\nformat=dir\n", "is not set")]
+    [InlineData("target=debian\ndebian_mirror=http://deb.debian.org/debian\n", "which does not read ${MIRROR}")]
+    [InlineData("target=debian\ndebian_mirror=${OTHER:-http://deb.debian.org/debian}\n", "which does not read ${MIRROR}")]
+    [InlineData("target=debian\ndebian_mirror=${MIRROR:-/srv/mirror}\n", "is not an http or https URL")]
+    public void AnImgbuildWhoseMirrorTheRehearsalCannotRedirectSaysWhy(string imgbuild, string reason)
+    {
+        Assert.Null(RehearsalMirror.FromImgbuild(imgbuild, "MIRROR", null, out string? why));
+        Assert.Contains(reason, why);
+    }
+
+    [Theory]
+    [InlineData("target=arch\nformat=dir\n")]
+    [InlineData("target=$(echo debian)\n")]
+    [InlineData("deploy() {\n")]
+    public void OtherTargetsHaveNoMirrorToServeAndNothingToSay(string imgbuild)
+    {
+        Assert.Null(RehearsalMirror.FromImgbuild(imgbuild, "MIRROR", null, out string? why));
+        Assert.Null(why);
     }
 }
