@@ -52,6 +52,26 @@ public sealed class MirrorPassThrough : IDisposable
         _ = AcceptAsync();
     }
 
+    /// <summary>A pass-through listening on 127.0.0.1, its cache folder made and proven writable first (ANEMOS3147).</summary>
+    public static MirrorPassThrough Start(Uri upstream, string cacheRoot)
+    {
+        var passThrough = new MirrorPassThrough(upstream, cacheRoot);
+        try
+        {
+            Directory.CreateDirectory(passThrough.CacheDirectory);
+            string probe = Path.Combine(passThrough.CacheDirectory, ".write-test-" + Environment.ProcessId);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            passThrough.Dispose();
+            throw new AnemosException(Diagnostics.RehearseMirrorCacheUnusable, cacheRoot, e.Message);
+        }
+        passThrough.Start();
+        return passThrough;
+    }
+
     /// <summary>What this rehearsal's VM got, for the build output.</summary>
     public PassThroughCounts Counts => new(_fromCache, _fetched, _fetchedBytes, _indexes, _failures, _firstFailure);
 

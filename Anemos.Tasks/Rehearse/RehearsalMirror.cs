@@ -29,6 +29,13 @@ public sealed partial record RehearsalMirror(Uri Upstream)
         return Url(mirror) is { } uri ? new(uri) : throw new AnemosException(Diagnostics.RehearseMirrorInvalid, mirror);
     }
 
+    /// <summary>AnemosRehearseMirror when set, else the mirror of <paramref name="imgbuildText"/> (<see cref="FromImgbuild"/>) when there is one.</summary>
+    public static RehearsalMirror? Resolve(string? property, string? imgbuildText, string variable, string? hostValue, out string? why)
+    {
+        why = null;
+        return Parse(property) ?? (imgbuildText is null ? null : FromImgbuild(imgbuildText, variable, hostValue, out why));
+    }
+
     /// <summary>
     /// The IMGBUILD's own mirror for a Debian target: debian_mirror=${VARIABLE:-URL} (or ${VARIABLE-URL})
     /// names it, and the host's value of VARIABLE wins over URL as it does in a deploy. Null with a

@@ -152,7 +152,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             var installStarted = Stopwatch.StartNew();
             int installDisk;
             string lastLine;
-            using (var passThrough = StartPassThrough(mirror))
+            using (var passThrough = mirror is null ? null : MirrorPassThrough.Start(mirror.Upstream, string.IsNullOrWhiteSpace(MirrorCache) ? Path.Combine(WorkDirectory, "mirror-cache") : MirrorCache))
             {
                 try
                 {
@@ -267,37 +267,11 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     /// <summary>AnemosRehearseMirror, else the IMGBUILD's own mirror as this host sees it; null (ANEMOS3145 when an IMGBUILD cannot be redirected) without one.</summary>
     RehearsalMirror? ResolveMirror()
     {
-        var mirror = RehearsalMirror.Parse(Mirror);
-        if (mirror is null && PayloadKind == "imgbuild" && Imgbuild is { Length: > 0 } imgbuild && File.Exists(imgbuild))
-        {
-            RehearsalInitramfs.CheckVariableName(MirrorVariable);
-            mirror = RehearsalMirror.FromImgbuild(File.ReadAllText(imgbuild), MirrorVariable, HostItem?.GetMetadata(MirrorVariable), out string? why);
-            if (why is not null) LogDiagnostic(Diagnostics.RehearseWithoutMirror, HostName, why, MirrorVariable);
-        }
+        string? imgbuild = PayloadKind == "imgbuild" && File.Exists(Imgbuild) ? File.ReadAllText(Imgbuild!) : null;
+        var mirror = RehearsalMirror.Resolve(Mirror, imgbuild, MirrorVariable, HostItem?.GetMetadata(MirrorVariable), out string? why);
+        if (why is not null) LogDiagnostic(Diagnostics.RehearseWithoutMirror, HostName, why, MirrorVariable);
         if (mirror is not null) RehearsalInitramfs.CheckVariableName(MirrorVariable);
         return mirror;
-    }
-
-    /// <summary>The mirror's pass-through on 127.0.0.1, started before QEMU; null without a mirror.</summary>
-    MirrorPassThrough? StartPassThrough(RehearsalMirror? mirror)
-    {
-        if (mirror is null) return null;
-        string cache = string.IsNullOrWhiteSpace(MirrorCache) ? Path.Combine(WorkDirectory, "mirror-cache") : MirrorCache;
-        var passThrough = new MirrorPassThrough(mirror.Upstream, cache);
-        try
-        {
-            Directory.CreateDirectory(passThrough.CacheDirectory);
-            string probe = Path.Combine(passThrough.CacheDirectory, ".write-test-" + Environment.ProcessId);
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            passThrough.Dispose();
-            throw new AnemosException(Diagnostics.RehearseMirrorCacheUnusable, cache, e.Message);
-        }
-        passThrough.Start();
-        return passThrough;
     }
 
     /// <summary>What the VM got through the pass-through, and ANEMOS3146 for what it could not get.</summary>

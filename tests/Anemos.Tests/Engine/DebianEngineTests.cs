@@ -170,6 +170,20 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public void AMirrorThatAnswersWithAGatewayErrorFailsTheBootstrapStepAsUnreachableNotAsUnsigned()
+    {
+        // What a rehearsal's VM sees when the mirror behind the pass-through is unreachable: 502 for
+        // every file; apt then also calls the repository "not signed", which is not the cause.
+        using var gateway = Anemos.Tasks.Rehearse.MirrorPassThrough.Start(new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/debian"), Path.Combine(fixture.NewProject("gateway-cache", Imgbuild("dir")), "cache"));
+        string folder = fixture.NewProject("gateway", Imgbuild("dir"));
+        string mirror = $"http://127.0.0.1:{gateway.Port}/debian";
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false, more: fixture.Environment(mirror)));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2223");
+        Assert.Contains("502  Bad Gateway", line);
+        Assert.True(gateway.Counts.Failures > 0, result.ToString());
+    }
+
+    [Fact]
     public void AMirrorSignedByAnotherKeyFailsTheBootstrapStep()
     {
         string folder = fixture.NewProject("wrong-key", Imgbuild("dir"), keyring: fixture.OtherKeyring);

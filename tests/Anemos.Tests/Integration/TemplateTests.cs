@@ -121,7 +121,7 @@ public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHom
         Assert.Contains("install disk: /dev/vda", rehearsal.Output);
         Assert.Contains("makeimg[setup]: writing a msdos partition table on /dev/vda", rehearsal.Output);
         Assert.Matches(@"root /dev/vda2 \(ext4, UUID [0-9a-f-]{36}\) mounted at \S+, EFI /dev/vda1 at /boot/efi", rehearsal.Output);
-        Assert.Contains("ANEMOS2223", rehearsal.Output);
+        Assert.True(rehearsal.Output.Contains("ANEMOS2223"), rehearsal.ToString());
         Assert.Matches(@"ANEMOS-RESULT fail host=web payload=[0-9a-f]{64} step=makeimg:bootstrap", rehearsal.Output);
         Assert.Contains("error ANEMOS3102", rehearsal.Output);
     }
