@@ -75,12 +75,21 @@ public sealed class DeployAnemosHost : AnemosTask
     /// <summary>A command run on the new system once it is back; exit 0 means healthy.</summary>
     public string? HealthCheck { get; set; }
     /// <summary>
-    /// The host's AuthorizedKeys metadata: when set, the deploy environment's root takes those keys only; when empty, the keys that
-    /// could log in to the old system as the deploy's user (the helper reads them at stage), unless <see cref="CarryLoginKeys"/> is false.
+    /// The host's AuthorizedKeys metadata: keys the deploy environment's root takes besides the keys that could log in to
+    /// the old system as the deploy's user (the helper reads those at stage, unless <see cref="CarryLoginKeys"/> is false).
     /// </summary>
     public string? AuthorizedKeys { get; set; }
-    /// <summary>AnemosCarryLoginKeys (default true): false leaves the deploy environment without keys unless the host names AuthorizedKeys.</summary>
+    /// <summary>AnemosCarryLoginKeys (default true): false leaves the deploy environment the host's AuthorizedKeys only (none without them).</summary>
     public bool CarryLoginKeys { get; set; } = true;
+
+    /// <summary>The stage phase's words for who may log in to the deploy environment (deploy.md, "Who may log in").</summary>
+    string DeployEnvironmentKeys(string? loginKeys)
+    {
+        var sets = new List<string>();
+        if (!string.IsNullOrWhiteSpace(AuthorizedKeys)) sets.Add("the host's AuthorizedKeys");
+        if (CarryLoginKeys) sets.Add($"the old system's login keys, {loginKeys ?? "not read (the helper is too old)"}");
+        return sets.Count > 0 ? string.Join(" and ", sets) : "no keys (AnemosCarryLoginKeys=false, no AuthorizedKeys)";
+    }
     /// <summary>What the deploy init does after a failure (shell, ssh, poweroff): a failed install's error says how to reach the machine.</summary>
     public string? OnFailure { get; set; }
 
@@ -184,7 +193,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 using (var phase = _progress.Begin("stage"))
                 {
                     byte[] segment = secrets.Count > 0 ? DeploySecrets.WriteSegment(secrets) : [];
-                    bool loginKeys = CarryLoginKeys && string.IsNullOrWhiteSpace(AuthorizedKeys);
+                    bool loginKeys = CarryLoginKeys;
                     var command = new StageCommand($"{UploadFolder}/{UploadPlan.ManifestName}")
                     {
                         From = UploadFolder, SecretsOnStandardInput = secrets.Count > 0, Preflight = true,
@@ -200,9 +209,7 @@ public sealed class DeployAnemosHost : AnemosTask
                     phase.BytesSent = segment.Length;
                     phase.Complete($"initramfs {manifest.Initramfs.Sha256[..12]} proven, {staged.InitramfsSize} bytes with host segments"
                         + (secrets.Count > 0 ? $"; {secrets.Count} secret(s) in RAM only, mode 0600: {string.Join(", ", secrets.Select(s => "secrets/" + s.TargetPath))}" : "")
-                        + "; deploy environment's ssh for root: " + (!string.IsNullOrWhiteSpace(AuthorizedKeys) ? "the host's AuthorizedKeys"
-                            : !CarryLoginKeys ? "no keys (AnemosCarryLoginKeys=false, no AuthorizedKeys)"
-                            : $"the old system's login keys, {staged.LoginKeys ?? "not read (the helper is too old)"}"));
+                        + "; deploy environment's ssh for root: " + DeployEnvironmentKeys(staged.LoginKeys));
                 }
 
                 using (var phase = _progress.Begin("boot"))

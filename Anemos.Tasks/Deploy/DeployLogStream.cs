@@ -88,7 +88,7 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
             {
                 string message = e.Arguments.ElementAtOrDefault(1)?.ToString() ?? e.Message;
                 if (!SshSession.LooksUnreachable(e.Message) && ++refusals >= RefusalLimit)
-                    return new LiveLogOutcome.Unavailable($"its ssh refused the login as {target.User} ({message}); the deploy environment takes the host's AuthorizedKeys, else the keys that could log in to the old system as the deploy's user (AnemosCarryLoginKeys)");
+                    return new LiveLogOutcome.Unavailable($"its ssh refused the login as {target.User} ({message}); the deploy environment takes the host's AuthorizedKeys and the keys that could log in to the old system as the deploy's user (unless AnemosCarryLoginKeys is false)");
                 lastProblem = message;
             }
             if (session is not null)

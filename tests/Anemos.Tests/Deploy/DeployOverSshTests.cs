@@ -493,14 +493,21 @@ public sealed class DeployOverSshTests : IClassFixture<LoopbackSshServer>
     }
 
     [Fact]
-    public void AHostsOwnAuthorizedKeysAreTheOnlyKeysOfItsDeployEnvironment()
+    public void AHostsOwnAuthorizedKeysAreAddedToTheOldSystemsLoginKeysUnlessTheyAreTurnedOff()
     {
         using var deployment = new Deployment(_server, Host(extra: "AuthorizedKeys=\"operator.pub\""));
         deployment.Project.Write("operator.pub", File.ReadAllText(_server.ClientKey + ".pub"));
         var result = deployment.Publish("-p:Host=x");
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("deploy environment's ssh for root: the host's AuthorizedKeys", result.Output);
+        Assert.Contains("deploy environment's ssh for root: the host's AuthorizedKeys and the old system's login keys, ", result.Output);
         var staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
+        Assert.Contains("login-keys", staged.GetProperty("segments").EnumerateArray().Select(e => e.GetString()));
+
+        var alone = deployment.Publish("-p:Host=x", "-p:AnemosCarryLoginKeys=false");
+        Assert.True(alone.ExitCode == 0, alone.ToString());
+        Assert.Contains("deploy environment's ssh for root: the host's AuthorizedKeys", alone.Output);
+        Assert.DoesNotContain("the old system's login keys", alone.Output);
+        staged = JsonDocument.Parse(File.ReadAllText(Path.Combine(deployment.State, "staged", "state.json"))).RootElement;
         Assert.DoesNotContain("login-keys", staged.GetProperty("segments").EnumerateArray().Select(e => e.GetString()));
     }
 
