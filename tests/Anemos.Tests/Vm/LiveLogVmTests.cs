@@ -184,6 +184,52 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
     }
 
     /// <summary>
+    /// Issue 28 point 12 on the server it is about: a stock Debian 12 (the tests' cloud-like image, SeaBIOS)
+    /// deployed as its `debian` sudo user by a project without AuthorizedKeys. The helper reads the
+    /// keys sshd lets in as debian (/home/debian/.ssh/authorized_keys) and carries them into the
+    /// deploy environment as root's, so the live log logs in with the operator's key and a payload that
+    /// fails ends the publish with ANEMOS4024 and its last line, not when AnemosDeployTimeout runs out.
+    /// </summary>
+    [Fact]
+    public async Task OnAStockDebianWithoutAuthorizedKeysTheSudoUsersKeysLetTheLiveLogInAndAFailureArrivesAtOnce()
+    {
+        var mirror = new Anemos.Tests.Engine.DnsMirrorFixture();
+        await mirror.InitializeAsync();
+        try
+        {
+            var image = await Task.Run(() => StockDebianImage.Get(mirror));
+            var (project, _) = CreateProject("debian-login-keys");
+            using var __ = project;
+            project.Write("deploy", FailingPayload, executable: true);
+            string directory = Path.Combine(fixture.Root, "debian-login-keys", "vm");
+            Directory.CreateDirectory(directory);
+            string data = Path.Combine(fixture.Root, "debian-login-keys", "data.img");
+            DnsSampleCopy.MakeDataDisk(data);
+            using var vm = InstalledHostVm.Start(directory, image.Disk, data, mirror.Mirror, hostName: StockDebianImage.HostName);
+            File.WriteAllText(project.ProjectFile, File.ReadAllText(project.ProjectFile).Replace("<!--HOST-->",
+                $"""<AnemosHost Include="vm" Address="127.0.0.1" Port="{vm.Port}" HostKey="{image.HostKeyFingerprint}" Network="dhcp" />"""));
+
+            // The operator's key is the key the image lets in as debian (the project's ssh_config reads nothing of this machine's ~/.ssh).
+            var failed = project.PublishToVm("-p:Host=vm", $"-p:AnemosDeployUser={StockDebianImage.User}", $"-p:AnemosSshIdentityFile={image.DeployKey}");
+            string context = $"{failed}\n--- VM console:\n{vm.ConsoleTail(80)}";
+            Assert.True(failed.ExitCode != 0, context);
+            Assert.True(failed.Output.Contains("deploy environment's ssh for root: the old system's login keys, 1 key(s) of debian (/home/debian/.ssh/authorized_keys)", StringComparison.Ordinal), context);
+            Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), context);
+            Assert.Contains("the install failed: no space left", failed.Output);
+            Assert.DoesNotContain("no live log", failed.Output);
+            Assert.DoesNotContain("ANEMOS4017", failed.Output);
+            // From the handover to the error: the deploy kernel's boot and the payload's few seconds, within a minute of the failure.
+            var wait = System.Text.RegularExpressions.Regex.Match(failed.Output, @"deploy vm: wait FAILED (\d+\.\d) s");
+            Assert.True(wait.Success, context);
+            Assert.True(double.Parse(wait.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 120, context);
+        }
+        finally
+        {
+            await mirror.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// Each host's lines, once the deploy follows its log (the marker file is the event: a payload this
     /// short would otherwise be over before the stream connects); a disk record. The install fails on
     /// the host named by FAIL_ON (a host variable).
