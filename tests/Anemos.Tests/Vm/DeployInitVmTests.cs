@@ -136,6 +136,8 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
             echo "imgbuild=$(head -n 1 IMGBUILD)"
             echo "end"
         } >/tmp/record
+        # The mirror the IMGBUILD would install from (the rehearsal's rehearse.env sets it).
+        echo "mirror=${MIRROR:-none}"
         echo setup >"$steps"
         echo bootstrap >"$steps"
         if grep -q '^# fail at bootstrap' IMGBUILD; then
@@ -183,6 +185,26 @@ public sealed class DeployInitVmTests(SampleBaseFixture fixture) : IClassFixture
             imgbuild=target=debian
 
             """, record);
+    }
+
+    [Fact]
+    public void WithoutAnemosRehearseMirrorTheImgbuildsOwnMirrorIsServedAsTheHostSeesIt()
+    {
+        // debian_mirror=${MIRROR:-…} and the host's MIRROR: the rehearsal serves the host's value through its
+        // pass-through (a loopback port where nothing listens: a test reaches nothing beyond 127.0.0.1).
+        var (root, makeimg) = ImgbuildRoot();
+        string hostMirror = $"http://127.0.0.1:{LoopbackPort.Free()}/pool-mirror/debian";
+        using var project = HostProject("imgbuild-mirror", "#!/bin/sh\n", """<ItemGroup><AnemosRehearseDisk Include="disk0" Size="64M" /></ItemGroup>""",
+            hostMetadata: $"MIRROR=\"{hostMirror}\"", root: root);
+        File.Delete(project.PathOf("deploy"));
+        project.Write("IMGBUILD", "target=debian\ndebian_mirror=${MIRROR:-http://deb.debian.org/debian}\nformat=\"raw 1G msdos ext4\"\npackages=\"linux-image-amd64\"\n");
+        var result = Rehearse(project, $"-p:AnemosEngine={makeimg}", "-p:AnemosRehearseBootInstalled=false");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"mirror {hostMirror} as http://10.0.2.100/pool-mirror/debian through a caching pass-through); console follows", result.Output);
+        Assert.Contains("mirror=http://10.0.2.100/pool-mirror/debian", result.Output);
+        Assert.Contains($"rehearse vm: mirror {hostMirror}: 0 package(s) from the cache, 0 fetched (0.0 MiB), 0 index file(s); cache ", result.Output);
+        Assert.DoesNotContain("ANEMOS3145", result.Output);
+        Assert.DoesNotContain("deb.debian.org", result.Output.Replace("debian_mirror=${MIRROR:-http://deb.debian.org/debian}", ""));
     }
 
     [Fact]
