@@ -160,32 +160,40 @@ public sealed class MirrorPassThrough : IDisposable
                 return await CopyExactlyAsync(body, client, length!.Value, null, url);
             }
             Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
-            // Only a whole body enters the cache; a cut one (upstream or VM) leaves nothing behind.
+            // Only a whole body enters the cache; a cut one (upstream or VM) leaves nothing behind. The file is
+            // in the cache and counted before the VM gets the last bytes, so a whole answer means a cached file.
             string part = cached + "." + Guid.NewGuid().ToString("N") + ".part";
+            var file = new FileStream(part, FileMode.CreateNew, FileAccess.Write);
+            bool moved = false;
             try
             {
-                bool whole;
-                await using (var file = new FileStream(part, FileMode.CreateNew, FileAccess.Write))
-                    whole = await CopyExactlyAsync(body, client, length!.Value, file, url);
-                if (!whole) return false;
-                // Another rehearsal may have cached the same file meanwhile: the same bytes by name.
-                File.Move(part, cached, overwrite: true);
+                return await CopyExactlyAsync(body, client, length!.Value, file, url, async () =>
+                {
+                    await file.DisposeAsync();
+                    // Another rehearsal may have cached the same file meanwhile: the same bytes by name.
+                    File.Move(part, cached, overwrite: true);
+                    moved = true;
+                    Interlocked.Increment(ref _fetched);
+                    Interlocked.Add(ref _fetchedBytes, length.Value);
+                });
             }
             finally
             {
-                File.Delete(part);
+                await file.DisposeAsync();
+                if (!moved) File.Delete(part);
             }
-            Interlocked.Increment(ref _fetched);
-            Interlocked.Add(ref _fetchedBytes, length.Value);
-            return true;
         }
     }
 
-    /// <summary>Copies the upstream body to the VM (and the cache file); false when the upstream ends early.</summary>
-    async Task<bool> CopyExactlyAsync(Stream body, NetworkStream client, long length, FileStream? file, Uri url)
+    /// <summary>
+    /// Copies the upstream body to the VM (and the cache file); false when the upstream ends early.
+    /// <paramref name="beforeLastWrite"/> runs once the file holds the whole body, before the VM gets its last bytes.
+    /// </summary>
+    async Task<bool> CopyExactlyAsync(Stream body, NetworkStream client, long length, FileStream? file, Uri url, Func<Task>? beforeLastWrite = null)
     {
         var buffer = new byte[81920];
         long copied = 0;
+        if (length == 0 && beforeLastWrite is not null) await beforeLastWrite();
         while (copied < length)
         {
             int read;
@@ -197,6 +205,7 @@ public sealed class MirrorPassThrough : IDisposable
                 return false;
             }
             if (file is not null) await file.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            if (copied + read == length && beforeLastWrite is not null) await beforeLastWrite();
             await client.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             copied += read;
         }
