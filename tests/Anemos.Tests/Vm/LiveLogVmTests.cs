@@ -170,14 +170,22 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
             $"""<AnemosHost Include="vm" Address="127.0.0.1" Port="{vm.Port}" HostKey="{keys.HostKeyFingerprint}" Network="dhcp" />"""));
 
         var failed = project.PublishToVm("-p:Host=vm");
-        string context = $"{failed}\n--- VM console:\n{vm.Console}";
+        AssertTheFailureArrivedAtOnceThroughTheLoginKeys(failed, $"{failed}\n--- VM console:\n{vm.Console}", "1 key(s) of root (/etc/ssh/authorized_keys)");
+    }
+
+    /// <summary>
+    /// A failed payload ended the publish through the live log, which the old system's login keys let in:
+    /// ANEMOS4024 with the payload's last line, from the handover in the deploy kernel's boot and the
+    /// payload's few seconds, not when AnemosDeployTimeout (600 s) ran out.
+    /// </summary>
+    static void AssertTheFailureArrivedAtOnceThroughTheLoginKeys(ProcessResult failed, string context, string whoseKeys)
+    {
         Assert.True(failed.ExitCode != 0, context);
-        Assert.True(failed.Output.Contains("deploy environment's ssh for root: the old system's login keys, 1 key(s) of root (/etc/ssh/authorized_keys)", StringComparison.Ordinal), context);
+        Assert.True(failed.Output.Contains($"deploy environment's ssh for root: the old system's login keys, {whoseKeys}", StringComparison.Ordinal), context);
         Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), context);
         Assert.Contains("the install failed: no space left", failed.Output);
         Assert.DoesNotContain("no live log", failed.Output);
         Assert.DoesNotContain("ANEMOS4017", failed.Output);
-        // From the handover to the error: the deploy kernel's boot and the payload's few seconds, not AnemosDeployTimeout (600 s).
         var wait = System.Text.RegularExpressions.Regex.Match(failed.Output, @"deploy vm: wait FAILED (\d+\.\d) s");
         Assert.True(wait.Success, context);
         Assert.True(double.Parse(wait.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 120, context);
@@ -211,17 +219,7 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
 
             // The operator's key is the key the image lets in as debian (the project's ssh_config reads nothing of this machine's ~/.ssh).
             var failed = project.PublishToVm("-p:Host=vm", $"-p:AnemosDeployUser={StockDebianImage.User}", $"-p:AnemosSshIdentityFile={image.DeployKey}");
-            string context = $"{failed}\n--- VM console:\n{vm.ConsoleTail(80)}";
-            Assert.True(failed.ExitCode != 0, context);
-            Assert.True(failed.Output.Contains("deploy environment's ssh for root: the old system's login keys, 1 key(s) of debian (/home/debian/.ssh/authorized_keys)", StringComparison.Ordinal), context);
-            Assert.True(failed.Output.Contains("error ANEMOS4024", StringComparison.Ordinal), context);
-            Assert.Contains("the install failed: no space left", failed.Output);
-            Assert.DoesNotContain("no live log", failed.Output);
-            Assert.DoesNotContain("ANEMOS4017", failed.Output);
-            // From the handover to the error: the deploy kernel's boot and the payload's few seconds, within a minute of the failure.
-            var wait = System.Text.RegularExpressions.Regex.Match(failed.Output, @"deploy vm: wait FAILED (\d+\.\d) s");
-            Assert.True(wait.Success, context);
-            Assert.True(double.Parse(wait.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < 120, context);
+            AssertTheFailureArrivedAtOnceThroughTheLoginKeys(failed, $"{failed}\n--- VM console:\n{vm.ConsoleTail(80)}", "1 key(s) of debian (/home/debian/.ssh/authorized_keys)");
         }
         finally
         {
