@@ -254,8 +254,9 @@ public sealed class DeployAnemosHost : AnemosTask
                     session.Dispose();
                 })
                 { OldBootId = oldBootId };
-                var stream = new DeployLogStream(DeploySettings.DeployEnvironment(_target), oldBootId, WriteLogLine, SystemWatchClock.Instance);
-                var watcher = new HandoverWatcher(probe, SystemWatchClock.Instance, _target.Display) { FollowDeployLog = (deadline, token) => FollowInstall(stream, deadline, token) };
+                var liveLog = new LiveInstallLog(Log, HostName, _target, OnFailure);
+                var stream = new DeployLogStream(DeploySettings.DeployEnvironment(_target), oldBootId, liveLog.WriteLine, SystemWatchClock.Instance);
+                var watcher = new HandoverWatcher(probe, SystemWatchClock.Instance, _target.Display) { FollowDeployLog = (deadline, token) => liveLog.Follow(stream, deadline, token) };
                 var verdict = watcher.Watch(oldBootId, timeout, CancellationToken);
                 newSystem = (SshSession)verdict.NewSystem;
                 string live = stream.LinesSeen == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
@@ -280,49 +281,4 @@ public sealed class DeployAnemosHost : AnemosTask
     static string NetworkSummary(NetworkSnapshot network) => network.Interfaces.Length == 0
         ? "unknown (DHCP)"
         : string.Join(", ", network.Interfaces.Select(i => i.Dhcp ? $"{i.Name} DHCP" : $"{i.Name} " + string.Join(" ", i.Addresses.Select(a => $"{a.Address}/{a.Prefix}"))));
-
-    /// <summary>
-    /// The live log until the deploy init's result (docs/deploy.md, "The live log"): a failure ends the deploy with its step and
-    /// log tail (ANEMOS4024); no deploy environment to follow is said once, and the wait goes on as without it.
-    /// </summary>
-    bool FollowInstall(DeployLogStream stream, DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
-        switch (stream.Follow(deadline, cancellationToken))
-        {
-            case LiveLogOutcome.Finished { Ok: true }:
-                return true;
-            case LiveLogOutcome.Finished failed:
-                string tail = string.Concat(failed.Tail.Select(line => Environment.NewLine + "    " + line));
-                throw new AnemosException(Diagnostics.InstallFailed, _target.Display, failed.Step, tail, Environment.NewLine + HowToReach());
-            case LiveLogOutcome.Unavailable unavailable:
-                Log.LogMessage(MessageImportance.High, $"  deploy {HostName}: no live log: {unavailable.Why}; waiting for the new system without it");
-                break;
-            case LiveLogOutcome.OtherSystem other when stream.Connections == 0:
-                Log.LogMessage(MessageImportance.High, $"  deploy {HostName}: no live log: the deploy environment did not answer ssh before another system did ({other.Why}); waiting for the new system");
-                break;
-        }
-        return stream.Connections > 0;
-    }
-
-    /// <summary>What a failed install leaves to log into, as the host's OnFailure says (docs/deploy-init.md, Failure).</summary>
-    string HowToReach()
-    {
-        var environment = DeploySettings.DeployEnvironment(_target);
-        string ssh = $"ssh {(environment.Port is { } port ? $"-p {port.ToString(CultureInfo.InvariantCulture)} " : "")}{environment.Destination}";
-        string pin = _target.HostKey is { } key ? $" (host key {key})" : "";
-        return OnFailure?.Trim() switch
-        {
-            "poweroff" => "The machine powered off (OnFailure=poweroff): start it from the provider's console; it boots its disk, which the install may have changed.",
-            "ssh" => $"The deploy environment waits for you (OnFailure=ssh), the disk left as it is: {ssh} with the deploy's key{pin}.",
-            _ => $"A shell waits on its console (OnFailure=shell), and its ssh still answers: {ssh} with the deploy's key{pin}.",
-        };
-    }
-
-    /// <summary>One line of the live log, under the host's name: the init's and the engine's steps and the result at high importance, the rest normal.</summary>
-    void WriteLogLine(string line)
-    {
-        bool step = line.Contains(" anemos[", StringComparison.Ordinal) || line.Contains(" makeimg[", StringComparison.Ordinal)
-            || line.StartsWith(Anemos.Core.Initramfs.DeployInitContract.ResultPrefix, StringComparison.Ordinal);
-        Log.LogMessage(step ? MessageImportance.High : MessageImportance.Normal, $"  [{HostName}] {line}");
-    }
 }

@@ -14,7 +14,7 @@ namespace Anemos.Tasks;
 /// rehearsal ends by itself. The disk images stay in the work folder (0700) for inspection, unless
 /// the install had the host's secrets: then they are deleted at the end, unless <see cref="KeepDisks"/>.
 /// </summary>
-public sealed partial class RehearseAnemosHost : AnemosTask
+public sealed class RehearseAnemosHost : AnemosTask
 {
     [Required] public string HostName { get; set; } = "";
     [Required] public string KernelFile { get; set; } = "";
@@ -96,13 +96,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
     [Output] public string? ConsoleLog { get; set; }
     [Output] public string? Result { get; set; }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"ANEMOS-RESULT (ok|fail)\b.*?step=(\S+)")]
-    private static partial System.Text.RegularExpressions.Regex ResultLine();
-
     string Project => ProjectDirectory ?? Directory.GetCurrentDirectory();
-
-    /// <summary>The VM's firmware for both phases: one machine, so one variable store from the install to the boot.</summary>
-    internal QemuFirmware VmFirmware { get; set; } = QemuFirmware.Bios;
 
     protected override void ExecuteCore()
     {
@@ -114,21 +108,19 @@ public sealed partial class RehearseAnemosHost : AnemosTask
         DeployMemory.Resolve(initramfsBytes, BaseFile is { Length: > 0 } baseFile && File.Exists(baseFile) ? new FileInfo(baseFile).Length : initramfsBytes,
             BaseDescriptionFile, MinimumMemory).CheckRehearsal(MemoryMiB, HostName);
         var mirror = ResolveMirror();
-        bool boot = BootInstalled.Trim().ToLowerInvariant() switch
-        {
-            "" or "auto" => PayloadKind == "imgbuild",
-            "true" => true,
-            "false" => false,
-            _ => throw new AnemosException(Diagnostics.RehearseBootInvalid, BootInstalled),
-        };
+        bool boot = RehearsalVm.BootsInstallDisk(BootInstalled, PayloadKind);
         var installedNetwork = boot ? RehearsalNetwork.Parse(InstalledAddress, InstalledGateway) : null;
         string? deployedFirmware = DeployProgress.RecordedFirmware(DeployReportFile);
         bool uefi = RehearsalFirmware.IsUefi(Firmware, HostFirmware, HostName, deployedFirmware);
         string firmwareSource = RehearsalFirmware.FollowsLastDeploy(Firmware, HostFirmware, deployedFirmware) ? " as the last deploy found the host" : "";
         if (uefi) RehearsalFirmware.RequireOvmf(OvmfCode, OvmfVars);
         RehearsalDisks.CreateWorkFolder(WorkDirectory);
-        // A fresh variable store per rehearsal, in its work folder: a new machine's NVRAM.
-        VmFirmware = uefi ? QemuFirmware.UefiWithFreshVars(WorkDirectory, OvmfCode, OvmfVars) : QemuFirmware.Bios;
+        var vm = new RehearsalVm
+        {
+            HostName = HostName, Qemu = qemu, Accelerator = QemuHost.Accelerator(Accelerator), MemoryMiB = MemoryMiB, KernelFile = KernelFile, CommandLine = CommandLine,
+            // A fresh variable store per rehearsal, in its work folder: a new machine's NVRAM.
+            Firmware = uefi ? QemuFirmware.UefiWithFreshVars(WorkDirectory, OvmfCode, OvmfVars) : QemuFirmware.Bios,
+        };
         var disks = RehearsalDisks.Create(Disks, WorkDirectory, Project, (diagnostic, arguments) => LogDiagnostic(diagnostic, arguments));
         if (Log.HasLoggedErrors) return;
 
@@ -147,16 +139,14 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             var before = boot ? disks.Sourced.ToDictionary(d => d, d => FileDigest.OfFile(d, CancellationToken).Sha256) : null;
 
             ConsoleLog = Path.Combine(WorkDirectory, "console.log");
-            string accelerator = QemuHost.Accelerator(Accelerator);
-            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({accelerator}, {(VmFirmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}{firmwareSource}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {mirror.Upstream} as {mirror.GuestUrl} through a caching pass-through")}); console follows");
+            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: QEMU ({vm.Accelerator}, {(vm.Firmware.IsUefi ? "UEFI (OVMF)" : "BIOS")}{firmwareSource}, {MemoryMiB} MiB, {disks.Files.Count} disk(s){(mirror is null ? "" : $", mirror {mirror.Upstream} as {mirror.GuestUrl} through a caching pass-through")}); console follows");
             var installStarted = Stopwatch.StartNew();
-            int installDisk;
-            string lastLine;
+            RehearsalVm.Installed install;
             using (var passThrough = mirror is null ? null : MirrorPassThrough.Start(mirror.Upstream, string.IsNullOrWhiteSpace(MirrorCache) ? Path.Combine(WorkDirectory, "mirror-cache") : MirrorCache))
             {
                 try
                 {
-                    (installDisk, lastLine) = Install(qemu, InstallCommand(accelerator, disks.Files, initramfs, passThrough is null ? null : mirror!.Forward(passThrough.Port)));
+                    install = vm.Install(vm.InstallCommand(disks.Files, initramfs, passThrough is null ? null : mirror!.Forward(passThrough.Port)), ConsoleLog, TimeoutSeconds, Log, CancellationToken);
                 }
                 finally
                 {
@@ -164,6 +154,7 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 }
             }
             var installTime = installStarted.Elapsed;
+            Result = install.Result;
             secrets?.Dispose();
             if (!boot)
             {
@@ -172,11 +163,16 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             }
 
             // Phase 2: the install disk alone, booted by the VM's firmware, as the server reboots into it.
-            if (installDisk < 0 || installDisk >= disks.Files.Count)
-                throw new AnemosException(Diagnostics.RehearseInstallDiskUnknown, HostName, ConsoleLog, lastLine);
-            string installed = disks.Files[installDisk];
+            if (install.InstallDisk < 0 || install.InstallDisk >= disks.Files.Count)
+                throw new AnemosException(Diagnostics.RehearseInstallDiskUnknown, HostName, ConsoleLog, install.LastLine);
+            string installed = disks.Files[install.InstallDisk];
             Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: installed in {RehearsalTime.Format(installTime)}; booting {Path.GetFileName(installed)} with the VM's firmware (no -kernel)");
-            var report = BootInstalledDisk(qemu, accelerator, installed, installedNetwork, secrets is not null);
+            var report = vm.Boot(installed, installedNetwork, new InstalledSystemCheck
+            {
+                HostName = HostName, HostKey = HostKey, HadSecrets = secrets is not null, HealthCheck = HealthCheck,
+                SshConfigFile = SshConfigFile, SshIdentityFile = SshIdentityFile, TimeoutSeconds = BootTimeoutSeconds,
+                GuestAddress = installedNetwork?.Guest ?? "10.0.2.15", InstallLog = ConsoleLog, BootLog = Path.Combine(WorkDirectory, "boot-console.log"),
+            }, Log, CancellationToken);
 
             foreach (var (disk, sha) in before!)
             {
@@ -198,71 +194,6 @@ public sealed partial class RehearseAnemosHost : AnemosTask
                 Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: {deleted} disk image(s) deleted, as the install had the host's secrets (AnemosRehearseKeepDisks=true keeps them)");
         }
     }
-
-    /// <summary>Phase 1: the deploy init installs and powers off; the install disk it named (0 for vda, -1 for none) and the console's last line.</summary>
-    (int InstallDisk, string LastLine) Install(string qemu, QemuCommand command)
-    {
-        using var install = new QemuConsoleRun(qemu, command.Arguments(), ConsoleLog!, Log, HostName);
-        bool exited = install.WaitForExit(TimeSpan.FromSeconds(TimeoutSeconds), CancellationToken);
-        return install.Watch(() =>
-        {
-            Result = install.Result;
-            var match = Result is null ? null : ResultLine().Match(Result);
-            if (match is { Success: true } && match.Groups[1].Value == "ok")
-                return (install.InstallDiskIndex, install.LastLine);
-            if (match is { Success: true })
-                throw new AnemosException(Diagnostics.RehearsalFailed, HostName, match.Groups[2].Value, ConsoleLog);
-            if (!exited)
-                throw new AnemosException(Diagnostics.RehearsalTimedOut, HostName, TimeoutSeconds, ConsoleLog, install.LastLine);
-            throw new AnemosException(Diagnostics.RehearsalNoResult, HostName, ConsoleLog, install.QemuErrors.Length > 0 ? OneLine(install.QemuErrors) : install.LastLine);
-        });
-    }
-
-    /// <summary>Phase 2: the install disk booted by the firmware, sshd forwarded to a free port on 127.0.0.1.</summary>
-    InstalledSystemCheck.Report BootInstalledDisk(string qemu, string accelerator, string disk, RehearsalNetwork? network, bool hadSecrets)
-    {
-        string bootLog = Path.Combine(WorkDirectory, "boot-console.log");
-        int port = FreePort();
-        var check = new InstalledSystemCheck
-        {
-            HostName = HostName, HostKey = HostKey, HadSecrets = hadSecrets, HealthCheck = HealthCheck,
-            SshConfigFile = SshConfigFile, SshIdentityFile = SshIdentityFile, TimeoutSeconds = BootTimeoutSeconds,
-            GuestAddress = network?.Guest ?? "10.0.2.15", InstallLog = ConsoleLog!, BootLog = bootLog,
-        };
-        using var booted = new QemuConsoleRun(qemu, BootCommand(accelerator, disk, network, port).Arguments(), bootLog, Log, HostName);
-        var report = booted.Watch(() => check.Run(booted, port, CancellationToken));
-        booted.Stop();
-        if (booted.FailedUnits.Count > 0)
-            Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: systemd reported {booted.FailedUnits.Count} failure(s) on the console: {string.Join("; ", booted.FailedUnits.Take(5))}");
-        return report;
-    }
-
-    /// <summary>
-    /// The kernel and the initramfs with every disk: the deploy init powers off either way, so the
-    /// run ends by itself. The user network reaches nothing but the mirror, if any.
-    /// </summary>
-    internal QemuCommand InstallCommand(string accelerator, IReadOnlyList<string> disks, string initramfs, QemuGuestForward? mirror) => new()
-    {
-        Accelerator = accelerator,
-        MemoryMiB = MemoryMiB,
-        Firmware = VmFirmware,
-        NoReboot = true,
-        Kernel = new(KernelFile, initramfs,
-            $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim()),
-        Network = new() { GuestForwards = mirror is null ? [] : [mirror] },
-        Disks = RehearsalDisks.ForInstall(disks),
-    };
-
-    /// <summary>The install disk alone, booted by the firmware; the network in the host's shape, sshd on 127.0.0.1:<paramref name="port"/>.</summary>
-    internal QemuCommand BootCommand(string accelerator, string disk, RehearsalNetwork? network, int port) => new()
-    {
-        Accelerator = accelerator,
-        MemoryMiB = MemoryMiB,
-        Firmware = VmFirmware,
-        NoReboot = true,
-        Network = network?.WithSsh(port) ?? new() { HostForwards = [new(port, 22)] },
-        Disks = [RehearsalDisks.ForBoot(disk)],
-    };
 
     /// <summary>AnemosRehearseMirror, else the IMGBUILD's own mirror as this host sees it; null (ANEMOS3145 when an IMGBUILD cannot be redirected) without one.</summary>
     RehearsalMirror? ResolveMirror()
@@ -301,16 +232,4 @@ public sealed partial class RehearseAnemosHost : AnemosTask
             Log.LogMessage(MessageImportance.High, $"  rehearse {HostName}: {secrets.Count} secret(s) in a temporary segment, deleted after the install");
         return secrets;
     }
-
-    static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    /// <summary>The last line of some text: an error message stays on one line (MSBuild repeats the code on every line).</summary>
-    static string OneLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(nothing)";
 }

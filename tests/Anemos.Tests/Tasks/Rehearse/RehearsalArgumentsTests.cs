@@ -9,12 +9,12 @@ namespace Anemos.Tests.Tasks.Rehearse;
 /// </summary>
 public sealed class RehearsalArgumentsTests
 {
-    static RehearseAnemosHost Task() => new() { HostName = "x", KernelFile = "/k/vmlinuz", MemoryMiB = 1024, CommandLine = "quiet" };
+    static RehearsalVm Vm(string accelerator = "tcg") => new() { HostName = "x", Qemu = "qemu-system-x86_64", Accelerator = accelerator, KernelFile = "/k/vmlinuz", MemoryMiB = 1024, CommandLine = "quiet", Firmware = QemuFirmware.Bios };
 
     [Fact]
     public void TheInstallBootsTheKernelWithEveryDiskAndTheMirrorRelay()
     {
-        var arguments = Task().InstallCommand("tcg", ["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", RehearsalMirror.Parse("http://deb.debian.org/debian")!.Forward(3142)).Arguments().ToArray();
+        var arguments = Vm().InstallCommand(["/w/disk0.img", "/w/home.img"], "/w/initramfs.img", RehearsalMirror.Parse("http://deb.debian.org/debian")!.Forward(3142)).Arguments().ToArray();
 
         Assert.Equal((string[])[
             "-accel", "tcg", "-m", "1024",
@@ -31,7 +31,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheInstallWithoutAMirrorHasARestrictedNetworkOnly()
     {
-        var arguments = Task().InstallCommand("kvm", ["/w/disk0.img"], "/w/initramfs.img", null).Arguments().ToArray();
+        var arguments = Vm("kvm").InstallCommand(["/w/disk0.img"], "/w/initramfs.img", null).Arguments().ToArray();
 
         Assert.Equal("user,id=net0,restrict=on", arguments[Array.IndexOf(arguments, "-netdev") + 1]);
         Assert.Equal("kvm", arguments[1]);
@@ -40,7 +40,7 @@ public sealed class RehearsalArgumentsTests
     [Fact]
     public void TheBootStartsTheInstallDiskWithTheFirmwareAndForwardsSsh()
     {
-        var arguments = Task().BootCommand("tcg", "/w/disk0.img", null, 2222).Arguments().ToArray();
+        var arguments = Vm().BootCommand("/w/disk0.img", null, 2222).Arguments().ToArray();
 
         Assert.Equal((string[])[
             "-accel", "tcg", "-m", "1024",
@@ -55,7 +55,7 @@ public sealed class RehearsalArgumentsTests
     {
         var network = RehearsalNetwork.Parse("198.51.100.53/24", null);
 
-        var arguments = Task().BootCommand("tcg", "/w/disk0.img", network, 2222).Arguments().ToArray();
+        var arguments = Vm().BootCommand("/w/disk0.img", network, 2222).Arguments().ToArray();
 
         Assert.Equal("user,id=net0,restrict=on,net=198.51.100.0/24,host=198.51.100.1,hostfwd=tcp:127.0.0.1:2222-198.51.100.53:22",
             arguments[Array.IndexOf(arguments, "-netdev") + 1]);

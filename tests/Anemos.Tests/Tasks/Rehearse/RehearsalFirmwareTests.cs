@@ -56,11 +56,11 @@ public sealed class RehearsalFirmwareTests
     [Fact]
     public void BothPhasesBootWithTheSameFirmwareAndVariableStore()
     {
-        var task = new RehearseAnemosHost { HostName = "x", KernelFile = "/k/vmlinuz", VmFirmware = QemuFirmware.Uefi("/w/OVMF_VARS.fd", "/o/CODE.fd") };
+        var vm = new RehearsalVm { HostName = "x", Qemu = "qemu-system-x86_64", Accelerator = "tcg", MemoryMiB = 512, KernelFile = "/k/vmlinuz", Firmware = QemuFirmware.Uefi("/w/OVMF_VARS.fd", "/o/CODE.fd") };
         string[] pflash = ["-drive", "if=pflash,format=raw,unit=0,file=/o/CODE.fd,readonly=on", "-drive", "if=pflash,format=raw,unit=1,file=/w/OVMF_VARS.fd"];
 
-        var install = task.InstallCommand("tcg", ["/w/disk0.img"], "/w/initramfs.img", null).Arguments().ToArray();
-        var boot = task.BootCommand("tcg", "/w/disk0.img", null, 2222).Arguments().ToArray();
+        var install = vm.InstallCommand(["/w/disk0.img"], "/w/initramfs.img", null).Arguments().ToArray();
+        var boot = vm.BootCommand("/w/disk0.img", null, 2222).Arguments().ToArray();
 
         Assert.Equal(pflash, install.SkipWhile(a => a != "-drive").Take(4));
         Assert.Equal(pflash, boot.SkipWhile(a => a != "-drive").Take(4));
