@@ -53,7 +53,7 @@ public abstract class AnemosTask : Task, ICancelableTask
 
 /// <summary>Stops a task with one coded diagnostic. (File and line are init-only: a positional
 /// file/line overload would silently take a string and an int meant for the message.)</summary>
-public sealed class AnemosException(Diagnostic diagnostic, params object?[] arguments) : Exception(diagnostic.Format(arguments))
+public class AnemosException(Diagnostic diagnostic, params object?[] arguments) : Exception(diagnostic.Format(arguments))
 {
     public Diagnostic Diagnostic { get; } = diagnostic;
     public string? File { get; init; }

@@ -80,16 +80,15 @@ public sealed class DeployLogStream(SshTarget target, string oldBootId, Action<s
             {
                 session = SshSession.Open(target, cancellationToken);
             }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+            catch (SshConnectException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
             {
-                return new LiveLogOutcome.OtherSystem($"it answers with another host key ({e.Arguments.ElementAtOrDefault(1)})");
+                return new LiveLogOutcome.OtherSystem($"it answers with another host key ({e.Reason})");
             }
-            catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+            catch (SshConnectException e)
             {
-                string message = e.Arguments.ElementAtOrDefault(1)?.ToString() ?? e.Message;
-                if (!SshSession.LooksUnreachable(e.Message) && ++refusals >= RefusalLimit)
-                    return new LiveLogOutcome.Unavailable($"its ssh refused the login as {target.User} ({message}); the deploy environment takes the host's AuthorizedKeys and the keys that could log in to the old system as the deploy's user (unless AnemosCarryLoginKeys is false)");
-                lastProblem = message;
+                if (!e.Unreachable && ++refusals >= RefusalLimit)
+                    return new LiveLogOutcome.Unavailable($"its ssh refused the login as {target.User} ({e.Reason}); the deploy environment takes the host's AuthorizedKeys and the keys that could log in to the old system as the deploy's user (unless AnemosCarryLoginKeys is false)");
+                lastProblem = e.Reason;
             }
             if (session is not null)
             {

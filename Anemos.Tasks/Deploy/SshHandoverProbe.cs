@@ -72,18 +72,15 @@ public sealed class SshHandoverProbe(HelperClient helper, SshTarget newTarget, s
             candidate = null;
             return attempt;
         }
-        catch (AnemosException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
+        catch (SshConnectException e) when (e.Diagnostic == Diagnostics.HostKeyMismatch)
         {
             // The old system's key (a first install pins the stock image's): it is still shutting down.
-            string offered = e.Arguments.Length > 1 ? (e.Arguments[1]?.ToString() ?? "") : "";
-            bool oldSystem = oldPin is not null && offered.Split(", ").Any(f => HostKeyFingerprint.Matches(oldPin, f));
-            return oldSystem ? new LoginAttempt.OldHostKey() : new LoginAttempt.OtherHostKey(offered, e.Message);
+            bool oldSystem = oldPin is not null && e.OfferedKeys.Any(f => HostKeyFingerprint.Matches(oldPin, f));
+            return oldSystem ? new LoginAttempt.OldHostKey() : new LoginAttempt.OtherHostKey(e.Reason, e.Message);
         }
-        catch (AnemosException e) when (e.Diagnostic == Diagnostics.SshConnectFailed)
+        catch (SshConnectException e)
         {
-            return SshSession.LooksUnreachable(e.Message)
-                ? new LoginAttempt.Unreachable(e.Arguments.ElementAtOrDefault(1)?.ToString() ?? e.Message)
-                : new LoginAttempt.Refused(e.Message);
+            return e.Unreachable ? new LoginAttempt.Unreachable(e.Reason) : new LoginAttempt.Refused(e.Message);
         }
         finally
         {

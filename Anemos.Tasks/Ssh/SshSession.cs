@@ -72,19 +72,10 @@ public sealed class SshSession : IDisposable
         {
             var offered = _pin.OfferedFingerprints;
             if (offered.Count > 0 && !offered.Any(f => HostKeyFingerprint.Matches(pin, f)))
-                throw new AnemosException(Diagnostics.HostKeyMismatch, _target.Display, string.Join(", ", offered), pin);
+                throw SshConnectException.KeyMismatch(_target.Display, [.. offered], pin);
         }
-        throw new AnemosException(Diagnostics.SshConnectFailed, _target.Display, LastLine(master.Errors));
+        throw SshConnectException.Failed(_target.Display, LastLine(master.Errors));
     }
-
-    /// <summary>
-    /// Whether an ssh failure (ANEMOS4002's text) means nothing answered at the other end (refused,
-    /// timed out, closed before the key exchange) rather than a server that answered and refused us.
-    /// </summary>
-    public static bool LooksUnreachable(string message) =>
-        new[] { "Connection refused", "timed out", "No route to host", "Network is unreachable", "Connection closed", "Connection reset",
-            "kex_exchange_identification", "Could not resolve", "banner exchange", "closed by remote host", "Broken pipe" }
-            .Any(m => message.Contains(m, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Runs a POSIX shell command on the host (as root: through sudo -n for another user).</summary>
     public RemoteResult Run(string command, Stream? input = null, Stream? output = null, CancellationToken cancellationToken = default) =>

@@ -22,7 +22,7 @@ public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposa
 
     static AnemosException Refused(string code, Action action)
     {
-        var error = Assert.Throws<AnemosException>(action);
+        var error = Assert.ThrowsAny<AnemosException>(action);
         Assert.Equal(code, error.Diagnostic.Code);
         return error;
     }
@@ -47,6 +47,8 @@ public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposa
         int before = _server.Logins;
         var error = Refused("ANEMOS4001", () => SshSession.Open(_server.Target("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")));
         Assert.Contains(_server.HostKeyFingerprint, error.Message);
+        // What a handover's watchers decide on, typed: the offered key, no message to take apart.
+        Assert.Contains(_server.HostKeyFingerprint, Assert.IsType<SshConnectException>(error).OfferedKeys);
         Assert.Equal(before, _server.Logins);
     }
 
@@ -84,6 +86,24 @@ public sealed class SshSessionTests : IClassFixture<LoopbackSshServer>, IDisposa
     {
         var error = Refused("ANEMOS4002", () => SshSession.Open(_server.Target()));
         Assert.Contains("Host key verification failed", error.Message);
+        // A server that answered and was not trusted is not an unreachable one.
+        var failed = Assert.IsType<SshConnectException>(error);
+        Assert.False(failed.Unreachable);
+        Assert.Contains("Host key verification failed", failed.Reason);
+    }
+
+    [Fact]
+    public void APortWithNothingListeningIsUnreachableNotRefused()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int closed = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var error = Assert.IsType<SshConnectException>(Refused("ANEMOS4002", () => SshSession.Open(_server.Target(_server.HostKeyFingerprint) with { Port = closed })));
+
+        Assert.True(error.Unreachable, error.Message);
+        Assert.Contains("Connection refused", error.Reason);
     }
 
     [Fact]

@@ -148,7 +148,7 @@ public sealed class LiveLogVmTests(SampleBaseFixture fixture) : IClassFixture<Sa
         using (var session = SshSession.Open(target))
             Assert.Contains("ANEMOS-RESULT fail host=vm", session.RunChecked("cat /run/anemos/deploy.log"));
         var other = SshTestKeys.Create(Path.Combine(fixture.Root, "live", "other-keys"));
-        var refused = Assert.Throws<AnemosException>(() => SshSession.Open(target with { HostKey = other.HostKeyFingerprint }));
+        var refused = Assert.Throws<SshConnectException>(() => SshSession.Open(target with { HostKey = other.HostKeyFingerprint }));
         Assert.Equal(Diagnostics.HostKeyMismatch, refused.Diagnostic);
     }
 
