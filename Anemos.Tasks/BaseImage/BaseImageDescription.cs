@@ -23,6 +23,8 @@ public sealed record BaseImageDescription
     public string Engine { get; init; } = MakeimgEngine;
     /// <summary>The IMGBUILD targets it can install (<see cref="Bootstrapper.Target"/>), in <see cref="Bootstrapper.All"/>'s order.</summary>
     public required IReadOnlyList<string> Bootstrappers { get; init; }
+    /// <summary>The targets whose tools it has but not the keyring (<see cref="Bootstrapper.Keyring"/>): installed only for an IMGBUILD with keys/*.gpg.</summary>
+    public IReadOnlyList<string> BootstrappersWithoutKeyring { get; init; } = [];
     public required bool HasBusybox { get; init; }
     /// <summary>Kernel module names, in load order.</summary>
     public required IReadOnlyList<string> Modules { get; init; }
@@ -45,6 +47,9 @@ public sealed record BaseImageDescription
             json.WriteString("engine", Engine);
             json.WriteStartArray("bootstrappers");
             foreach (string target in Bootstrappers) json.WriteStringValue(target);
+            json.WriteEndArray();
+            json.WriteStartArray("bootstrappersWithoutKeyring");
+            foreach (string target in BootstrappersWithoutKeyring) json.WriteStringValue(target);
             json.WriteEndArray();
             json.WriteBoolean("hasBusybox", HasBusybox);
             json.WriteStartArray("modules");
@@ -75,6 +80,8 @@ public sealed record BaseImageDescription
                 KernelRelease = root.GetProperty("kernelRelease").GetString()!,
                 Engine = root.GetProperty("engine").GetString()!,
                 Bootstrappers = [.. root.GetProperty("bootstrappers").EnumerateArray().Select(e => e.GetString()!)],
+                // Absent from the descriptions of earlier SDKs, which did not look for keyrings.
+                BootstrappersWithoutKeyring = root.TryGetProperty("bootstrappersWithoutKeyring", out var keyless) ? [.. keyless.EnumerateArray().Select(e => e.GetString()!)] : [],
                 HasBusybox = root.GetProperty("hasBusybox").GetBoolean(),
                 Modules = [.. root.GetProperty("modules").EnumerateArray().Select(e => e.GetString()!)],
             };

@@ -125,6 +125,7 @@ public sealed class BuildAnemosBaseImage : AnemosTask
             UnpackedSize = unpackedSize,
             KernelRelease = kernelRelease,
             Bootstrappers = [.. Bootstrapper.FoundIn(_tree)],
+            BootstrappersWithoutKeyring = [.. Bootstrapper.FoundWithoutKeyringIn(_tree)],
             HasBusybox = _tree.HasFile("bin/busybox") || _tree.HasFile("usr/bin/busybox"),
             Modules = [.. modulePaths.Select(KernelModules.NameOf)],
         };

@@ -26,10 +26,24 @@ public sealed class CheckAnemosBaseBootstrap : AnemosTask
     {
         var description = BaseImageDescription.Read(DescriptionFile);
         string? target = LiteralTarget(Imgbuild);
-        CannotInstall = target is null ? description.Bootstrappers.Count == 0 : !description.CanBootstrap(target);
+        // keys/*.gpg next to the IMGBUILD is what the engine verifies the mirror with in place of the base's keyring.
+        var keyless = HasKeys(Imgbuild) ? description.BootstrappersWithoutKeyring : [];
+        var installs = description.Bootstrappers.Concat(keyless).ToList();
+        CannotInstall = target is null ? installs.Count == 0 : !installs.Contains(target, StringComparer.Ordinal);
         if (!CannotInstall) return;
-        string bootstraps = description.Bootstrappers.Count == 0 ? "nothing" : string.Join(", ", description.Bootstrappers);
+        if (target is not null && description.BootstrappersWithoutKeyring.Contains(target, StringComparer.Ordinal))
+        {
+            LogDiagnostic(Diagnostics.BaseWithoutKeyring, target, BaseProject, "/" + Bootstrapper.All.First(b => b.Target == target).Keyring);
+            return;
+        }
+        string bootstraps = installs.Count == 0 ? "nothing" : string.Join(", ", installs);
         LogDiagnostic(Diagnostics.BaseCannotBootstrap, target ?? "(computed at run time)", BaseProject, bootstraps, Bootstrapper.HintFor(target));
+    }
+
+    static bool HasKeys(string imgbuild)
+    {
+        string keys = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(imgbuild))!, "keys");
+        return Directory.Exists(keys) && Directory.EnumerateFiles(keys, "*.gpg").Any();
     }
 
     /// <summary>The IMGBUILD's target when literal and known; null when computed at run time (ValidateImgbuild reports a bad one).</summary>

@@ -24,6 +24,8 @@ public sealed class ReadAnemosBaseImage : AnemosTask
         Bootstrappers = [.. description.Bootstrappers];
         if (string.IsNullOrEmpty(BaseFile)) return;
         string bootstraps = description.Bootstrappers.Count == 0 ? "none" : string.Join(' ', description.Bootstrappers);
+        if (description.BootstrappersWithoutKeyring.Count > 0)
+            bootstraps += $"; with the IMGBUILD's keys/ only (no keyring in the base): {string.Join(' ', description.BootstrappersWithoutKeyring)}";
         Log.LogMessage(MessageImportance.High,
             $"  anemos base image: {BaseFile} ({description.Sha256[..12]}) {MiB(description.Size)} MiB, {MiB(description.UnpackedSize)} MiB unpacked; bootstraps: {bootstraps}");
     }

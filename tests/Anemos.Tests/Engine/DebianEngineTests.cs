@@ -194,6 +194,33 @@ public sealed class DebianEngineTests(DebianMirrorFixture fixture, ITestOutputHe
         Assert.DoesNotContain("retrieved)", result.Output);
     }
 
+    /// <summary>
+    /// Issue 28's reproduction: the same mirror with its signatures removed (no InRelease, no
+    /// Release.gpg), the archive key in keys/. Nothing is installed from a Release nobody signed.
+    /// </summary>
+    [Fact]
+    public async Task AnUnsignedMirrorFailsTheBootstrapStepAndInstallsNothing()
+    {
+        string unsigned = Path.Combine(fixture.Root, "unsigned-repo");
+        string dists = Path.Combine(unsigned, "dists", fixture.Suite);
+        Directory.CreateDirectory(Path.Combine(dists, "main", "binary-amd64"));
+        string signed = Path.Combine(fixture.Root, "repo");
+        File.Copy(Path.Combine(signed, "dists", fixture.Suite, "Release"), Path.Combine(dists, "Release"), overwrite: true);
+        foreach (string packages in Directory.GetFiles(Path.Combine(signed, "dists", fixture.Suite, "main", "binary-amd64")))
+            File.Copy(packages, Path.Combine(dists, "main", "binary-amd64", Path.GetFileName(packages)), overwrite: true);
+        if (!Directory.Exists(Path.Combine(unsigned, "pool"))) Directory.CreateSymbolicLink(Path.Combine(unsigned, "pool"), Path.Combine(signed, "pool"));
+        await using var server = new LoopbackHttpFolder(unsigned);
+        await server.StartAsync();
+
+        string folder = fixture.NewProject("unsigned", Imgbuild("dir"));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false, more: fixture.Environment(server.BaseAddress.ToString().TrimEnd('/'))));
+
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2222");
+        Assert.Contains("does not verify", line);
+        Assert.DoesNotContain("retrieved)", result.Output);
+        Assert.DoesNotContain("Unpacking", result.Output);
+    }
+
     [Fact]
     public void WithoutAnyKeyringNothingIsFetched()
     {

@@ -188,11 +188,16 @@ public sealed class BaseImageProjectTests : IDisposable
         using var baseProject = BaseProject(FullItems);
         baseProject.Write("rootfs/usr/bin/pacstrap", "#!/bin/bash\n", executable: true);
         baseProject.Write("rootfs/usr/bin/pacman", "ELF\n", executable: true);
-        baseProject.Write("rootfs/usr/bin/mmdebstrap", "#!/usr/bin/perl\n", executable: true); // without apt and gpgv: not enough for debian
+        baseProject.Write("rootfs/usr/share/keyrings/archlinux.gpg", "keys\n");
+        // debian's tools without its archive keyring: only for an IMGBUILD with keys/ (issue 28).
+        baseProject.Write("rootfs/usr/bin/mmdebstrap", "#!/usr/bin/perl\n", executable: true);
+        baseProject.Write("rootfs/usr/bin/apt-get", "ELF\n", executable: true);
+        baseProject.Write("rootfs/usr/bin/gpgv", "ELF\n", executable: true);
         var result = baseProject.Build();
         Assert.True(result.ExitCode == 0, result.ToString());
         var description = JsonDocument.Parse(File.ReadAllText(baseProject.PathOf("bin/anemos/base-image.json"))).RootElement;
         Assert.Equal(["alpine", "arch"], description.GetProperty("bootstrappers").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["debian"], description.GetProperty("bootstrappersWithoutKeyring").EnumerateArray().Select(e => e.GetString()));
         var output = baseProject.Dotnet(["msbuild", baseProject.ProjectFile, "-nologo", "-t:GetAnemosBaseImage", "-getItem:_AnemosBaseImageOutput"]);
         Assert.True(output.ExitCode == 0, output.ToString());
         Assert.Contains("\"Bootstrappers\": \"alpine;arch\"", output.Output);

@@ -27,7 +27,7 @@ public sealed class SampleBaseFixture : IDisposable
     /// <summary>
     /// A private copy of samples/base that an IMGBUILD host accepts: the stand-in makeimg at
     /// /usr/bin/makeimg (through AnemosEngine at build time) and stand-ins for /usr/bin/mmdebstrap,
-    /// /usr/bin/apt-get and /usr/bin/gpgv, so the base counts as able to bootstrap debian (the build derives a base's
+    /// /usr/bin/apt-get and /usr/bin/gpgv with the archive keyring's file, so the base counts as able to bootstrap debian (the build derives a base's
     /// bootstrappers from those tools in its tree). The stand-ins are never run: the tests that use
     /// this base are about the deploy init's side of the engine contract, not about bootstrapping.
     /// </summary>
@@ -44,6 +44,7 @@ public sealed class SampleBaseFixture : IDisposable
                 <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/mmdebstrap" Mode="0755" />
                 <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/apt-get" Mode="0755" />
                 <AnemosBaseFile Include="bootstrapper" TargetPath="usr/bin/gpgv" Mode="0755" />
+                <AnemosBaseFile Include="bootstrapper" TargetPath="usr/share/keyrings/debian-archive-keyring.gpg" Mode="0644" />
               </ItemGroup>
             </Project>
             """));

@@ -14,7 +14,9 @@ public sealed class BaseBootstrapTaskTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    string Description(params string[] bootstrappers)
+    string Description(params string[] bootstrappers) => Description(bootstrappers, []);
+
+    string Description(string[] bootstrappers, string[] withoutKeyring)
     {
         var description = new BaseImageDescription
         {
@@ -24,6 +26,7 @@ public sealed class BaseBootstrapTaskTests : IDisposable
             UnpackedSize = 131_072_000,
             KernelRelease = "6.1.0-test",
             Bootstrappers = bootstrappers,
+            BootstrappersWithoutKeyring = withoutKeyring,
             HasBusybox = true,
             Modules = ["virtio_blk"],
         };
@@ -70,6 +73,31 @@ public sealed class BaseBootstrapTaskTests : IDisposable
         Assert.Contains(hint, error.Message);
     }
 
+    /// <summary>Issue 28: a base with a target's tools but not its keyring installs it only for an IMGBUILD that brings keys/*.gpg.</summary>
+    [Theory]
+    [InlineData("target=debian\n", "debian", "/usr/share/keyrings/debian-archive-keyring.gpg")]
+    [InlineData("target=arch\n", "arch", "/usr/share/keyrings/archlinux.gpg")]
+    public void ABaseWithoutTheTargetsKeyringIsRefusedUnlessTheImgbuildBringsKeys(string imgbuild, string target, string keyring)
+    {
+        string description = Description(["alpine"], [target]);
+        var (success, engine, cannotInstall) = Check(imgbuild + "format=\"raw 2G\"\npackages=base\n", description);
+        Assert.False(success);
+        Assert.True(cannotInstall);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("ANEMOS3148", error.Code);
+        Assert.Contains($"target is {target}; the base image '../base/base.proj' has its tools but not its keyring {keyring}", error.Message);
+        Assert.Contains("keys/", error.Message);
+
+        // keys/ with no *.gpg in it is no keyring either (the engine refuses it: ANEMOS2221).
+        _folder.Write("keys/README", "the archive key goes here\n");
+        Assert.Equal("ANEMOS3148", Assert.Single(Check(imgbuild + "format=\"raw 2G\"\npackages=base\n", description).Engine.Errors).Code);
+
+        _folder.Write("keys/archive.gpg", "a binary keyring\n");
+        var (withKeys, keysEngine, keysCannotInstall) = Check(imgbuild + "format=\"raw 2G\"\npackages=base\n", description);
+        Assert.True(withKeys, string.Join('\n', keysEngine.Errors.Select(e => e.Message)));
+        Assert.False(keysCannotInstall);
+    }
+
     [Theory]
     [InlineData("missing", "does not exist")]
     [InlineData("not-json", "is not a base image description")]
@@ -97,9 +125,10 @@ public sealed class BaseBootstrapTaskTests : IDisposable
     [Fact]
     public void TheDescriptionReadsBackWhatWasWritten()
     {
-        string path = Description("arch", "debian");
+        string path = Description(["arch"], ["debian"]);
         var read = BaseImageDescription.Read(path);
-        Assert.Equal(["arch", "debian"], read.Bootstrappers);
+        Assert.Equal(["arch"], read.Bootstrappers);
+        Assert.Equal(["debian"], read.BootstrappersWithoutKeyring);
         Assert.Equal(("zstd", 41_522_790L, 131_072_000L, "6.1.0-test", "makeimg", true), (read.Compression, read.Size, read.UnpackedSize, read.KernelRelease, read.Engine, read.HasBusybox));
         Assert.Equal(["virtio_blk"], read.Modules);
         Assert.Equal(File.ReadAllBytes(path), read.ToJson());
@@ -113,6 +142,11 @@ public sealed class BaseBootstrapTaskTests : IDisposable
         Assert.True(success);
         Assert.Equal(["arch", "debian"], task.Bootstrappers);
         Assert.Contains(engine.Messages, m => m.Message == "  anemos base image: bin/anemos/base.img (aaaaaaaaaaaa) 39.6 MiB, 125 MiB unpacked; bootstraps: arch debian");
+
+        var keyless = new ReadAnemosBaseImage { DescriptionFile = Description(["arch"], ["debian"]), BaseFile = "bin/anemos/base.img" };
+        var (_, keylessEngine) = RecordingBuildEngine.Run(keyless);
+        Assert.Equal(["arch"], keyless.Bootstrappers);
+        Assert.Contains(keylessEngine.Messages, m => m.Message?.EndsWith("; bootstraps: arch; with the IMGBUILD's keys/ only (no keyring in the base): debian", StringComparison.Ordinal) == true);
 
         var quiet = new ReadAnemosBaseImage { DescriptionFile = Description() };
         var (_, silent) = RecordingBuildEngine.Run(quiet);

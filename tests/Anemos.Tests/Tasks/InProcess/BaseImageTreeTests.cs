@@ -29,8 +29,13 @@ public sealed class BaseImageTreeTests : IDisposable
         Assert.False(tree.HasTool("sh")); // the build machine has one; the tree does not
         Assert.Equal(["alpine"], Bootstrapper.FoundIn(tree));
 
+        // arch's tools without its keyring: only for an IMGBUILD with keys/ (issue 28), then with it.
         tree.Add("usr/sbin/pacstrap", new FileNode("/dev/null", 0x1ED));
+        Assert.Equal(["alpine"], Bootstrapper.FoundIn(tree));
+        Assert.Equal(["arch"], Bootstrapper.FoundWithoutKeyringIn(tree));
+        tree.Add("usr/share/keyrings/archlinux.gpg", new FileNode("/dev/null", 0x1A4));
         Assert.Equal(["alpine", "arch"], Bootstrapper.FoundIn(tree));
+        Assert.Empty(Bootstrapper.FoundWithoutKeyringIn(tree));
     }
 
     static MemoryStream Tarball(params TarEntry[] entries)
