@@ -118,6 +118,42 @@ rm -rf "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/info" "$root
 # Character set converters nothing here needs (glibc's iconv modules); keep the two gconv config files.
 find "$root/usr/lib/x86_64-linux-gnu/gconv" -name '*.so' -delete 2>/dev/null || true
 
+# ICU without its data. pacman's libarchive links libxml2 (for xar archives), which links ICU's
+# libicuuc, which links libicudata: 30 MiB of locale and converter tables, a quarter of the unpacked
+# base, which a 256 MiB machine cannot hold (docs/base-image.md). Nothing an install runs reads them:
+# libxml2 asks ICU only to convert an XML document's character set, and pacman reads .pkg.tar.zst.
+# So libicudata is an empty ICU data package of our own (the header ICU checks, no entries: ICU
+# then reports missing data, never crashes), and ICU's libraries that nothing here links go.
+need clang
+rm -f "$root"/usr/lib/x86_64-linux-gnu/libicui18n.so.* "$root"/usr/lib/x86_64-linux-gnu/libicuio.so.* \
+      "$root"/usr/lib/x86_64-linux-gnu/libicutu.so.* "$root"/usr/lib/x86_64-linux-gnu/libicutest.so.*
+icudata=$(cd "$root/usr/lib/x86_64-linux-gnu" && ls libicudata.so.*.* | head -n 1)
+icu_major=$(echo "$icudata" | sed -n 's/^libicudata\.so\.\([0-9]*\)\..*/\1/p')
+cat >"$dest/icudata-empty.c" <<C
+/* ICU's common data header (udata.h's DataHeader) with an empty table of contents. */
+struct icu_data_info {
+    unsigned short size, reserved_word;
+    unsigned char is_big_endian, charset_family, sizeof_uchar, reserved_byte;
+    unsigned char data_format[4], format_version[4], data_version[4];
+};
+struct icu_empty_package {
+    unsigned short header_size;
+    unsigned char magic1, magic2;
+    struct icu_data_info info;
+    unsigned char padding[8];
+    unsigned int count, reserved;
+};
+__attribute__((visibility("default"), aligned(16)))
+const struct icu_empty_package icudt${icu_major}_dat = {
+    32, 0xda, 0x27,
+    { sizeof(struct icu_data_info), 0, 0, 0, 2, 0, { 'C', 'm', 'n', 'D' }, { 1, 0, 0, 0 }, { 0, 0, 0, 0 } },
+    { 0 }, 0, 0
+};
+C
+clang -shared -fPIC -O2 -nostdlib -Wl,-soname,libicudata.so.$icu_major -o "$root/usr/lib/x86_64-linux-gnu/$icudata" "$dest/icudata-empty.c" ||
+    { echo "error ANEMOS0108: cannot build the installer's empty ICU data library with clang; install clang (apt-get install clang)." >&2; exit 1; }
+rm -f "$dest/icudata-empty.c"
+
 # mmdebstrap loads a few dozen of the 1,500 module files perl-modules and libperl ship: keep those
 # (and their XS libraries under auto/), as the tree's own perl finds them (its own loader and
 # libraries, @INC inside the tree) when it loads every module mmdebstrap names before its first sub.
