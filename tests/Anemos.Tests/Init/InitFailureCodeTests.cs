@@ -106,6 +106,21 @@ public sealed partial class InitFailureCodeTests : IDisposable
     }
 
     [Fact]
+    public void AMissingHostEnvFollowsTheCommandLinesFailureActionNotTheShell()
+    {
+        // A rehearsal's kernel that could not unpack the overlay (too little memory) has no host.env:
+        // anemos.on_failure=poweroff on the command line still ends the machine, instead of a shell
+        // that waits for the rehearsal's timeout.
+        string cmdline = Write("proc-cmdline", "console=ttyS0 anemos.on_success=poweroff anemos.on_failure=poweroff\n");
+        var run = Step("host-env", "load_host_env", [PathOf("anemos/host.env"), PathOf("anemos/rehearse.env")], new() { ["ANEMOS_INIT_CMDLINE"] = cmdline });
+        Failed(run, "host-env", "ANEMOS3132");
+        Assert.Contains("then: poweroff", run.Output);
+
+        var withoutCommandLine = Step("host-env", "load_host_env", [PathOf("anemos/host.env"), PathOf("anemos/rehearse.env")], new() { ["ANEMOS_INIT_CMDLINE"] = PathOf("no-cmdline") });
+        Assert.Contains("then: shell", withoutCommandLine.Output);
+    }
+
+    [Fact]
     public void AHostEnvThatIsNotValidShellOrFailsIsANEMOS3133AndAGoodOneIsExported()
     {
         string hostEnv = Write("anemos/host.env", HostEnv + "ANEMOS_NETWORK='dhcp\n");
