@@ -13,6 +13,9 @@ namespace Anemos.Tasks.Deploy;
 /// <item>The kernel unpacks into its rootfs, a tmpfs that may fill at most half of the memory it
 /// counts at that moment, while the compressed initramfs and its own init sections still take their
 /// share: the unpacked tree and what the init writes there must fit in that half.</item>
+/// <item>While a base that bootstraps installs (base-image.json lists bootstrappers, or there is no
+/// base-image.json to say it does not), the tree stays in RAM beside mmdebstrap, apt, dpkg and the
+/// decompressors of the packages.</item>
 /// </list>
 /// </summary>
 public sealed record DeployMemory(long RequiredBytes, string Why)
@@ -28,6 +31,12 @@ public sealed record DeployMemory(long RequiredBytes, string Why)
     /// unpacking, of a MemTotal of about 206 MiB, less the 31 MiB initramfs and these.
     /// </summary>
     public const long KernelInitBytes = 8 * MiB;
+    /// <summary>
+    /// What an install's tools take beside the tree: samples/dns x installed with 206 MiB of MemTotal
+    /// beside its installer's 125 MiB (384 MiB of RAM); with 146 MiB beside 92 MiB (290 MiB of RAM)
+    /// the kernel's OOM killer stopped xz unpacking linux-image.
+    /// </summary>
+    public const long InstallBytes = 206 * MiB;
     /// <summary>A base without base-image.json (a path or URL): its unpacked size estimated as this many times its compressed size (measured: installer 3.0 with zstd, busybox 3.1 with gzip).</summary>
     public const int EstimatedUnpackRatio = 3;
     /// <summary>
@@ -53,30 +62,40 @@ public sealed record DeployMemory(long RequiredBytes, string Why)
             return new DeployMemory(mib * MiB, $"{OverrideProperty}={mib}");
         }
         long overlay = Math.Max(0, initramfsBytes - baseBytes);
-        long? described = UnpackedSize(baseDescriptionFile);
+        var (described, bootstraps) = Describe(baseDescriptionFile);
         long unpacked = (described ?? EstimatedUnpackRatio * baseBytes) + overlay;
         long whileUnpacking = initramfsBytes + unpacked + WorkingBytes;
         long rootfs = 2 * (unpacked + RootfsSlackBytes) + initramfsBytes + KernelInitBytes;
-        long required = (Math.Max(whileUnpacking, rootfs) + MiB - 1) / MiB * MiB;
+        // Without base-image.json nothing says the base only runs a `deploy`: it is counted as one that installs.
+        long whileInstalling = bootstraps ?? true ? unpacked + InstallBytes : 0;
+        long largest = Math.Max(whileUnpacking, Math.Max(rootfs, whileInstalling));
+        long required = (largest + MiB - 1) / MiB * MiB;
         string source = described is null ? $"estimated as {EstimatedUnpackRatio} × the compressed base: no base-image.json" : "base-image.json's unpackedSize and the overlay";
-        string why = whileUnpacking >= rootfs
-            ? $"the initramfs {ByteSize.Format(initramfsBytes)} and its {ByteSize.Format(unpacked)} unpacked ({source}) while the kernel unpacks it, and {ByteSize.Format(WorkingBytes)} to work"
-            : $"twice the {ByteSize.Format(unpacked)} unpacked ({source}) and {ByteSize.Format(RootfsSlackBytes)} of the init's files, and the initramfs {ByteSize.Format(initramfsBytes)} with {ByteSize.Format(KernelInitBytes)} of the kernel's init: the kernel unpacks into a tmpfs that holds at most half the memory it counts while those are still in it";
+        string why = largest == whileInstalling
+            ? $"the {ByteSize.Format(unpacked)} unpacked ({source}), which stays in RAM while the base installs, and {ByteSize.Format(InstallBytes)} for the install's tools beside it"
+            : largest == rootfs
+            ? $"twice the {ByteSize.Format(unpacked)} unpacked ({source}) and {ByteSize.Format(RootfsSlackBytes)} of the init's files, and the initramfs {ByteSize.Format(initramfsBytes)} with {ByteSize.Format(KernelInitBytes)} of the kernel's init: the kernel unpacks into a tmpfs that holds at most half the memory it counts while those are still in it"
+            : $"the initramfs {ByteSize.Format(initramfsBytes)} and its {ByteSize.Format(unpacked)} unpacked ({source}) while the kernel unpacks it, and {ByteSize.Format(WorkingBytes)} to work";
         return new DeployMemory(required, why);
     }
 
-    /// <summary>base-image.json's `unpackedSize`; null without the file or the field.</summary>
-    static long? UnpackedSize(string? descriptionFile)
+    /// <summary>base-image.json's `unpackedSize` and whether the base bootstraps anything; nulls without the file or the field.</summary>
+    static (long? Unpacked, bool? Bootstraps) Describe(string? descriptionFile)
     {
-        if (string.IsNullOrWhiteSpace(descriptionFile) || !File.Exists(descriptionFile)) return null;
+        if (string.IsNullOrWhiteSpace(descriptionFile) || !File.Exists(descriptionFile)) return (null, null);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(descriptionFile));
-            return document.RootElement.TryGetProperty("unpackedSize", out var size) && size.TryGetInt64(out long value) && value > 0 ? value : null;
+            var root = document.RootElement;
+            long? unpacked = root.TryGetProperty("unpackedSize", out var size) && size.TryGetInt64(out long value) && value > 0 ? value : null;
+            bool? bootstraps = root.TryGetProperty("bootstrappers", out var targets) && targets.ValueKind == JsonValueKind.Array
+                ? targets.GetArrayLength() > 0 || root.TryGetProperty("bootstrappersWithoutKeyring", out var keyless) && keyless.ValueKind == JsonValueKind.Array && keyless.GetArrayLength() > 0
+                : null;
+            return (unpacked, bootstraps);
         }
         catch (JsonException)
         {
-            return null;
+            return (null, null);
         }
     }
 
