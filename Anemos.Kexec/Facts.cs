@@ -17,7 +17,7 @@ public static class FactsReader
             HelperVersion = HelperVersion.Current,
             Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
             KernelRelease = release,
-            Libc = files.Exists("/lib/ld-musl-x86_64.so.1") || files.Exists("/lib/ld-musl-aarch64.so.1") ? "musl" : "glibc",
+            Libc = ElfInterpreter.Libc(files),
             Root = files.Root == "/" && Native.IsRoot(),
             MemTotalBytes = memory.GetValueOrDefault("MemTotal"),
             MemAvailableBytes = memory.GetValueOrDefault("MemAvailable"),

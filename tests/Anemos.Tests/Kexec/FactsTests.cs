@@ -60,6 +60,53 @@ public sealed class FactsTests : IDisposable
         Assert.Equal(HelperVersion.Current, facts.HelperVersion);
     }
 
+    /// <summary>A minimal 64-bit little-endian ELF header with one program header: PT_INTERP naming <paramref name="loader"/>.</summary>
+    static byte[] ElfWithInterpreter(string loader)
+    {
+        byte[] name = System.Text.Encoding.ASCII.GetBytes(loader + "\0");
+        byte[] elf = new byte[64 + 56 + name.Length];
+        elf[0] = 0x7f; elf[1] = (byte)'E'; elf[2] = (byte)'L'; elf[3] = (byte)'F';
+        elf[4] = 2; elf[5] = 1; elf[6] = 1;                                              // ELF64, little-endian, version 1
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(0x20), 64); // e_phoff
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(0x36), 56); // e_phentsize
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(0x38), 1);  // e_phnum
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(elf.AsSpan(64), 3);    // p_type PT_INTERP
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(64 + 8), 120);  // p_offset
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(64 + 32), name.Length); // p_filesz
+        name.CopyTo(elf, 120);
+        return elf;
+    }
+
+    [Fact]
+    public void TheCLibraryIsWhatBinShsLoaderSaysNotWhichLoadersLieAround()
+    {
+        // Issue 27: a Debian host with the musl package has /lib/ld-musl-x86_64.so.1 beside glibc's loader.
+        Write("/lib/ld-musl-x86_64.so.1", "musl's loader\n");
+        Directory.CreateDirectory(Path.Combine(_root, "bin"));
+        File.Copy("/bin/sh", Path.Combine(_root, "bin", "sh")); // this machine's, a glibc program
+        Assert.StartsWith("/lib64/ld-linux-x86-64.so.2", ElfInterpreter.Of(File.ReadAllBytes("/bin/sh")));
+        Assert.Equal("glibc", ElfInterpreter.Libc(new SystemFiles(_root)));
+
+        File.WriteAllBytes(Path.Combine(_root, "bin", "sh"), ElfWithInterpreter("/lib/ld-musl-x86_64.so.1"));
+        Assert.Equal("musl", ElfInterpreter.Libc(new SystemFiles(_root)));
+
+        // A static /bin/sh names no loader: the loaders that are there decide, as before.
+        File.WriteAllText(Path.Combine(_root, "bin", "sh"), "#!/not/an/elf\n");
+        Assert.Null(ElfInterpreter.Of(File.ReadAllBytes(Path.Combine(_root, "bin", "sh"))));
+        Assert.Equal("musl", ElfInterpreter.Libc(new SystemFiles(_root)));
+        File.Delete(Path.Combine(_root, "lib", "ld-musl-x86_64.so.1"));
+        Assert.Equal("glibc", ElfInterpreter.Libc(new SystemFiles(_root)));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(63)]
+    [InlineData(100)]
+    public void AnElfCutShortNamesNoLoader(int length)
+    {
+        Assert.Null(ElfInterpreter.Of(ElfWithInterpreter("/lib/ld-musl-x86_64.so.1").AsSpan(0, length)));
+    }
+
     const string SecureBootVariable = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
 
     [Theory]
