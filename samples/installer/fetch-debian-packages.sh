@@ -199,8 +199,8 @@ find "$root/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | while rea
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$root/etc/ld.so.conf"
 # Debian's pacman.conf names no repository: pacstrap installs from Arch Linux's core and extra
 # through the worldwide mirror unless the IMGBUILD brings its own pacman.conf. Signatures are
-# checked against /etc/pacman.d/gnupg, which `pacman-key --init; pacman-key --populate archlinux`
-# makes at deploy time (archlinux-keyring's keys are in /usr/share/keyrings).
+# checked against a keyring the engine makes for each build from archlinux-keyring's keys in
+# /usr/share/keyrings and keys/, brought up to date from the mirror's archlinux-keyring (imgbuild.md).
 cat >"$root/etc/pacman.conf" <<'CONF'
 [options]
 HoldPkg = pacman glibc

@@ -108,6 +108,76 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         AssertNoAgentOf(folder);
     }
 
+    /// <summary>A project whose pacman.conf names only <paramref name="repository"/>.</summary>
+    string RefreshProject(string name, string repository, string package)
+    {
+        string folder = fixture.NewProject(name, Bootstrap(package));
+        File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: repository));
+        return folder;
+    }
+
+    [Fact]
+    public void ARepositorysArchlinuxKeyringBringsTheKeyringUpToDateBeforePacstrap()
+    {
+        // anemos-fresh is signed by a key only the repository's newer archlinux-keyring makes valid.
+        string folder = RefreshProject("refresh", "anemoskeyring", ArchRepositoryFixture.FreshPackage);
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        Makeimg.AssertSucceeded(result);
+        Assert.Contains($"makeimg[bootstrap]: keyring: brought up to date from the repositories' archlinux-keyring-{ArchRepositoryFixture.KeyringVersion}, verified by the keyring as built (3 trusted, 1 revoked)", result.Output);
+        Assert.True(result.Output.IndexOf("brought up to date", StringComparison.Ordinal) < result.Output.IndexOf("pacstrap -C", StringComparison.Ordinal), result.Output);
+        Assert.Equal("fresh\n", File.ReadAllText(Path.Combine(folder, "image", "etc/anemos-fresh")));
+        // The keyring package went to the work folder's scratch root only, never into the image.
+        Assert.False(Directory.Exists(Path.Combine(folder, "image", "usr/share/pacman/keyrings")));
+        AssertNoAgentOf(folder);
+    }
+
+    [Fact]
+    public void WithoutTheRepositorysKeyringThePackageOfTheNewerKeyIsRefused()
+    {
+        // The same package from a repository without archlinux-keyring: the keyring as built does not know its key.
+        string folder = RefreshProject("no-refresh", "anemosnokeyring", ArchRepositoryFixture.FreshPackage);
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
+        Assert.Contains(fixture.FreshFingerprint[^16..], line);
+        Assert.Contains("makeimg[bootstrap]: keyring: no repository offers archlinux-keyring; the keyring stays as built", result.Output);
+    }
+
+    [Fact]
+    public void ARepositoryWhoseDatabaseCannotBeReadFailsBeforePacstrap()
+    {
+        string folder = fixture.NewProject("unreadable-db", Bootstrap(ArchRepositoryFixture.Package));
+        File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf().Replace("file://" + fixture.Repository, "file://" + Path.Combine(folder, "no-such-repository")));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2225");
+        Assert.Contains("pacman cannot read the repositories' databases", line);
+        Assert.DoesNotContain("pacstrap -C", result.Output);
+        AssertNoAgentOf(folder);
+    }
+
+    [Fact]
+    public void APackageSignedByAKeyTheRefreshedKeyringRevokesIsRefused()
+    {
+        string folder = RefreshProject("refresh-revoked", "anemoskeyring", ArchRepositoryFixture.RevokedPackage);
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
+        // pacman names a disabled key by its user id.
+        Assert.Contains("signed by key \"Anemos test revoked packager <revoked@anemos.test>\"", line);
+        Assert.Contains("brought up to date", result.Output);
+        Assert.False(File.Exists(Path.Combine(folder, "image", "etc/anemos-revoked")));
+    }
+
+    [Fact]
+    public void AnArchlinuxKeyringSignedByAKeyOutsideTheKeyringIsRefusedBeforePacstrap()
+    {
+        string folder = RefreshProject("refresh-stranger", "strangerkeyring", ArchRepositoryFixture.FreshPackage);
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2258");
+        Assert.Contains($"signed by key {fixture.StrangerFingerprint[^16..]}", line);
+        Assert.Contains("cannot be brought up to date", line);
+        Assert.DoesNotContain("pacstrap -C", result.Output);
+        AssertNoAgentOf(folder);
+    }
+
     [Fact]
     public void APackageSignedByAKeyOutsideTheKeyringIsRefused()
     {

@@ -10,12 +10,23 @@ namespace Anemos.Tests.Engine;
 /// patches). Beside it, signed by what the engine must refuse: anemos-stranger (signed by a second
 /// key, "stranger", that no keyring holds) and anemos-unsigned (no signature). A second repository,
 /// strangerdb, holds anemos-hello again, its database signed by the stranger key.
+/// For the keyring refresh (issue 26): an archlinux-keyring newer than any keyring the engine
+/// starts with, Arch's layout (usr/share/pacman/keyrings) and web of trust: three test master keys
+/// (trusted marginally, level 4, as Arch's are), a "fresh" packager key and a "revoked" one, each
+/// certified by all three masters (three marginal signatures make a key valid), the revoked one
+/// listed in archlinux-revoked. anemoskeyring holds that keyring (signed by the packager key) with
+/// anemos-fresh and anemos-revoked, signed by their keys; anemosnokeyring holds anemos-fresh alone;
+/// strangerkeyring holds the keyring signed by the stranger key.
 /// </summary>
 public sealed class ArchRepositoryFixture : IDisposable
 {
     public const string Package = "anemos-hello";
     public const string StrangerPackage = "anemos-stranger";
     public const string UnsignedPackage = "anemos-unsigned";
+    public const string FreshPackage = "anemos-fresh";
+    public const string RevokedPackage = "anemos-revoked";
+    /// <summary>The test archlinux-keyring's version (pacman -Q prints "archlinux-keyring 20261207-1").</summary>
+    public const string KeyringVersion = "20261207-1";
     public const string ConfigContent = "greeting=hello\ncolor=blue\nsize=3\n";
 
     public string Root { get; } = TestProject.NewDirectory();
@@ -26,6 +37,11 @@ public sealed class ArchRepositoryFixture : IDisposable
     public string PackagerKeyring => Path.Combine(Root, "packager.gpg");
     public string PackagerFingerprint { get; }
     public string StrangerFingerprint { get; }
+    public IReadOnlyList<string> MasterFingerprints { get; }
+    public string FreshFingerprint { get; }
+    public string RevokedFingerprint { get; }
+    /// <summary>Each repository's folder by its pacman.conf name.</summary>
+    readonly Dictionary<string, string> _repositories = [];
 
     string GnupgHome => Path.Combine(Root, "gnupg");
 
@@ -40,6 +56,11 @@ public sealed class ArchRepositoryFixture : IDisposable
         File.Copy("/usr/bin/busybox", Path.Combine(build, "busybox"));
         PackagerFingerprint = NewKey("Anemos test packager <packager@anemos.test>");
         StrangerFingerprint = NewKey("Anemos test stranger <stranger@anemos.test>");
+        MasterFingerprints = [.. Enumerable.Range(1, 3).Select(i => NewKey($"Anemos test master key {i} <master{i}@anemos.test>"))];
+        FreshFingerprint = NewKey("Anemos test fresh packager <fresh@anemos.test>");
+        RevokedFingerprint = NewKey("Anemos test revoked packager <revoked@anemos.test>");
+        _repositories["anemostest"] = Repository;
+        _repositories["strangerdb"] = StrangerRepository;
         try
         {
             Export(PackagerFingerprint, PackagerKeyring);
@@ -59,12 +80,60 @@ public sealed class ArchRepositoryFixture : IDisposable
             File.Copy(hello, copy);
             File.Copy(hello + ".sig", copy + ".sig");
             AddToRepository(StrangerFingerprint, Path.Combine(StrangerRepository, "strangerdb.db.tar.gz"), copy);
+            MakeKeyringRepositories(build);
         }
         finally
         {
             // gpg started an agent for the signing keys: none outlives the fixture.
             ProcessRunner.Run("gpgconf", "--homedir", GnupgHome, "--kill", "all");
         }
+    }
+
+    /// <summary>The refresh's repositories: the newer keyring with the packages only it makes valid.</summary>
+    void MakeKeyringRepositories(string build)
+    {
+        foreach (string master in MasterFingerprints)
+            foreach (string packager in new[] { FreshFingerprint, RevokedFingerprint })
+            {
+                var certified = Gpg("--pinentry-mode", "loopback", "--passphrase", "", "--local-user", master, "--quick-sign-key", packager);
+                Assert.True(certified.ExitCode == 0, "gpg --quick-sign-key failed:\n" + certified);
+            }
+        string keyring = Path.Combine(build, "keyring");
+        Directory.CreateDirectory(keyring);
+        var exported = Gpg(["--output", Path.Combine(keyring, "archlinux.gpg"), "--export", .. MasterFingerprints, FreshFingerprint, RevokedFingerprint]);
+        Assert.True(exported.ExitCode == 0, "gpg --export failed:\n" + exported);
+        File.WriteAllText(Path.Combine(keyring, "archlinux-trusted"), string.Concat(MasterFingerprints.Select(m => $"{m}:4:\n")));
+        File.WriteAllText(Path.Combine(keyring, "archlinux-revoked"), $"{RevokedFingerprint}\n");
+        string keyringPackage = MakePackage(build, "archlinux-keyring", """
+            for file in archlinux.gpg archlinux-trusted archlinux-revoked; do
+                install -Dm644 "$startdir/../keyring/$file" "$pkgdir/usr/share/pacman/keyrings/$file"
+            done
+            """, KeyringVersion);
+        string fresh = MakePackage(build, FreshPackage, "install -d \"$pkgdir/etc\"; echo fresh >\"$pkgdir/etc/anemos-fresh\"");
+        string revoked = MakePackage(build, RevokedPackage, "install -d \"$pkgdir/etc\"; echo revoked >\"$pkgdir/etc/anemos-revoked\"");
+        Sign(FreshFingerprint, fresh);
+        Sign(RevokedFingerprint, revoked);
+        NewRepository("anemoskeyring", (keyringPackage, PackagerFingerprint), (fresh, null), (revoked, null));
+        NewRepository("anemosnokeyring", (fresh, null));
+        NewRepository("strangerkeyring", (keyringPackage, StrangerFingerprint), (fresh, null));
+    }
+
+    /// <summary>A repository of copies of <paramref name="packages"/>, each signed by the key given, else with the signature it has; its database signed by the packager key.</summary>
+    void NewRepository(string name, params (string Package, string? SignedBy)[] packages)
+    {
+        string folder = Path.Combine(Root, name);
+        Directory.CreateDirectory(folder);
+        var copies = new List<string>();
+        foreach (var (package, signedBy) in packages)
+        {
+            string copy = Path.Combine(folder, Path.GetFileName(package));
+            File.Copy(package, copy);
+            if (signedBy is null) File.Copy(package + ".sig", copy + ".sig");
+            else Sign(signedBy, copy);
+            copies.Add(copy);
+        }
+        AddToRepository(PackagerFingerprint, Path.Combine(folder, name + ".db.tar.gz"), [.. copies]);
+        _repositories[name] = folder;
     }
 
     ProcessResult Gpg(params string[] arguments) =>
@@ -88,14 +157,14 @@ public sealed class ArchRepositoryFixture : IDisposable
     }
 
     /// <summary>makepkg (as nobody: it refuses root) of a package whose package() is <paramref name="body"/>.</summary>
-    string MakePackage(string build, string name, string body)
+    string MakePackage(string build, string name, string body, string version = "1.0-1")
     {
         string folder = Path.Combine(build, name);
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "PKGBUILD"), $$"""
             pkgname={{name}}
-            pkgver=1.0
-            pkgrel=1
+            pkgver={{version.Split('-')[0]}}
+            pkgrel={{version.Split('-')[1]}}
             pkgdesc="Anemos engine test package"
             arch=(any)
             license=(MIT)
@@ -111,7 +180,7 @@ public sealed class ArchRepositoryFixture : IDisposable
                 "makepkg", "--nodeps", "--noconfirm"],
             folder, timeout: TimeSpan.FromMinutes(5));
         Assert.True(made.ExitCode == 0, "makepkg failed:\n" + made);
-        return Directory.GetFiles(Repository, name + "-1.0-1-*.pkg.tar.gz").Single();
+        return Directory.GetFiles(Repository, $"{name}-{version}-*.pkg.tar.gz").Single();
     }
 
     /// <summary>A detached signature PACKAGE.sig, as makepkg --sign makes it.</summary>
@@ -151,7 +220,7 @@ public sealed class ArchRepositoryFixture : IDisposable
 
         [{repository}]
         {repositoryLines}
-        Server = file://{(repository == "anemostest" ? Repository : StrangerRepository)}
+        Server = file://{_repositories[repository]}
 
         """;
 
