@@ -197,6 +197,8 @@ done
 mkdir -p "$root/etc/ssl/certs"
 find "$root/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | while read -r crt; do cat "$crt"; done >"$root/etc/ssl/certs/ca-certificates.crt"
 printf '/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' >"$root/etc/ld.so.conf"
+# pacman's CheckSpace reads the mount points from /etc/mtab (util-linux's packages would make it).
+ln -sfn ../proc/self/mounts "$root/etc/mtab"
 # Debian's pacman.conf names no repository: pacstrap installs from Arch Linux's core and extra
 # through the worldwide mirror unless the IMGBUILD brings its own pacman.conf. Signatures are
 # checked against a keyring the engine makes for each build from archlinux-keyring's keys in
