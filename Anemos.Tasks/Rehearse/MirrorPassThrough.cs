@@ -8,12 +8,14 @@ namespace Anemos.Tasks.Rehearse;
 /// <summary>
 /// A caching HTTP pass-through on 127.0.0.1 to a rehearsal's upstream mirror (docs/rehearse.md,
 /// "The mirror"). The VM asks for paths under the upstream's own path; packages (files whose name
-/// never changes content: .deb, .udeb, by-hash/) are kept in <see cref="CacheDirectory"/> and served
-/// from there on every later rehearsal, while the indexes (InRelease, Packages) are fetched each
-/// time, so a rehearsal sees the mirror as it is. apt checks every file against the signed
-/// indexes, so a cached file can only ever be the one the index names.
+/// never changes content: .deb, .udeb, by-hash/, Arch's .pkg.tar.* and their .sig) are kept in
+/// <see cref="CacheDirectory"/> and served from there on every later rehearsal, while the indexes
+/// (InRelease, Packages; Arch's REPO.db) are fetched each time, so a rehearsal sees the mirror as it
+/// is. apt checks every file against the signed indexes, pacman every package against the
+/// database's checksum and its signature, so a cached file can only ever be the one the index names.
 ///
-/// HTTP/1.1 with keep-alive and pipelining, GET and HEAD only: what apt's http method sends.
+/// HTTP/1.1 with keep-alive and pipelining, GET and HEAD only: what apt's http method and pacman's
+/// downloader send.
 /// </summary>
 public sealed class MirrorPassThrough : IDisposable
 {
@@ -33,7 +35,11 @@ public sealed class MirrorPassThrough : IDisposable
     public MirrorPassThrough(Uri upstream, string cacheRoot, HttpMessageHandler? handler = null)
     {
         Upstream = upstream;
-        _upstreamRoot = upstream.AbsolutePath.TrimEnd('/') + "/";
+        // An Arch mirror's $repo and $arch are the guest's pacman to fill in: the paths it may ask
+        // for lie under the part before the first of them.
+        string path = upstream.AbsolutePath;
+        int variable = path.IndexOf('$');
+        _upstreamRoot = (variable < 0 ? path : path[..(path.LastIndexOf('/', variable) + 1)]).TrimEnd('/') + "/";
         CacheDirectory = Path.Combine(cacheRoot, CacheFolderName(upstream));
         _upstream = handler is null ? new HttpClient() : new HttpClient(handler);
         _upstream.Timeout = Timeout.InfiniteTimeSpan;
@@ -228,9 +234,14 @@ public sealed class MirrorPassThrough : IDisposable
         return target;
     }
 
-    /// <summary>Files whose name fixes their content: Debian's pool (name_version_arch) and by-hash indexes.</summary>
+    /// <summary>
+    /// Files whose name fixes their content: Debian's pool (name_version_arch) and by-hash indexes,
+    /// Arch's packages (name-version-release-arch.pkg.tar.*) and their signatures. Arch's databases
+    /// (REPO.db, REPO.files) change under the same name: indexes.
+    /// </summary>
     static bool IsPackage(string path) =>
-        path.EndsWith(".deb", StringComparison.Ordinal) || path.EndsWith(".udeb", StringComparison.Ordinal) || path.Contains("/by-hash/", StringComparison.Ordinal);
+        path.EndsWith(".deb", StringComparison.Ordinal) || path.EndsWith(".udeb", StringComparison.Ordinal) || path.Contains("/by-hash/", StringComparison.Ordinal)
+        || path.Contains(".pkg.tar.", StringComparison.Ordinal);
 
     static async Task<bool> HeaderOnlyAsync(NetworkStream client, int status, string reason, bool keepAlive)
     {

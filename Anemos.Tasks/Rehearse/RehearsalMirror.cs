@@ -5,7 +5,7 @@ namespace Anemos.Tasks.Rehearse;
 
 /// <summary>
 /// The mirror a rehearsal's VM installs from: <see cref="Upstream"/> is AnemosRehearseMirror, else
-/// the IMGBUILD's own debian_mirror (as the host would see it). The VM never reaches it directly:
+/// the IMGBUILD's own debian_mirror or arch_mirror (as the host would see it). The VM never reaches it directly:
 /// a caching pass-through on 127.0.0.1 (<see cref="MirrorPassThrough"/>) serves it, and QEMU
 /// forwards the guest's <see cref="GuestAddress"/>:80 there; <see cref="GuestUrl"/> is how the
 /// guest names the mirror (the upstream's path on that address).
@@ -36,11 +36,20 @@ public sealed partial record RehearsalMirror(Uri Upstream)
         return Parse(property) ?? (imgbuildText is null ? null : FromImgbuild(imgbuildText, variable, hostValue, out why));
     }
 
+    /// <summary>The IMGBUILD setting that names a target's mirror (the engine's extensions); null for a target without one (alpine: its own repositories file).</summary>
+    public static string? MirrorSetting(string? target) => target switch
+    {
+        "debian" => "debian_mirror",
+        "arch" => "arch_mirror",
+        _ => null,
+    };
+
     /// <summary>
-    /// The IMGBUILD's own mirror for a Debian target: debian_mirror=${VARIABLE:-URL} (or ${VARIABLE-URL})
-    /// names it, and the host's value of VARIABLE wins over URL as it does in a deploy. Null with a
-    /// reason when the IMGBUILD's mirror cannot be redirected through VARIABLE (the VM would reach
-    /// nothing); null without one when the target is not Debian (its repositories are its own files).
+    /// The IMGBUILD's own mirror for a Debian or Arch target: debian_mirror=${VARIABLE:-URL} or
+    /// arch_mirror=${VARIABLE:-URL} (or ${VARIABLE-URL}) names it, and the host's value of VARIABLE
+    /// wins over URL as it does in a deploy. Null with a reason when the IMGBUILD's mirror cannot be
+    /// redirected through VARIABLE (the VM would reach nothing); null without one when the target
+    /// has no mirror setting (alpine's repositories are its own file).
     /// </summary>
     public static RehearsalMirror? FromImgbuild(string imgbuildText, string variable, string? hostValue, out string? why)
     {
@@ -48,24 +57,35 @@ public sealed partial record RehearsalMirror(Uri Upstream)
         ImgbuildDocument document;
         try { document = ImgbuildDocument.Parse(imgbuildText); }
         catch (ShellSyntaxException) { return null; }
-        if (document.LiteralTarget != "debian") return null;
-        var setting = document.Setting("debian_mirror");
+        if (MirrorSetting(document.LiteralTarget) is not { } name) return null;
+        var setting = document.Setting(name);
         if (setting is null)
         {
-            why = $"its debian_mirror is not set, so the engine's default {EngineDefault} is used and ${{{variable}}} is never read";
+            why = name == "debian_mirror"
+                ? $"its debian_mirror is not set, so the engine's default {EngineDefault} is used and ${{{variable}}} is never read"
+                : $"its arch_mirror is not set, so the repositories of its pacman.conf (or the installer's) are used and ${{{variable}}} is never read";
             return null;
         }
         var match = DefaultedVariable().Match(setting.Value);
         if (setting.Expansion is null || !match.Success || match.Groups[1].Value != variable)
         {
-            why = $"its debian_mirror is '{setting.Value}' (line {setting.Line}), which does not read ${{{variable}}}";
+            why = $"its {name} is '{setting.Value}' (line {setting.Line}), which does not read ${{{variable}}}";
             return null;
         }
-        string url = string.IsNullOrWhiteSpace(hostValue) ? match.Groups[2].Value : hostValue;
+        string url = string.IsNullOrWhiteSpace(hostValue) ? Unquoted(match.Groups[2].Value) : hostValue;
         if (Url(url) is { } uri) return new(uri);
         why = $"its mirror '{url}' is not an http or https URL";
         return null;
     }
+
+    /// <summary>
+    /// The default word as the shell gives it: 'quoted' or with \$ (how an arch_mirror keeps pacman's
+    /// $repo and $arch from the shell); other words are taken as written.
+    /// </summary>
+    static string Unquoted(string word) =>
+        word.Length >= 2 && word[0] == '\'' && word[^1] == '\'' && word.IndexOf('\'', 1) == word.Length - 1
+            ? word[1..^1]
+            : word.Replace("\\$", "$", StringComparison.Ordinal);
 
     static Uri? Url(string text) =>
         Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"

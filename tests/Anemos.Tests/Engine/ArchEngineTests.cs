@@ -155,6 +155,33 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void ArchMirrorServesEveryRepositoryInPlaceOfThePacmanConfsServers()
+    {
+        // pacman.conf's Server leads nowhere; arch_mirror names the folder of each repository by $repo.
+        string folder = fixture.NewProject("arch-mirror", Bootstrap(ArchRepositoryFixture.FreshPackage,
+            $"arch_mirror=${{MIRROR:-'file://{fixture.Root}/$repo'}}\n"));
+        File.WriteAllText(Path.Combine(folder, "mirrorlist"), "Server = file:///nonexistent/$repo\n");
+        File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: "anemoskeyring")
+            .Replace("Server = file://", $"Include = {folder}/mirrorlist\nServer = file:///nonexistent"));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        Makeimg.AssertSucceeded(result);
+        Assert.Contains($"makeimg[bootstrap]: arch_mirror: every repository from file://{fixture.Root}/$repo", result.Output);
+        Assert.Equal("fresh\n", File.ReadAllText(Path.Combine(folder, "image", "etc/anemos-fresh")));
+    }
+
+    [Theory]
+    [InlineData("arch_mirror=ftp://mirror.example.net/archlinux")]
+    [InlineData("arch_mirror=mirror.example.net/$repo")]
+    public void AnArchMirrorThatIsNoUrlIsRefusedByTheReadStep(string line)
+    {
+        string folder = fixture.NewProject("arch-mirror-bad-" + (line.Contains("ftp") ? "ftp" : "bare"), Bootstrap(ArchRepositoryFixture.Package, $"format=raw\n{line.Replace("$", "\\$")}\n"));
+        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        string failure = Makeimg.AssertFailed(result, "read", "ANEMOS2259");
+        Assert.Contains("is not an http, https or file URL", failure);
+        Assert.DoesNotContain("makeimg[setup]", result.Output);
+    }
+
+    [Fact]
     public void APackageSignedByAKeyTheRefreshedKeyringRevokesIsRefused()
     {
         string folder = RefreshProject("refresh-revoked", "anemoskeyring", ArchRepositoryFixture.RevokedPackage);

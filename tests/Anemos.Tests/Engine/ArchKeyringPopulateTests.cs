@@ -25,7 +25,9 @@ public sealed class ArchKeyringPopulateTests(Xunit.Abstractions.ITestOutputHelpe
         mkdir -p "$_mi_gpgdir" && chmod 700 "$_mi_gpgdir" && : >"$_mi_gpgdir/pubring.gpg"
         gpg --homedir "$_mi_gpgdir" --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'Pacman Keyring Master Key <pacman@localhost>' ed25519 sign never 2>/dev/null
         pacman-key --config "$_mi_work/pacman.conf" --gpgdir "$_mi_gpgdir" --init >/dev/null 2>&1 || exit 1
-        : >"$_mi_work/keyring-revoked"
+        : >"$_mi_work/keyring-trusted"; : >"$_mi_work/keyring-revoked"
+        # The engine's way: its populate, then the one trust check when the keyring is complete.
+        engine_populate() { _mi_arch_populate "$1" && _mi_arch_trust; }
         start=$(date +%s%N)
         "$@" || exit 1
         echo "loaded in $((($(date +%s%N) - start) / 1000000)) ms"
@@ -70,7 +72,7 @@ public sealed class ArchKeyringPopulateTests(Xunit.Abstractions.ITestOutputHelpe
         string keyrings = Path.Combine(tree, "usr/share/keyrings");
 
         string ours = Path.Combine(_folder, "ours"), theirs = Path.Combine(_folder, "theirs");
-        var engine = MakeKeyring(ours, "_mi_arch_populate", keyrings);
+        var engine = MakeKeyring(ours, "engine_populate", keyrings);
         // pacman-key reads /usr/share/keyrings only: the package's folder is mounted there for it alone.
         var pacmanKey = MakeKeyring(theirs, "unshare", "--mount", "sh", "-c",
             "mount --bind \"$1\" /usr/share/keyrings && pacman-key --gpgdir \"$2\" --populate archlinux >/dev/null 2>&1", "populate", keyrings, theirs);

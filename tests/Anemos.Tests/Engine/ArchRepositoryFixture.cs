@@ -16,7 +16,9 @@ namespace Anemos.Tests.Engine;
 /// certified by all three masters (three marginal signatures make a key valid), the revoked one
 /// listed in archlinux-revoked. anemoskeyring holds that keyring (signed by the packager key) with
 /// anemos-fresh and anemos-revoked, signed by their keys; anemosnokeyring holds anemos-fresh alone;
-/// strangerkeyring holds the keyring signed by the stranger key.
+/// strangerkeyring holds the keyring signed by the stranger key. <see cref="ArchLayoutMirror"/> lays
+/// the same out as an Arch mirror (REPO/os/x86_64/REPO.db, for a pacman Server of
+/// https://…/$repo/os/$arch): core with the keyring and anemos-fresh, extra with anemos-hello.
 /// </summary>
 public sealed class ArchRepositoryFixture : IDisposable
 {
@@ -33,6 +35,8 @@ public sealed class ArchRepositoryFixture : IDisposable
     public string Repository => Path.Combine(Root, "repo");
     /// <summary>A repository whose database the stranger key signed.</summary>
     public string StrangerRepository => Path.Combine(Root, "stranger-repo");
+    /// <summary>A folder laid out as an Arch mirror: core/os/x86_64/core.db and extra/os/x86_64/extra.db.</summary>
+    public string ArchLayoutMirror => Path.Combine(Root, "arch-mirror");
     /// <summary>The binary keyring of the packager key, which signed the repository.</summary>
     public string PackagerKeyring => Path.Combine(Root, "packager.gpg");
     public string PackagerFingerprint { get; }
@@ -113,15 +117,17 @@ public sealed class ArchRepositoryFixture : IDisposable
         string revoked = MakePackage(build, RevokedPackage, "install -d \"$pkgdir/etc\"; echo revoked >\"$pkgdir/etc/anemos-revoked\"");
         Sign(FreshFingerprint, fresh);
         Sign(RevokedFingerprint, revoked);
-        NewRepository("anemoskeyring", (keyringPackage, PackagerFingerprint), (fresh, null), (revoked, null));
-        NewRepository("anemosnokeyring", (fresh, null));
-        NewRepository("strangerkeyring", (keyringPackage, StrangerFingerprint), (fresh, null));
+        NewRepository("anemoskeyring", Path.Combine(Root, "anemoskeyring"), (keyringPackage, PackagerFingerprint), (fresh, null), (revoked, null));
+        NewRepository("anemosnokeyring", Path.Combine(Root, "anemosnokeyring"), (fresh, null));
+        NewRepository("strangerkeyring", Path.Combine(Root, "strangerkeyring"), (keyringPackage, StrangerFingerprint), (fresh, null));
+        NewRepository("core", Path.Combine(ArchLayoutMirror, "core", "os", "x86_64"), (keyringPackage, PackagerFingerprint), (fresh, null));
+        string hello = Directory.GetFiles(Repository, Package + "-1.0-1-*.pkg.tar.gz").Single();
+        NewRepository("extra", Path.Combine(ArchLayoutMirror, "extra", "os", "x86_64"), (hello, null));
     }
 
-    /// <summary>A repository of copies of <paramref name="packages"/>, each signed by the key given, else with the signature it has; its database signed by the packager key.</summary>
-    void NewRepository(string name, params (string Package, string? SignedBy)[] packages)
+    /// <summary>A repository of copies of <paramref name="packages"/> in <paramref name="folder"/>, each signed by the key given, else with the signature it has; its database signed by the packager key.</summary>
+    void NewRepository(string name, string folder, params (string Package, string? SignedBy)[] packages)
     {
-        string folder = Path.Combine(Root, name);
         Directory.CreateDirectory(folder);
         var copies = new List<string>();
         foreach (var (package, signedBy) in packages)

@@ -30,7 +30,9 @@ public sealed class LoopbackHttpFolder : IAsyncDisposable
                 context.Response.StatusCode = 404;
                 return;
             }
+            // A symlink (repo-add's REPO.db) is served as the file it names: FileInfo's length is the link's own.
             var info = new FileInfo(path);
+            if (info.LinkTarget is not null) info = (FileInfo)info.ResolveLinkTarget(returnFinalTarget: true)!;
             context.Response.ContentLength = info.Length;
             context.Response.ContentType = "application/octet-stream";
             if (HttpMethods.IsHead(context.Request.Method)) return;

@@ -40,7 +40,7 @@ public sealed class TemplateHome : IDisposable
 }
 
 [EndToEnd(Needs.PackedSdk)]
-public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHome>
+public sealed class TemplateTests(TemplateHome home, Xunit.Abstractions.ITestOutputHelper testOutput) : IClassFixture<TemplateHome>
 {
     static readonly Regex Warning = new(@"warning [A-Z]+[0-9]+", RegexOptions.IgnoreCase);
 
@@ -133,9 +133,51 @@ public sealed class TemplateTests(TemplateHome home) : IClassFixture<TemplateHom
         string imgbuild = File.ReadAllText(Path.Combine(project, "IMGBUILD"));
         Assert.Contains("target=arch", imgbuild);
         Assert.Contains("openssh", imgbuild);
+        Assert.Contains("arch_mirror=${MIRROR:-'https://geo.mirror.pkgbuild.com/$repo/os/$arch'}", imgbuild);
         Assert.Contains("<AnemosHost Include=\"server\" Address=\"REPLACE-", File.ReadAllText(Path.Combine(project, "archhost.proj")));
         Assert.Contains("anemos server:", Build(project).Output);
     }
+
+    /// <summary>
+    /// The Arch template's rehearsal in QEMU (TCG, SeaBIOS) as far as a test can take it (issue 26):
+    /// the pass-through serves arch_mirror from a loopback folder laid out as an Arch mirror, signed
+    /// by a test packager key the project puts in keys/. In the installer, the engine loads the
+    /// installer's archlinux keyring and keys/, reads core's and extra's databases through the
+    /// pass-through, brings the keyring up to date from core's (newer, test) archlinux-keyring, and
+    /// pacstrap then finds no `base` there: the bootstrap fails with its own code.
+    /// </summary>
+    [Fact]
+    public async Task AnemosHostTargetArchRehearsesThroughItsArchMirrorAndRefreshesTheKeyring()
+    {
+        using var arch = new Engine.ArchRepositoryFixture();
+        await using var mirror = new Engine.LoopbackHttpFolder(arch.ArchLayoutMirror);
+        await mirror.StartAsync();
+        string upstream = new Uri(mirror.BaseAddress, "$repo/os/$arch").OriginalString;
+        string project = New("archbox", "anemos-host", "--target", "arch", "--host", "archbox", "--address", "archbox.example.org");
+        Directory.CreateDirectory(Path.Combine(project, "keys"));
+        File.Copy(arch.PackagerKeyring, Path.Combine(project, "keys", "packager.gpg"));
+
+        var rehearsal = home.Dotnet(["build", "-nologo", "-nodeReuse:false", "-t:Rehearse", "-p:Host=archbox", "-p:AnemosRehearseAccelerator=tcg", "-p:AnemosRehearseTimeout=900",
+            $"-p:AnemosRehearseMirror={upstream}"], project, minutes: 20);
+        Assert.True(rehearsal.ExitCode != 0, rehearsal.ToString());
+        string output = rehearsal.Output;
+        // Where the keyring's time goes under TCG (the engine's timestamped lines).
+        foreach (string line in output.Split('\n').Where(l => l.Contains("[archbox]") && (l.Contains("makeimg[bootstrap]: keyring: ") || l.Contains("makeimg[bootstrap]: pacman.conf: ") || l.Contains("makeimg[bootstrap]: pacstrap -C")) || l.Contains("rehearse archbox: mirror")).Distinct())
+            testOutput.WriteLine(line.Trim());
+        Assert.True(output.Contains($"rehearse archbox: QEMU (tcg, BIOS, 512 MiB, 1 disk(s), mirror {upstream} as http://10.0.2.100/$repo/os/$arch through a caching pass-through)"), rehearsal.ToString());
+        Assert.Contains("makeimg[bootstrap]: arch_mirror: every repository from http://10.0.2.100/$repo/os/$arch", output);
+        Assert.True(Regex.IsMatch(output, @"makeimg\[bootstrap\]: keyring: the installer's archlinux keyring \(\d+ trusted, \d+ revoked\)"), rehearsal.ToString());
+        Assert.Contains($"makeimg[bootstrap]: keyring: keys/packager.gpg key {arch.PackagerFingerprint} is trusted", output);
+        Assert.True(Regex.IsMatch(output, $@"makeimg\[bootstrap\]: keyring: brought up to date from the repositories' archlinux-keyring-{ArchRepositoryFixtureVersion}, verified by the keyring as built \(3 trusted, \d+ revoked\)"), rehearsal.ToString());
+        Assert.True(output.Contains("error: target not found: base"), rehearsal.ToString());
+        Assert.True(output.Contains("ANEMOS2225"), rehearsal.ToString());
+        Assert.True(Regex.IsMatch(output, @"ANEMOS-RESULT fail host=archbox payload=[0-9a-f]{64} step=makeimg:bootstrap"), rehearsal.ToString());
+        // The keyring package came through the pass-through and is in its cache now; the databases were indexes.
+        Assert.True(Regex.IsMatch(output, @"rehearse archbox: mirror \S+: 0 package\(s\) from the cache, [12] fetched \([0-9.]+ MiB\), [2-9] index file\(s\)"), rehearsal.ToString());
+        Assert.Contains("error ANEMOS3102", output);
+    }
+
+    static string ArchRepositoryFixtureVersion => Regex.Escape(Engine.ArchRepositoryFixture.KeyringVersion);
 
     [Fact]
     public void AnemosDeployHostBuildsAndRehearses()

@@ -93,6 +93,29 @@ public sealed class MirrorPassThroughTests : IAsyncLifetime
         Answered(404, [], await reader.ReadAsync(head: false));
     }
 
+    /// <summary>
+    /// An Arch mirror is a pacman Server whose $repo and $arch the guest fills in: the paths under
+    /// its fixed part are served, packages and their signatures cached, the databases fetched each time.
+    /// </summary>
+    [Fact]
+    public async Task APacmanServersRepositoriesAreServedAndItsPackagesCached()
+    {
+        const string ArchPackage = "/archlinux/core/os/x86_64/hello-2.12-1-x86_64.pkg.tar.zst";
+        const string Database = "/archlinux/core/os/x86_64/core.db";
+        _mirror.Serve(ArchPackage, _package);
+        _mirror.Serve(ArchPackage + ".sig", _index);
+        _mirror.Serve(Database, _index);
+        using var passThrough = Start(upstream: new Uri(_mirror.BaseAddress, "/archlinux/$repo/os/$arch"));
+        using var guest = Guest(passThrough);
+        Assert.Equal(_index, await guest.GetByteArrayAsync(Database));
+        Assert.Equal(_package, await guest.GetByteArrayAsync(ArchPackage));
+        Assert.Equal(_index, await guest.GetByteArrayAsync(ArchPackage + ".sig"));
+        Assert.Equal(new PassThroughCounts(0, 2, _package.Length + _index.Length, 1, 0, null), passThrough.Counts);
+        // Outside the Server's fixed part: nothing is fetched.
+        Assert.Equal(HttpStatusCode.NotFound, (await guest.GetAsync(Package)).StatusCode);
+        Assert.Equal(0, _mirror.Requests(Package));
+    }
+
     [Fact]
     public async Task AnUpstreamCutMidPackageEndsTheConnectionAndLeavesNothingInTheCache()
     {

@@ -86,11 +86,41 @@ public sealed class RehearsalNetworkTests
         Assert.Equal(new Uri(upstream), mirror!.Upstream);
     }
 
+    /// <summary>
+    /// Arch: arch_mirror is a pacman Server, $repo and $arch left for pacman (single quotes keep the
+    /// shell from expanding them); the guest's Server keeps them, and the pass-through fetches the
+    /// path pacman asks for from the upstream's host (samples/bitfehler-net's line).
+    /// </summary>
+    [Theory]
+    [InlineData("arch_mirror=${MIRROR:-'https://geo.mirror.pkgbuild.com/$repo/os/$arch'}", null, "https://geo.mirror.pkgbuild.com/$repo/os/$arch")]
+    [InlineData("arch_mirror=${MIRROR:-'https://geo.mirror.pkgbuild.com/$repo/os/$arch'}", "http://mirror.example.net/archlinux/$repo/os/$arch", "http://mirror.example.net/archlinux/$repo/os/$arch")]
+    [InlineData("arch_mirror=${MIRROR:-https://geo.mirror.pkgbuild.com/\\$repo/os/\\$arch}", null, "https://geo.mirror.pkgbuild.com/$repo/os/$arch")]
+    public void AnArchImgbuildsArchMirrorIsServedWithPacmansVariablesKept(string setting, string? hostValue, string upstream)
+    {
+        var mirror = RehearsalMirror.FromImgbuild($"target=arch\n{setting}\nformat=dir\npackages=base\n", "MIRROR", hostValue, out string? why);
+
+        Assert.Null(why);
+        Assert.Equal(upstream, mirror!.Upstream.OriginalString);
+        Assert.Equal("http://10.0.2.100" + new Uri(upstream).AbsolutePath, mirror.GuestUrl);
+        Assert.EndsWith("/$repo/os/$arch", mirror.GuestUrl);
+    }
+
+    [Fact]
+    public void BitfehlerNetsMirrorIsServedToItsRehearsal()
+    {
+        string imgbuild = File.ReadAllText(Anemos.Tests.Infrastructure.Repository.PathOf("samples", "bitfehler-net", "IMGBUILD"));
+        var mirror = RehearsalMirror.FromImgbuild(imgbuild, "MIRROR", null, out string? why);
+        Assert.Null(why);
+        Assert.Equal("https://geo.mirror.pkgbuild.com/$repo/os/$arch", mirror!.Upstream.OriginalString);
+    }
+
     [Theory]
     [InlineData("target=debian\nformat=dir\n", "is not set")]
     [InlineData("target=debian\ndebian_mirror=http://deb.debian.org/debian\n", "which does not read ${MIRROR}")]
     [InlineData("target=debian\ndebian_mirror=${OTHER:-http://deb.debian.org/debian}\n", "which does not read ${MIRROR}")]
     [InlineData("target=debian\ndebian_mirror=${MIRROR:-/srv/mirror}\n", "is not an http or https URL")]
+    [InlineData("target=arch\nformat=dir\n", "its arch_mirror is not set, so the repositories of its pacman.conf (or the installer's) are used")]
+    [InlineData("target=arch\narch_mirror='https://geo.mirror.pkgbuild.com/$repo/os/$arch'\n", "its arch_mirror is 'https://geo.mirror.pkgbuild.com/$repo/os/$arch' (line 2), which does not read ${MIRROR}")]
     public void AnImgbuildWhoseMirrorTheRehearsalCannotRedirectSaysWhy(string imgbuild, string reason)
     {
         Assert.Null(RehearsalMirror.FromImgbuild(imgbuild, "MIRROR", null, out string? why));
@@ -98,7 +128,7 @@ public sealed class RehearsalNetworkTests
     }
 
     [Theory]
-    [InlineData("target=arch\nformat=dir\n")]
+    [InlineData("target=alpine\nformat=dir\n")]
     [InlineData("target=$(echo debian)\n")]
     [InlineData("deploy() {\n")]
     public void OtherTargetsHaveNoMirrorToServeAndNothingToSay(string imgbuild)
