@@ -213,6 +213,25 @@ if [ "$quick" = 0 ]; then
     add_row "engine vs plain debootstrap" "${engine_s} s" "${debootstrap_s} s" "$r" "$(verdict "$r" 0.6)" "goal <= 0.6 x; median of 3, the same minbase + hello (debootstrap's resolution: ${debootstrap_packages} packages), native"
 fi
 
+# 3d. The engine's own populate of an archlinux keyring against pacman-key --populate archlinux,
+#     side by side in one test (Debian's archlinux-keyring into two keyrings made alike; the test
+#     checks both leave every key's validity and owner trust the same). Full run only.
+if [ "$quick" = 0 ]; then
+    populate_log="$work/populate.log"
+    : >"$populate_log"
+    for _ in 1 2 3; do
+        dotnet test tests/Anemos.Tests/Anemos.Tests.csproj -c Release -nologo --logger 'console;verbosity=detailed' \
+            --filter 'FullyQualifiedName~ArchKeyringPopulateTests' >>"$populate_log" 2>&1 \
+            || { echo "bench: the keyring populate test failed:" >&2; tail -30 "$populate_log" >&2; exit 1; }
+    done
+    # "the engine's populate: loaded in 4378 ms; pacman-key --populate archlinux: loaded in 11717 ms"
+    figures=$(sed -n "s/.*the engine's populate: loaded in \([0-9]*\) ms; pacman-key --populate archlinux: loaded in \([0-9]*\) ms.*/\1 \2/p" "$populate_log")
+    [ "$(wc -l <<<"$figures")" = 3 ] || { echo "bench: the keyring populate test printed no figures" >&2; tail -30 "$populate_log" >&2; exit 1; }
+    OURS=$(awk '{ print $1 }' <<<"$figures" | median)
+    BASE=$(awk '{ print $2 }' <<<"$figures" | median)
+    add_row "archlinux keyring populate" "${OURS} ms" "${BASE} ms" "$(ratio "$OURS" "$BASE")" "—" "information: median of 3, Debian's archlinux-keyring, the engine's populate and trust check vs pacman-key --populate archlinux, native (under TCG: docs/performance.md)"
+fi
+
 # 4. Helper stage: anemos-kexec stage of a large base (cache empty each run: every byte copied and
 #    proven) vs cat + sha256sum of the same files; wall time and the helper's peak memory.
 mkdir -p "$work/helper"
