@@ -78,6 +78,15 @@ public sealed partial class ValidateImgbuild : AnemosTask
         if (suite is not null && target is not null && target.Value != "debian")
             Error(Diagnostics.ImgbuildSuiteWithoutDebian, suite.Line, target.Value);
 
+        // arch_mirror (the engine's extension): a literal value is checked as the engine checks it
+        // (ANEMOS2259), a computed one (${MIRROR:-…}) only at install time.
+        var archMirror = document.Setting("arch_mirror");
+        if (archMirror is not null && target is not null && target.Value != "arch")
+            Error(Diagnostics.ImgbuildArchMirrorWithoutArch, archMirror.Line, target.Value);
+        else if (archMirror is { Expansion: null } && archMirror.Value.Length > 0
+                 && !(archMirror.Value.StartsWith("http://", StringComparison.Ordinal) || archMirror.Value.StartsWith("https://", StringComparison.Ordinal) || archMirror.Value.StartsWith("file://", StringComparison.Ordinal)))
+            Error(Diagnostics.ImgbuildArchMirrorNotUrl, archMirror.Line, archMirror.Value);
+
         if (document.Setting("format") is null)
             Error(Diagnostics.ImgbuildNoFormat, 0);
         else if (Literal(document, "format") is { } format)
@@ -93,7 +102,7 @@ public sealed partial class ValidateImgbuild : AnemosTask
             Error(Diagnostics.ImgbuildRuntimeValue, packages.Line, "packages", packages.Expansion);
     }
 
-    static bool IsKnownSetting(string name) => name is "target" or "debian_suite" or "format" or "hostconf" or "packages";
+    static bool IsKnownSetting(string name) => name is "target" or "debian_suite" or "arch_mirror" or "format" or "hostconf" or "packages";
 
     /// <summary>The setting when its value is literal; a computed value gets a warning and no further check.</summary>
     ImgbuildSetting? Literal(ImgbuildDocument document, string name)

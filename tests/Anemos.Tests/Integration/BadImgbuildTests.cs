@@ -23,6 +23,8 @@ public sealed class BadImgbuildTests
     [InlineData("no-target", "format=raw\npackages=base\n", "ANEMOS2002", 0)]
     [InlineData("unknown-target", "target=gentoo\nformat=raw\npackages=base\n", "ANEMOS2003", 1)]
     [InlineData("suite-without-debian", Good + "debian_suite=bookworm\n", "ANEMOS2004", 4)]
+    [InlineData("arch-mirror-without-arch", "target=debian\nformat=raw\npackages=base\narch_mirror=https://geo.mirror.pkgbuild.com/\n", "ANEMOS2018", 4)]
+    [InlineData("arch-mirror-not-a-url", Good + "arch_mirror='mirror.example.net/$repo/os/$arch'\n", "ANEMOS2019", 4)]
     [InlineData("no-format", "target=arch\npackages=base\n", "ANEMOS2005", 0)]
     [InlineData("unknown-format", "target=arch\nformat=iso\npackages=base\n", "ANEMOS2006", 2)]
     [InlineData("dir-with-arguments", "target=arch\nformat=\"dir /srv\"\npackages=base\n", "ANEMOS2006", 2)]
