@@ -12,6 +12,16 @@ public static partial class ImgbuildRules
     public static readonly string[] HostconfKeys = ["hostname", "timezone", "locale", "keymap"];
     /// <summary>A bare hostconf word: install the base's pacman keyring or apk keys into the image.</summary>
     public const string HostconfKeyring = "keyring";
+    /// <summary>How an arch_mirror may begin (the engine's read step refuses others with ANEMOS2259).</summary>
+    public static readonly string[] ArchMirrorSchemes = ["http://", "https://", "file://"];
+
+    /// <summary>The engine's setting that names a target's mirror; null for a target without one (alpine: its repositories file).</summary>
+    public static string? MirrorSetting(string? target) => target switch
+    {
+        "debian" => "debian_mirror",
+        "arch" => "arch_mirror",
+        _ => null,
+    };
 
     /// <summary>
     /// A size GNU truncate takes as an absolute size: digits, then K M G T P or E with optional B or iB.

@@ -84,7 +84,7 @@ public sealed partial class ValidateImgbuild : AnemosTask
         if (archMirror is not null && target is not null && target.Value != "arch")
             Error(Diagnostics.ImgbuildArchMirrorWithoutArch, archMirror.Line, target.Value);
         else if (archMirror is { Expansion: null } && archMirror.Value.Length > 0
-                 && !(archMirror.Value.StartsWith("http://", StringComparison.Ordinal) || archMirror.Value.StartsWith("https://", StringComparison.Ordinal) || archMirror.Value.StartsWith("file://", StringComparison.Ordinal)))
+                 && !ImgbuildRules.ArchMirrorSchemes.Any(scheme => archMirror.Value.StartsWith(scheme, StringComparison.Ordinal)))
             Error(Diagnostics.ImgbuildArchMirrorNotUrl, archMirror.Line, archMirror.Value);
 
         if (document.Setting("format") is null)

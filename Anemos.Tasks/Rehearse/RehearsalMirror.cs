@@ -36,14 +36,6 @@ public sealed partial record RehearsalMirror(Uri Upstream)
         return Parse(property) ?? (imgbuildText is null ? null : FromImgbuild(imgbuildText, variable, hostValue, out why));
     }
 
-    /// <summary>The IMGBUILD setting that names a target's mirror (the engine's extensions); null for a target without one (alpine: its own repositories file).</summary>
-    public static string? MirrorSetting(string? target) => target switch
-    {
-        "debian" => "debian_mirror",
-        "arch" => "arch_mirror",
-        _ => null,
-    };
-
     /// <summary>
     /// The IMGBUILD's own mirror for a Debian or Arch target: debian_mirror=${VARIABLE:-URL} or
     /// arch_mirror=${VARIABLE:-URL} (or ${VARIABLE-URL}) names it, and the host's value of VARIABLE
@@ -57,7 +49,7 @@ public sealed partial record RehearsalMirror(Uri Upstream)
         ImgbuildDocument document;
         try { document = ImgbuildDocument.Parse(imgbuildText); }
         catch (ShellSyntaxException) { return null; }
-        if (MirrorSetting(document.LiteralTarget) is not { } name) return null;
+        if (ImgbuildRules.MirrorSetting(document.LiteralTarget) is not { } name) return null;
         var setting = document.Setting(name);
         if (setting is null)
         {

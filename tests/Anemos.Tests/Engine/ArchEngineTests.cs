@@ -75,6 +75,9 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         Assert.False(File.Exists(Path.Combine(tree, "etc/fstab")));
     }
 
+    /// <summary>makeimg on <paramref name="folder"/> without secrets: the bootstrap cases.</summary>
+    static ProcessResult Bootstrapped(string folder) => Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+
     static string Bootstrap(string package, string extra = "") => $"target=arch\nformat=dir\npackages=\"{package}\"\n{extra}";
 
     /// <summary>No gpg-agent of the engine's keyring outlives the run.</summary>
@@ -88,7 +91,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void HostconfKeyringPutsTheBootstrapsKeyringIntoTheImage()
     {
         string folder = fixture.NewProject("hostconf-keyring", Bootstrap(ArchRepositoryFixture.Package, "hostconf=keyring\n"));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         Makeimg.AssertSucceeded(result);
         string gnupg = Path.Combine(folder, "image", "etc/pacman.d/gnupg");
         // The packager key is valid ("f": full) through the keyring's own locally signing key ("u").
@@ -121,7 +124,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     {
         // anemos-fresh is signed by a key only the repository's newer archlinux-keyring makes valid.
         string folder = RefreshProject("refresh", "anemoskeyring", ArchRepositoryFixture.FreshPackage);
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         Makeimg.AssertSucceeded(result);
         Assert.Contains($"makeimg[bootstrap]: keyring: brought up to date from the repositories' archlinux-keyring-{ArchRepositoryFixture.KeyringVersion}, verified by the keyring as built (3 trusted, 1 revoked)", result.Output);
         Assert.True(result.Output.IndexOf("brought up to date", StringComparison.Ordinal) < result.Output.IndexOf("pacstrap -C", StringComparison.Ordinal), result.Output);
@@ -136,7 +139,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     {
         // The same package from a repository without archlinux-keyring: the keyring as built does not know its key.
         string folder = RefreshProject("no-refresh", "anemosnokeyring", ArchRepositoryFixture.FreshPackage);
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         Assert.Contains(fixture.FreshFingerprint[^16..], line);
         Assert.Contains("makeimg[bootstrap]: keyring: no repository offers archlinux-keyring; the keyring stays as built", result.Output);
@@ -147,7 +150,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     {
         string folder = fixture.NewProject("unreadable-db", Bootstrap(ArchRepositoryFixture.Package));
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf().Replace("file://" + fixture.Repository, "file://" + Path.Combine(folder, "no-such-repository")));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2225");
         Assert.Contains("pacman cannot read the repositories' databases", line);
         Assert.DoesNotContain("pacstrap -C", result.Output);
@@ -163,7 +166,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         File.WriteAllText(Path.Combine(folder, "mirrorlist"), "Server = file:///nonexistent/$repo\n");
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: "anemoskeyring")
             .Replace("Server = file://", $"Include = {folder}/mirrorlist\nServer = file:///nonexistent"));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         Makeimg.AssertSucceeded(result);
         Assert.Contains($"makeimg[bootstrap]: arch_mirror: every repository from file://{fixture.Root}/$repo", result.Output);
         Assert.Equal("fresh\n", File.ReadAllText(Path.Combine(folder, "image", "etc/anemos-fresh")));
@@ -175,7 +178,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void AnArchMirrorThatIsNoUrlIsRefusedByTheReadStep(string line)
     {
         string folder = fixture.NewProject("arch-mirror-bad-" + (line.Contains("ftp") ? "ftp" : "bare"), Bootstrap(ArchRepositoryFixture.Package, $"format=raw\n{line.Replace("$", "\\$")}\n"));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string failure = Makeimg.AssertFailed(result, "read", "ANEMOS2259");
         Assert.Contains("is not an http, https or file URL", failure);
         Assert.DoesNotContain("makeimg[setup]", result.Output);
@@ -185,7 +188,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void APackageSignedByAKeyTheRefreshedKeyringRevokesIsRefused()
     {
         string folder = RefreshProject("refresh-revoked", "anemoskeyring", ArchRepositoryFixture.RevokedPackage);
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         // pacman names a disabled key by its user id.
         Assert.Contains("signed by key \"Anemos test revoked packager <revoked@anemos.test>\"", line);
@@ -197,7 +200,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void AnArchlinuxKeyringSignedByAKeyOutsideTheKeyringIsRefusedBeforePacstrap()
     {
         string folder = RefreshProject("refresh-stranger", "strangerkeyring", ArchRepositoryFixture.FreshPackage);
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2258");
         Assert.Contains($"signed by key {fixture.StrangerFingerprint[^16..]}", line);
         Assert.Contains("cannot be brought up to date", line);
@@ -209,7 +212,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void APackageSignedByAKeyOutsideTheKeyringIsRefused()
     {
         string folder = fixture.NewProject("stranger", Bootstrap(ArchRepositoryFixture.StrangerPackage));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         // pacman names the key by its long id, the last 16 digits of the fingerprint.
         Assert.Contains($"signed by key {fixture.StrangerFingerprint[^16..]}", line);
@@ -222,7 +225,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
     public void AnUnsignedPackageIsRefused()
     {
         string folder = fixture.NewProject("unsigned", Bootstrap(ArchRepositoryFixture.UnsignedPackage));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2257");
         Assert.Contains("anemos-unsigned-1.0-1-any.pkg.tar.gz.sig", line);
         Assert.Contains("makepkg --sign", line);
@@ -235,7 +238,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         // The package itself is the packager's; the database of strangerdb is signed by the stranger key.
         string folder = fixture.NewProject("stranger-db", Bootstrap(ArchRepositoryFixture.Package));
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(repository: "strangerdb"));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         string line = Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2256");
         Assert.Contains(fixture.StrangerFingerprint[^16..], line);
         Assert.DoesNotContain("installing anemos-hello", result.Output);
@@ -261,7 +264,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         string included = Path.Combine(folder, "included.conf");
         File.WriteAllText(included, "SigLevel = Never\n");
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), fixture.PacmanConf(options, repositoryLines.Replace("INCLUDED", included)));
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         if (expected is null)
         {
             Makeimg.AssertSucceeded(result);
@@ -297,7 +300,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         string folder = fixture.NewProject("keys-" + shape, Bootstrap(ArchRepositoryFixture.Package));
         File.Delete(Path.Combine(folder, "keys", "packager.gpg"));
         if (shape == "not-a-key") File.WriteAllText(Path.Combine(folder, "keys", "notes.gpg"), "the packager key goes here\n");
-        var result = Makeimg.Run(folder, EngineInputs.Environment(folder, secrets: false));
+        var result = Bootstrapped(folder);
         Assert.Contains(expected, Makeimg.AssertFailed(result, "bootstrap", "ANEMOS2221"));
         Assert.DoesNotContain("pacstrap -C", result.Output);
         AssertNoAgentOf(folder);
