@@ -83,6 +83,19 @@ public static class DeployInitContract
         public const string OnSuccess = "anemos.on_success";
         public const string OnFailure = "anemos.on_failure";
 
+        /// <summary>
+        /// The SDK's own argument, first on every command line the deploy kernel boots with (the
+        /// manifest's, a rehearsal's): the rootfs on ramfs, not tmpfs, which the kernel fills to at most
+        /// half the memory it counts while the compressed initramfs is still in it, so a 256 MiB
+        /// machine could not unpack the installer (docs/deploy.md, "Memory"). A later rootfstype= of
+        /// the host's own wins.
+        /// </summary>
+        public const string RootfsOnRamfs = "rootfstype=ramfs";
+
+        /// <summary>The deploy kernel's command line: <see cref="RootfsOnRamfs"/>, then <paramref name="arguments"/>.</summary>
+        public static string Compose(params string?[] arguments) =>
+            string.Join(' ', new[] { RootfsOnRamfs }.Concat(arguments.Select(a => (a ?? "").Trim())).Where(a => a.Length > 0));
+
         public static IReadOnlyList<string> Keys { get; } = [OnSuccess, OnFailure];
     }
 

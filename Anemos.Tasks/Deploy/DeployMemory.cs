@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Anemos.Core.Initramfs;
 
 namespace Anemos.Tasks.Deploy;
 
@@ -9,13 +10,13 @@ namespace Anemos.Tasks.Deploy;
 /// host's MemTotal, ANEMOS4043) and a rehearsal (against its VM's memory, ANEMOS3131) apply.
 /// <list type="bullet">
 /// <item>While the kernel unpacks the initramfs, the compressed initramfs and the unpacked tree are in
-/// memory together, and the kernel, the init, its ssh server and the payload need room to work.</item>
-/// <item>The kernel unpacks into its rootfs, a tmpfs that may fill at most half of the memory it
-/// counts at that moment, while the compressed initramfs and its own init sections still take their
-/// share: the unpacked tree and what the init writes there must fit in that half.</item>
+/// memory together, and the kernel, the init, its ssh server and the payload need room to work. The
+/// rootfs is ramfs (<see cref="DeployInitContract.CommandLine.RootfsOnRamfs"/>), not a tmpfs that may
+/// fill only half of the memory the kernel counts at that moment.</item>
 /// <item>While a base that bootstraps installs (base-image.json lists bootstrappers, or there is no
 /// base-image.json to say it does not), the tree stays in RAM beside mmdebstrap, apt, dpkg and the
-/// decompressors of the packages.</item>
+/// decompressors of the packages; less when the base has zram, the compressed swap in RAM the init
+/// sets up.</item>
 /// </list>
 /// </summary>
 public sealed record DeployMemory(long RequiredBytes, string Why)
@@ -23,20 +24,20 @@ public sealed record DeployMemory(long RequiredBytes, string Why)
     public const long MiB = 1024L * 1024;
     /// <summary>The kernel's own allocations, the init, the ssh server and a `deploy` payload (a busybox base runs in 96 MiB of RAM, 48 MiB MemTotal; 80 MiB fails).</summary>
     public const long WorkingBytes = 32 * MiB;
-    /// <summary>What the init writes into the rootfs beside the unpacked tree (its log, /run, the payload unpacked), counted against the rootfs's half.</summary>
-    public const long RootfsSlackBytes = 8 * MiB;
     /// <summary>
-    /// The kernel's init sections, freed only after it has unpacked the initramfs (Debian 12's 6.1:
-    /// 2.8 MiB init, 2 MiB decrypted, 3.1 MiB of gaps): at 256 MiB of RAM it counted 166.7 MiB while
-    /// unpacking, of a MemTotal of about 206 MiB, less the 31 MiB initramfs and these.
-    /// </summary>
-    public const long KernelInitBytes = 8 * MiB;
-    /// <summary>
-    /// What an install's tools take beside the tree: samples/dns x installed with 206 MiB of MemTotal
-    /// beside its installer's 125 MiB (384 MiB of RAM); with 146 MiB beside 92 MiB (290 MiB of RAM)
-    /// the kernel's OOM killer stopped xz unpacking linux-image.
+    /// What an install's tools take beside the tree without swap: samples/dns x installed with 206 MiB
+    /// of MemTotal beside its installer's 125 MiB (384 MiB of RAM); with 146 MiB beside 92 MiB (290 MiB
+    /// of RAM) the kernel's OOM killer stopped xz unpacking linux-image.
     /// </summary>
     public const long InstallBytes = 206 * MiB;
+    /// <summary>
+    /// The same with compressed swap in RAM (zram among the base's modules: the deploy init sets it
+    /// up): samples/dns x installed with 114 MiB of MemTotal beside its installer's 92 MiB (256 MiB of
+    /// RAM, MemTotal about 206 MiB); without zram it made no progress from dpkg's 145th unpack on.
+    /// </summary>
+    public const long InstallWithCompressedSwapBytes = 112 * MiB;
+    /// <summary>The kernel module the deploy init sets compressed swap in RAM up with (anemos-init's compressed_swap).</summary>
+    public const string CompressedSwapModule = "zram";
     /// <summary>A base without base-image.json (a path or URL): its unpacked size estimated as this many times its compressed size (measured: installer 3.0 with zstd, busybox 3.1 with gzip).</summary>
     public const int EstimatedUnpackRatio = 3;
     /// <summary>
@@ -62,27 +63,26 @@ public sealed record DeployMemory(long RequiredBytes, string Why)
             return new DeployMemory(mib * MiB, $"{OverrideProperty}={mib}");
         }
         long overlay = Math.Max(0, initramfsBytes - baseBytes);
-        var (described, bootstraps) = Describe(baseDescriptionFile);
+        var (described, bootstraps, compressedSwap) = Describe(baseDescriptionFile);
         long unpacked = (described ?? EstimatedUnpackRatio * baseBytes) + overlay;
         long whileUnpacking = initramfsBytes + unpacked + WorkingBytes;
-        long rootfs = 2 * (unpacked + RootfsSlackBytes) + initramfsBytes + KernelInitBytes;
+        long installTools = compressedSwap ? InstallWithCompressedSwapBytes : InstallBytes;
         // Without base-image.json nothing says the base only runs a `deploy`: it is counted as one that installs.
-        long whileInstalling = bootstraps ?? true ? unpacked + InstallBytes : 0;
-        long largest = Math.Max(whileUnpacking, Math.Max(rootfs, whileInstalling));
+        long whileInstalling = bootstraps ?? true ? unpacked + installTools : 0;
+        long largest = Math.Max(whileUnpacking, whileInstalling);
         long required = (largest + MiB - 1) / MiB * MiB;
         string source = described is null ? $"estimated as {EstimatedUnpackRatio} × the compressed base: no base-image.json" : "base-image.json's unpackedSize and the overlay";
         string why = largest == whileInstalling
-            ? $"the {ByteSize.Format(unpacked)} unpacked ({source}), which stays in RAM while the base installs, and {ByteSize.Format(InstallBytes)} for the install's tools beside it"
-            : largest == rootfs
-            ? $"twice the {ByteSize.Format(unpacked)} unpacked ({source}) and {ByteSize.Format(RootfsSlackBytes)} of the init's files, and the initramfs {ByteSize.Format(initramfsBytes)} with {ByteSize.Format(KernelInitBytes)} of the kernel's init: the kernel unpacks into a tmpfs that holds at most half the memory it counts while those are still in it"
+            ? $"the {ByteSize.Format(unpacked)} unpacked ({source}), which stays in RAM while the base installs, and {ByteSize.Format(installTools)} for the install's tools beside it"
+              + (compressedSwap ? " with compressed swap in RAM (zram)" : " (the base has no zram module for compressed swap in RAM)")
             : $"the initramfs {ByteSize.Format(initramfsBytes)} and its {ByteSize.Format(unpacked)} unpacked ({source}) while the kernel unpacks it, and {ByteSize.Format(WorkingBytes)} to work";
         return new DeployMemory(required, why);
     }
 
-    /// <summary>base-image.json's `unpackedSize` and whether the base bootstraps anything; nulls without the file or the field.</summary>
-    static (long? Unpacked, bool? Bootstraps) Describe(string? descriptionFile)
+    /// <summary>base-image.json's `unpackedSize`, whether the base bootstraps anything (nulls without the file or the field) and whether it has zram.</summary>
+    static (long? Unpacked, bool? Bootstraps, bool CompressedSwap) Describe(string? descriptionFile)
     {
-        if (string.IsNullOrWhiteSpace(descriptionFile) || !File.Exists(descriptionFile)) return (null, null);
+        if (string.IsNullOrWhiteSpace(descriptionFile) || !File.Exists(descriptionFile)) return (null, null, false);
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(descriptionFile));
@@ -91,11 +91,13 @@ public sealed record DeployMemory(long RequiredBytes, string Why)
             bool? bootstraps = root.TryGetProperty("bootstrappers", out var targets) && targets.ValueKind == JsonValueKind.Array
                 ? targets.GetArrayLength() > 0 || root.TryGetProperty("bootstrappersWithoutKeyring", out var keyless) && keyless.ValueKind == JsonValueKind.Array && keyless.GetArrayLength() > 0
                 : null;
-            return (unpacked, bootstraps);
+            bool compressedSwap = root.TryGetProperty("modules", out var modules) && modules.ValueKind == JsonValueKind.Array
+                && modules.EnumerateArray().Any(m => m.ValueKind == JsonValueKind.String && m.GetString() == CompressedSwapModule);
+            return (unpacked, bootstraps, compressedSwap);
         }
         catch (JsonException)
         {
-            return (null, null);
+            return (null, null, false);
         }
     }
 

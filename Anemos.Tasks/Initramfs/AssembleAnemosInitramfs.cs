@@ -49,7 +49,7 @@ public sealed class AssembleAnemosInitramfs : AnemosTask
             Overlay = ManifestArtifact.From(overlay),
             Initramfs = ManifestArtifact.From(initramfs),
             OverlayCompression = OverlayCompression,
-            CommandLine = (CommandLine ?? "").Trim(),
+            CommandLine = DeployInitContract.CommandLine.Compose(CommandLine),
         };
         AtomicFile.WriteIfDifferent(ManifestFile, System.Text.Encoding.UTF8.GetBytes(manifest.ToJson()));
 

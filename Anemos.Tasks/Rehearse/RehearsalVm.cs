@@ -48,7 +48,7 @@ public sealed partial class RehearsalVm
         Firmware = Firmware,
         NoReboot = true,
         Kernel = new(KernelFile, initramfs,
-            $"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff {CommandLine}".Trim()),
+            DeployInitContract.CommandLine.Compose($"console=ttyS0 panic=-1 {DeployInitContract.CommandLine.OnSuccess}=poweroff {DeployInitContract.CommandLine.OnFailure}=poweroff", CommandLine)),
         Network = new() { GuestForwards = mirror is null ? [] : [mirror] },
         Disks = RehearsalDisks.ForInstall(disks),
     };

@@ -105,6 +105,8 @@ public sealed class HostBuildTests : IDisposable
         Assert.Equal(FileDigest.OfFile(Artifact("hosts/x/overlay.cpio")), new FileDigest(manifest.Overlay.Sha256, manifest.Overlay.Size));
         Assert.Equal(FileDigest.OfBytes(initramfs), new FileDigest(manifest.Initramfs.Sha256, manifest.Initramfs.Size));
         Assert.Equal("none", manifest.OverlayCompression);
+        // The deploy kernel's rootfs on ramfs (docs/deploy.md, "Memory"), the SDK's own argument; the project sets none.
+        Assert.Equal("rootfstype=ramfs", manifest.CommandLine);
     }
 
     [Fact]

@@ -113,6 +113,8 @@ public class RehearsedDnsHost : IAsyncLifetime
         Assert.True(result.ExitCode == 0, Why);
         Assert.Contains($"ANEMOS-RESULT ok host={Host}", result.Output);
         Assert.Contains("makeimg[provision]", result.Output);
+        // The installer's zram module: the deploy init's compressed swap in RAM, half of MemTotal (docs/deploy.md, "Memory").
+        Assert.Matches(@"anemos\[modules\]: compressed swap in RAM: \d+ MiB on /dev/zram0 \(", result.Output);
         Assert.True(steps is not null, "the rehearsal's output has no timestamped engine step lines:\n" + Why);
         // The guest's own words: the login prompt of the installed system, on its serial console.
         Assert.Matches($@"(?m)^{Host} login:", File.ReadAllText(Path.Combine(WorkDirectory, "boot-console.log")));
