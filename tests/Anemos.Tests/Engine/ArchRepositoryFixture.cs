@@ -47,7 +47,8 @@ public sealed class ArchRepositoryFixture : IDisposable
     /// <summary>Each repository's folder by its pacman.conf name.</summary>
     readonly Dictionary<string, string> _repositories = [];
 
-    string GnupgHome => Path.Combine(Root, "gnupg");
+    /// <summary>The gpg home with every test key's secret part, for fixtures that sign more packages.</summary>
+    public string GnupgHome => Path.Combine(Root, "gnupg");
 
     public ArchRepositoryFixture()
     {
