@@ -406,13 +406,13 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         Assert.Matches(@"disk=/dev/loop\d+ root=/dev/loop\d+p1 efi= uuid=[0-9a-f-]{36} boot=bios", Debugfs(partition.Device, "cat /etc/provisioned"));
     }
 
-    sealed record Attached(string Device) : IDisposable
+    internal sealed record Attached(string Device) : IDisposable
     {
         public void Dispose() => ProcessRunner.Run("losetup", "-d", Device);
     }
 
     /// <summary>One partition of an image as a read-only loop device, for blkid and debugfs.</summary>
-    static Attached PartitionOf(string image, Vm.DiskImage.Partition partition)
+    internal static Attached PartitionOf(string image, Vm.DiskImage.Partition partition)
     {
         var attach = ProcessRunner.Run("losetup", "-r", "-f", "--show", "-o", (partition.Start * 512).ToString(),
             "--sizelimit", (partition.Sectors * 512).ToString(), image);
@@ -420,7 +420,7 @@ public sealed class ArchEngineTests(ArchRepositoryFixture fixture) : IClassFixtu
         return new Attached(attach.StandardOutput.Trim());
     }
 
-    static string Debugfs(string device, string request)
+    internal static string Debugfs(string device, string request)
     {
         var result = ProcessRunner.Run("debugfs", "-R", request, device);
         Assert.True(result.ExitCode == 0, result.ToString());
