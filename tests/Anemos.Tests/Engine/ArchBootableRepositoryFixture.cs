@@ -280,9 +280,9 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
         ("linux", $$"""
             post_install() {
                 # linux-image's postinst: the modules' index and, as its initramfs-tools hook, the
-                # initramfs (Arch's name). TMPDIR: pacstrap's, a folder of the installer, not of the image.
+                # initramfs (Arch's name).
                 depmod -a {{KernelVersion}}
-                TMPDIR=/var/tmp mkinitramfs -o /boot/initramfs-linux.img {{KernelVersion}}
+                mkinitramfs -o /boot/initramfs-linux.img {{KernelVersion}}
             }
 
             """),
