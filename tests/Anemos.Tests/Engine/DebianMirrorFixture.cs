@@ -31,6 +31,9 @@ public class DebianMirrorFixture : IAsyncLifetime
     /// <summary>The packages beyond the minbase set (with their dependencies).</summary>
     protected virtual string[] ExtraPackages => [Extra];
 
+    /// <summary>The priorities whose packages the bootstrap takes (an awk regular expression): minbase's required; mmdebstrap's default variant adds important.</summary>
+    protected virtual string Priorities => "required";
+
     /// <summary>The cache folder's name under /var/cache/anemos-tests/ (one per package set).</summary>
     protected virtual string CacheName => "debian-mirror";
 
@@ -71,10 +74,10 @@ public class DebianMirrorFixture : IAsyncLifetime
         File.WriteAllText(empty, "");
         // apt resolves the set on an empty system; the bootstrap resolves the same from our Packages.
         var simulated = Sh("""
-            required=$(apt-cache dumpavail | awk '/^Package: /{p=$2} /^Priority: required/{print p}' | sort -u)
-            empty=$1; shift
-            apt-get install -s -q -o Dir::State::Status="$empty" -o APT::Install-Recommends=false $required apt usr-is-merged "$@"
-            """, [empty, .. ExtraPackages]);
+            priorities=$1 empty=$2; shift 2
+            prioritized=$(apt-cache dumpavail | awk -v priorities="^Priority: ($priorities)$" '/^Package: /{p=$2} $0 ~ priorities {print p}' | sort -u)
+            apt-get install -s -q -o Dir::State::Status="$empty" -o APT::Install-Recommends=false $prioritized apt usr-is-merged "$@"
+            """, [Priorities, empty, .. ExtraPackages]);
         Assert.True(simulated.ExitCode == 0, "apt-get cannot resolve the minbase package set:\n" + simulated);
         var set = Regex.Matches(simulated.StandardOutput, @"^Inst (\S+) \((\S+) ", RegexOptions.Multiline)
             .Select(m => $"{m.Groups[1].Value}={m.Groups[2].Value}").Order(StringComparer.Ordinal).ToList();

@@ -30,6 +30,24 @@ public sealed class TemplateHome : IDisposable
             throw new InvalidOperationException("dotnet new install failed:\n" + install);
     }
 
+    public static readonly Regex Warning = new(@"warning [A-Z]+[0-9]+", RegexOptions.IgnoreCase);
+
+    /// <summary>`dotnet new TEMPLATE ARGS` in a folder of its own; returns the project folder (named after -n).</summary>
+    public string New(string name, params string[] arguments)
+    {
+        string parent = Path.Combine(Root, "new-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(parent);
+        var result = Dotnet(["new", .. arguments, "-n", name], parent);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotMatch(Warning, result.Output);
+        string project = Path.Combine(parent, name);
+        Assert.True(File.Exists(Path.Combine(project, name + ".proj")), $"no {name}.proj in {project}:\n{result}");
+        // The template pins the SDK this package was built with; the test points it at the packed SDK and its feed.
+        Assert.Contains($"\"Anemos.Sdk\": \"{Repository.Version}\"", File.ReadAllText(Path.Combine(project, "global.json")));
+        TestProject.WriteSdkConfiguration(project);
+        return project;
+    }
+
     public ProcessResult Dotnet(IEnumerable<string> arguments, string directory, int minutes = 10) =>
         ProcessRunner.Run("dotnet", arguments, directory, Environment, TimeSpan.FromMinutes(minutes));
 
@@ -42,23 +60,9 @@ public sealed class TemplateHome : IDisposable
 [EndToEnd(Needs.PackedSdk)]
 public sealed class TemplateTests(TemplateHome home, Xunit.Abstractions.ITestOutputHelper testOutput) : IClassFixture<TemplateHome>
 {
-    static readonly Regex Warning = new(@"warning [A-Z]+[0-9]+", RegexOptions.IgnoreCase);
+    static readonly Regex Warning = TemplateHome.Warning;
 
-    /// <summary>`dotnet new TEMPLATE ARGS` in a folder of its own; returns the project folder (named after -n).</summary>
-    string New(string name, params string[] arguments)
-    {
-        string parent = Path.Combine(home.Root, "new-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(parent);
-        var result = home.Dotnet(["new", .. arguments, "-n", name], parent);
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.DoesNotMatch(Warning, result.Output);
-        string project = Path.Combine(parent, name);
-        Assert.True(File.Exists(Path.Combine(project, name + ".proj")), $"no {name}.proj in {project}:\n{result}");
-        // The template pins the SDK this package was built with; the test points it at the packed SDK and its feed.
-        Assert.Contains($"\"Anemos.Sdk\": \"{Repository.Version}\"", File.ReadAllText(Path.Combine(project, "global.json")));
-        TestProject.WriteSdkConfiguration(project);
-        return project;
-    }
+    string New(string name, params string[] arguments) => home.New(name, arguments);
 
     ProcessResult Build(string project, params string[] arguments)
     {
