@@ -66,14 +66,13 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
         // On the thread pool: the download and makepkg must not hold one of xunit's few test threads.
         await Task.Run(() =>
         {
-            string packages;
+            // The mirror's copies are made under the lock too: another run with another recipe would replace the cached packages.
             using (CacheLock.Acquire(CacheDirectory, TimeSpan.FromMinutes(30)))
             {
                 var closures = MetaPackages.ToDictionary(m => m.Name, m => Closure(m.Name == "filesystem" ? m.Debian : [.. MetaPackages[0].Debian, .. m.Debian]));
                 string debs = CachedDebs(closures.Values.SelectMany(c => c).Distinct().Order(StringComparer.Ordinal).ToList());
-                packages = CachedPackages(debs, closures);
+                PublishMirror(CachedPackages(debs, closures));
             }
-            PublishMirror(packages);
         });
         BuildTime = clock.Elapsed;
     }
