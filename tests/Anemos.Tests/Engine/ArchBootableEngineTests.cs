@@ -57,6 +57,10 @@ public sealed class ArchBootableEngineTests(ArchBootableRepositoryFixture fixtur
         // pwconv: the passwords are in /etc/shadow, root's locked.
         Assert.Contains(File.ReadAllLines(Path.Combine(tree, "etc/shadow")), l => l.StartsWith("root:*:") || l.StartsWith("root:!"));
         Assert.True(File.Exists(Path.Combine(tree, "etc/systemd/system/multi-user.target.wants/ssh.service")));
+        // Arch's names: sshd.service (Debian's alias of ssh.service, linked when it was enabled), a wheel group, systemd-resolved.
+        Assert.Equal("/lib/systemd/system/ssh.service", new FileInfo(Path.Combine(tree, "etc/systemd/system/sshd.service")).LinkTarget);
+        Assert.Contains(File.ReadAllLines(Path.Combine(tree, "etc/group")), l => l.StartsWith("wheel:x:"));
+        Assert.True(File.Exists(Path.Combine(tree, "usr/lib/systemd/system/systemd-resolved.service")));
         Assert.True(File.Exists(Path.Combine(tree, "etc/systemd/system/getty.target.wants/getty@tty1.service")));
 
         Assert.True(new FileInfo(Path.Combine(tree, "boot/vmlinuz-linux")).Length > 4 << 20, "no kernel at /boot/vmlinuz-linux");

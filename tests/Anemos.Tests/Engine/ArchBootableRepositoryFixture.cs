@@ -31,7 +31,7 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
     [
         ("filesystem", ["base-files", "base-passwd", "usr-is-merged", "libc-bin", "dash", "bash", "coreutils"],
             "the merged-/usr links, the system users and groups, a shell"),
-        ("base", ["systemd", "systemd-sysv", "udev", "util-linux", "mount", "login", "passwd", "libpam-runtime", "kmod", "procps",
+        ("base", ["systemd", "systemd-sysv", "systemd-resolved", "udev", "util-linux", "mount", "login", "passwd", "libpam-runtime", "kmod", "procps",
                 "iproute2", "findutils", "grep", "sed", "gzip", "tar", "diffutils", "e2fsprogs", "tzdata", "ncurses-base"],
             "systemd as init and the tools of a minimal system"),
         ("linux", ["linux-image-cloud-amd64", "initramfs-tools", "zstd"], "Debian's cloud kernel as /boot/vmlinuz-linux with its initramfs"),
@@ -273,6 +273,8 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
                 grpconv
                 systemd-sysusers
                 systemctl enable getty@tty1.service
+                # Arch's filesystem has wheel (sudo's group there); Debian's base-passwd has not.
+                getent group wheel >/dev/null || groupadd --system wheel
             }
 
             """),
