@@ -107,6 +107,8 @@ public sealed class TemplateTests(TemplateHome home, Xunit.Abstractions.ITestOut
         string listing = PayloadListing(project);
         Assert.Contains("IMGBUILD\n", listing);
         Assert.Contains("files/etc/ssh/sshd_config.d/10-hardening.conf\n", listing);
+        // The serial console: a rehearsal waits for the login prompt on ttyS0.
+        Assert.Contains("files/etc/default/grub.d/serial.cfg\n", listing);
         Assert.Contains("files/root/.ssh/authorized_keys\n", listing);
         Assert.DoesNotContain("installer/", listing);
         Assert.DoesNotContain("README", listing);
