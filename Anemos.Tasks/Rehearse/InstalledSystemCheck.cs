@@ -45,22 +45,23 @@ public sealed class InstalledSystemCheck
             throw new AnemosException(Diagnostics.RehearseNoLogin, HostName, TimeoutSeconds, BootLog, booted.LastLine);
 
         // ssh-keyscan makes one connection per key type, and under emulation one may time out
-        // while sshd starts: scan until the pinned key (or, without one, any key) has answered,
-        // or three scans that reached sshd did not show it.
+        // while sshd starts: scan until the pinned key (or, without one, the ed25519 key ssh will
+        // choose) has answered, or three scans that reached sshd did not show it.
         string? wanted = string.IsNullOrWhiteSpace(HostKey) ? null : HostKey.Trim();
-        var keys = new List<string>();
+        var scannedKeys = new List<(string Type, string Fingerprint)>();
         int answered = 0;
         while (!booted.HasExited && DateTime.UtcNow < deadline)
         {
             var scanned = KeyScan(sshPort);
-            foreach (string key in scanned) if (!keys.Contains(key)) keys.Add(key);
-            if (wanted is null ? keys.Count > 0 : keys.Contains(wanted)) break;
+            foreach (var key in scanned) if (!scannedKeys.Contains(key)) scannedKeys.Add(key);
+            if (wanted is null ? scannedKeys.Any(k => k.Type == PreferredKeyType) : scannedKeys.Any(k => k.Fingerprint == wanted)) break;
             if (scanned.Count > 0 && ++answered == 3) break;
             Thread.Sleep(1000);
         }
         var ssh = started.Elapsed;
-        if (keys.Count == 0)
+        if (scannedKeys.Count == 0)
             throw new AnemosException(Diagnostics.RehearseNoSsh, HostName, TimeoutSeconds, GuestAddress, BootLog, booted.LastLine);
+        var keys = InSshPreference(scannedKeys);
 
         string pin, keyReport;
         if (wanted is not null && keys.Contains(wanted))
@@ -103,8 +104,24 @@ public sealed class InstalledSystemCheck
         }
     }
 
-    /// <summary>The host keys sshd answers with on 127.0.0.1:PORT as fingerprints, ed25519 first: the key ssh prefers, so the one to pin without a HostKey.</summary>
-    List<string> KeyScan(int port)
+    const string PreferredKeyType = "ssh-ed25519";
+
+    /// <summary>
+    /// The fingerprints in OpenSSH's default order of host key types (ssh_config(5),
+    /// HostKeyAlgorithms: ed25519, ecdsa, rsa), whatever order the scans answered in: without the
+    /// host's own key the first is the one to pin, as it is the one a session negotiates.
+    /// </summary>
+    internal static List<string> InSshPreference(IEnumerable<(string Type, string Fingerprint)> keys) =>
+        keys.OrderBy(k => k.Type switch
+        {
+            PreferredKeyType => 0,
+            _ when k.Type.StartsWith("ecdsa-sha2-", StringComparison.Ordinal) => 1,
+            "ssh-rsa" => 2,
+            _ => 3,
+        }).Select(k => k.Fingerprint).ToList();
+
+    /// <summary>The host keys sshd answers with on 127.0.0.1:PORT: their types and fingerprints.</summary>
+    List<(string Type, string Fingerprint)> KeyScan(int port)
     {
         var start = new ProcessStartInfo("ssh-keyscan") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in new[] { "-T", "15", "-p", port.ToString(CultureInfo.InvariantCulture), "127.0.0.1" }) start.ArgumentList.Add(argument);
@@ -120,8 +137,6 @@ public sealed class InstalledSystemCheck
         {
             throw new AnemosException(Diagnostics.RehearseNoSsh, HostName, 0, "ssh-keyscan is not installed (apt-get install openssh-client)", InstallLog, "");
         }
-        return HostKeyFingerprint.FromKeyscan(output)
-            .OrderBy(key => key.Type == "ssh-ed25519" ? 0 : 1)
-            .Select(key => key.Fingerprint).ToList();
+        return HostKeyFingerprint.FromKeyscan(output).Select(key => (key.Type, key.Fingerprint)).ToList();
     }
 }
