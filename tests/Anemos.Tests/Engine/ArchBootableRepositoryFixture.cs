@@ -96,21 +96,7 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
     }
 
     /// <summary>The folder of the .debs of <paramref name="set"/>, downloaded when the set changed.</summary>
-    static string CachedDebs(List<string> set)
-    {
-        string debs = Path.Combine(CacheDirectory, "debs");
-        string manifest = Path.Combine(CacheDirectory, "set.txt");
-        string wanted = string.Join('\n', set) + "\n";
-        if (File.Exists(manifest) && File.ReadAllText(manifest) == wanted && Directory.Exists(debs)
-            && Directory.GetFiles(debs, "*.deb").Length == set.Count)
-            return debs;
-        if (Directory.Exists(debs)) Directory.Delete(debs, recursive: true);
-        Directory.CreateDirectory(debs);
-        var download = ProcessRunner.Run("apt-get", ["download", "-q", "-o", "APT::Sandbox::User=root", .. set], debs, timeout: TimeSpan.FromMinutes(20));
-        Assert.True(download.ExitCode == 0, "apt-get download failed:\n" + download);
-        File.WriteAllText(manifest, wanted);
-        return debs;
-    }
+    static string CachedDebs(List<string> set) => DebianMirrorFixture.CachedDebs(CacheDirectory, set);
 
     /// <summary>Our makepkg.conf: zstd at its fastest level on both cores, Debian's files as they are.</summary>
     const string MakepkgConf = """

@@ -83,16 +83,25 @@ public class DebianMirrorFixture : IAsyncLifetime
             .Select(m => $"{m.Groups[1].Value}={m.Groups[2].Value}").Order(StringComparer.Ordinal).ToList();
         Assert.True(set.Count > 20, "the package set is too small:\n" + simulated);
 
-        string debs = Path.Combine(CacheDirectory, "debs");
-        string manifest = Path.Combine(CacheDirectory, "set.txt");
+        PackageSet = string.Join('\n', set) + "\n";
+        return CachedDebs(CacheDirectory, set);
+    }
+
+    /// <summary>
+    /// CACHE/debs with the .debs of <paramref name="set"/> (NAME=VERSION each), fetched with
+    /// `apt-get download` when CACHE/set.txt names another set; the caller holds the cache's lock.
+    /// </summary>
+    public static string CachedDebs(string cacheDirectory, IReadOnlyList<string> set)
+    {
+        string debs = Path.Combine(cacheDirectory, "debs");
+        string manifest = Path.Combine(cacheDirectory, "set.txt");
         string wanted = string.Join('\n', set) + "\n";
-        PackageSet = wanted;
         if (File.Exists(manifest) && File.ReadAllText(manifest) == wanted && Directory.Exists(debs)
             && Directory.GetFiles(debs, "*.deb").Length == set.Count)
             return debs;
         if (Directory.Exists(debs)) Directory.Delete(debs, recursive: true);
         Directory.CreateDirectory(debs);
-        var download = ProcessRunner.Run("apt-get", ["download", "-q", "-o", "APT::Sandbox::User=root", .. set], debs, timeout: TimeSpan.FromMinutes(10));
+        var download = ProcessRunner.Run("apt-get", ["download", "-q", "-o", "APT::Sandbox::User=root", .. set], debs, timeout: TimeSpan.FromMinutes(20));
         Assert.True(download.ExitCode == 0, "apt-get download failed:\n" + download);
         File.WriteAllText(manifest, wanted);
         return debs;
