@@ -84,17 +84,30 @@ public static class DeployInitContract
         public const string OnFailure = "anemos.on_failure";
 
         /// <summary>
-        /// The SDK's own argument, first on every command line the deploy kernel boots with (the
-        /// manifest's, a rehearsal's): the rootfs on ramfs, not tmpfs, which the kernel fills to at most
-        /// half the memory it counts while the compressed initramfs is still in it, so a 256 MiB
-        /// machine could not unpack the installer (docs/deploy.md, "Memory"). A later rootfstype= of
-        /// the host's own wins.
+        /// The rootfs on ramfs, not tmpfs, which the kernel fills to at most half the memory it counts
+        /// while the compressed initramfs is still in it, so a 256 MiB machine could not unpack the
+        /// installer (docs/deploy.md, "Memory").
         /// </summary>
         public const string RootfsOnRamfs = "rootfstype=ramfs";
+        /// <summary>
+        /// No speculative-execution mitigations: everything in the deploy environment runs as root for
+        /// the deploy, so they guard no boundary there, and they cost every system call of dpkg's
+        /// unpack (docs/deploy.md, "The deploy kernel's command line").
+        /// </summary>
+        public const string NoMitigations = "mitigations=off";
+        /// <summary>No zeroing of every page the kernel allocates (Debian's kernels turn it on), for the same reason.</summary>
+        public const string NoInitOnAlloc = "init_on_alloc=0";
 
-        /// <summary>The deploy kernel's command line: <see cref="RootfsOnRamfs"/>, then <paramref name="arguments"/>.</summary>
+        /// <summary>
+        /// The SDK's own arguments, first on every command line the deploy kernel boots with (the
+        /// manifest's, a rehearsal's); the kernel takes the last value of each, so the host's own
+        /// (AnemosKernelCommandLine) win.
+        /// </summary>
+        public static IReadOnlyList<string> SdkArguments { get; } = [RootfsOnRamfs, NoMitigations, NoInitOnAlloc];
+
+        /// <summary>The deploy kernel's command line: <see cref="SdkArguments"/>, then <paramref name="arguments"/>.</summary>
         public static string Compose(params string?[] arguments) =>
-            string.Join(' ', new[] { RootfsOnRamfs }.Concat(arguments.Select(a => (a ?? "").Trim())).Where(a => a.Length > 0));
+            string.Join(' ', SdkArguments.Concat(arguments.Select(a => (a ?? "").Trim())).Where(a => a.Length > 0));
 
         public static IReadOnlyList<string> Keys { get; } = [OnSuccess, OnFailure];
     }

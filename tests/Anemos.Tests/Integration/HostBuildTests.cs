@@ -105,8 +105,8 @@ public sealed class HostBuildTests : IDisposable
         Assert.Equal(FileDigest.OfFile(Artifact("hosts/x/overlay.cpio")), new FileDigest(manifest.Overlay.Sha256, manifest.Overlay.Size));
         Assert.Equal(FileDigest.OfBytes(initramfs), new FileDigest(manifest.Initramfs.Sha256, manifest.Initramfs.Size));
         Assert.Equal("none", manifest.OverlayCompression);
-        // The deploy kernel's rootfs on ramfs (docs/deploy.md, "Memory"), the SDK's own argument; the project sets none.
-        Assert.Equal("rootfstype=ramfs", manifest.CommandLine);
+        // The SDK's own arguments (docs/deploy.md, "The deploy kernel's command line"); the project sets none.
+        Assert.Equal("rootfstype=ramfs mitigations=off init_on_alloc=0", manifest.CommandLine);
     }
 
     [Fact]

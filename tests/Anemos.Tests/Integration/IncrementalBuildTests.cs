@@ -103,7 +103,7 @@ public sealed class IncrementalBuildTests : IDisposable
         Assert.Contains("hosts/x/manifest.json", changed);
         Assert.Contains("hosts/y/manifest.json", changed);
         Assert.DoesNotContain("payload.tar.gz", changed);
-        Assert.Contains("\"rootfstype=ramfs console=ttyS0\"", File.ReadAllText(_project.PathOf("bin/anemos/hosts/x/manifest.json")));
+        Assert.Contains("\"rootfstype=ramfs mitigations=off init_on_alloc=0 console=ttyS0\"", File.ReadAllText(_project.PathOf("bin/anemos/hosts/x/manifest.json")));
         Assert.Contains("hosts/x/overlay.cpio", Rebuilt("-p:AnemosKernelCommandLine=console=ttyS0", "-p:AnemosOnSuccess=poweroff"));
     }
 

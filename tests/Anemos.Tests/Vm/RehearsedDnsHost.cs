@@ -115,6 +115,10 @@ public class RehearsedDnsHost : IAsyncLifetime
         Assert.Contains("makeimg[provision]", result.Output);
         // The installer's zram module: the deploy init's compressed swap in RAM, half of MemTotal (docs/deploy.md, "Memory").
         Assert.Matches(@"anemos\[modules\]: compressed swap in RAM: \d+ MiB on /dev/zram0 \(", result.Output);
+        // The SDK's own kernel arguments reached the deploy kernel (docs/deploy.md, "The deploy kernel's command line"): its own words.
+        string installConsole = File.ReadAllText(Path.Combine(WorkDirectory, "console.log"));
+        Assert.Contains("heap alloc:off", installConsole);
+        Assert.Contains("mitigations=off", installConsole);
         Assert.True(steps is not null, "the rehearsal's output has no timestamped engine step lines:\n" + Why);
         // The guest's own words: the login prompt of the installed system, on its serial console.
         Assert.Matches($@"(?m)^{Host} login:", File.ReadAllText(Path.Combine(WorkDirectory, "boot-console.log")));

@@ -20,7 +20,7 @@ public sealed class RehearsalArgumentsTests
             "-accel", "tcg", "-m", "1024",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
             "-kernel", "/k/vmlinuz", "-initrd", "/w/initramfs.img",
-            "-append", "rootfstype=ramfs console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff quiet",
+            "-append", "rootfstype=ramfs mitigations=off init_on_alloc=0 console=ttyS0 panic=-1 anemos.on_success=poweroff anemos.on_failure=poweroff quiet",
             "-netdev", "user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:/bin/bash -c 'exec 3<>/dev/tcp/127.0.0.1/3142; cat <&3 & exec cat >&3'",
             "-device", "virtio-net-pci,netdev=net0",
             "-drive", "file=/w/disk0.img,format=raw,if=none,id=disk0,cache=unsafe", "-device", "virtio-blk-pci,drive=disk0,serial=anemos-disk0",
