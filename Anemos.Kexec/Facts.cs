@@ -17,7 +17,7 @@ public static class FactsReader
             HelperVersion = HelperVersion.Current,
             Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
             KernelRelease = release,
-            Libc = ElfInterpreter.Libc(files),
+            Libc = SystemLibc.Of(files),
             Root = files.Root == "/" && Native.IsRoot(),
             MemTotalBytes = memory.GetValueOrDefault("MemTotal"),
             MemAvailableBytes = memory.GetValueOrDefault("MemAvailable"),

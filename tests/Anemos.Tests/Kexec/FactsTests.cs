@@ -1,3 +1,4 @@
+using Anemos.Core;
 using Anemos.Core.Protocol;
 using Anemos.Kexec;
 using Anemos.Tests.Infrastructure;
@@ -85,17 +86,17 @@ public sealed class FactsTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, "bin"));
         File.Copy("/bin/sh", Path.Combine(_root, "bin", "sh")); // this machine's, a glibc program
         Assert.StartsWith("/lib64/ld-linux-x86-64.so.2", ElfInterpreter.Of(File.ReadAllBytes("/bin/sh")));
-        Assert.Equal("glibc", ElfInterpreter.Libc(new SystemFiles(_root)));
+        Assert.Equal("glibc", SystemLibc.Of(new SystemFiles(_root)));
 
         File.WriteAllBytes(Path.Combine(_root, "bin", "sh"), ElfWithInterpreter("/lib/ld-musl-x86_64.so.1"));
-        Assert.Equal("musl", ElfInterpreter.Libc(new SystemFiles(_root)));
+        Assert.Equal("musl", SystemLibc.Of(new SystemFiles(_root)));
 
         // A static /bin/sh names no loader: the loaders that are there decide, as before.
         File.WriteAllText(Path.Combine(_root, "bin", "sh"), "#!/not/an/elf\n");
         Assert.Null(ElfInterpreter.Of(File.ReadAllBytes(Path.Combine(_root, "bin", "sh"))));
-        Assert.Equal("musl", ElfInterpreter.Libc(new SystemFiles(_root)));
+        Assert.Equal("musl", SystemLibc.Of(new SystemFiles(_root)));
         File.Delete(Path.Combine(_root, "lib", "ld-musl-x86_64.so.1"));
-        Assert.Equal("glibc", ElfInterpreter.Libc(new SystemFiles(_root)));
+        Assert.Equal("glibc", SystemLibc.Of(new SystemFiles(_root)));
     }
 
     [Theory]

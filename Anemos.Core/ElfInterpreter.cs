@@ -1,13 +1,13 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Anemos.Kexec;
+namespace Anemos.Core;
 
 /// <summary>
 /// The program interpreter (PT_INTERP) of an ELF file: the dynamic loader it names, which says the
 /// C library the system's programs use. A machine may carry another library's loader beside its
 /// own (Debian's musl package installs /lib/ld-musl-x86_64.so.1); /bin/sh's interpreter is the one
-/// its programs run with.
+/// its programs run with. A helper variant's own interpreter says which hosts it starts on.
 /// </summary>
 public static class ElfInterpreter
 {
@@ -35,12 +35,16 @@ public static class ElfInterpreter
         return null;
     }
 
-    /// <summary>musl or glibc, as /bin/sh's loader says; a static /bin/sh (no loader to ask): musl when only musl's loader is there.</summary>
-    public static string Libc(SystemFiles files)
+    /// <summary>The loader the ELF file at <paramref name="path"/> names, from its first page; null as for <see cref="Of"/>, or when there is no such file.</summary>
+    public static string? OfFile(string path)
     {
-        // The program headers and the interpreter's name sit in the first page of an executable.
-        string? loader = files.ReadHead("/bin/sh", 4096) is { } shell ? Of(shell) : null;
-        if (loader is not null) return loader.Contains("ld-musl", StringComparison.Ordinal) ? "musl" : "glibc";
-        return files.Exists("/lib/ld-musl-x86_64.so.1") || files.Exists("/lib/ld-musl-aarch64.so.1") ? "musl" : "glibc";
+        if (!File.Exists(path)) return null;
+        byte[] head = new byte[4096];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        return Of(head.AsSpan(0, read));
     }
+
+    /// <summary>Whether a loader's path is musl's (ld-musl-ARCH.so.1) rather than glibc's.</summary>
+    public static bool IsMusl(string loader) => loader.Contains("ld-musl", StringComparison.Ordinal);
 }
