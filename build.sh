@@ -7,8 +7,8 @@ cd "$(dirname "$0")"
 . eng/prerequisites.sh
 
 anemos_require_dotnet
-# clang links the NativeAOT helper (Anemos.Kexec); readelf measures the oldest glibc each helper variant runs on.
-anemos_require_packages dpkg-deb:dpkg apt-get:apt git:git depmod:kmod readelf:binutils clang:clang
+# clang links the NativeAOT helper (Anemos.Kexec), musl-gcc its musl variant; readelf measures the oldest glibc each helper variant runs on.
+anemos_require_packages dpkg-deb:dpkg apt-get:apt git:git depmod:kmod readelf:binutils clang:clang musl-gcc:musl-tools
 anemos_require_apt_lists
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

@@ -7,11 +7,14 @@ public static class PackagedHelper
 {
     /// <summary>The default variant (docs/helper.md, "Variants").</summary>
     public const string DefaultVariant = "linux-x64";
+    /// <summary>The variant for musl hosts, which runs in a root without glibc (<see cref="RootWithoutGlibc"/>).</summary>
+    public const string MuslVariant = "linux-musl-x64";
 
     static readonly Dictionary<string, Lazy<string>> Unpacked = new()
     {
         [DefaultVariant] = new(() => Unpack(DefaultVariant), LazyThreadSafetyMode.ExecutionAndPublication),
         ["linux-x64-readytorun"] = new(() => Unpack("linux-x64-readytorun"), LazyThreadSafetyMode.ExecutionAndPublication),
+        [MuslVariant] = new(() => Unpack(MuslVariant), LazyThreadSafetyMode.ExecutionAndPublication),
     };
 
     static string Unpack(string variant)
@@ -28,8 +31,16 @@ public static class PackagedHelper
 
     public static string File => Unpacked[DefaultVariant].Value;
 
-    /// <summary>The file of one variant: linux-x64 or linux-x64-readytorun.</summary>
+    /// <summary>The file of one variant: linux-x64, linux-x64-readytorun or linux-musl-x64.</summary>
     public static string FileOf(string variant) => Unpacked[variant].Value;
+
+    /// <summary>Runs a variant where it is meant to run: the musl one in a root without glibc, with <paramref name="shared"/> at its own path there; the others here.</summary>
+    public static ProcessResult RunVariant(string variant, string shared, IReadOnlyList<string> arguments)
+    {
+        if (variant != MuslVariant) return ProcessRunner.Run(FileOf(variant), arguments);
+        using var root = new RootWithoutGlibc(FileOf(variant));
+        return root.Run(Path.GetFileName(FileOf(variant)), shared, arguments);
+    }
 
     public static ProcessResult Run(params string[] arguments) => ProcessRunner.Run(File, arguments);
 }

@@ -33,6 +33,10 @@ public sealed class PackageTests
             "build/Anemos.Stage.targets",
             "engine/makeimg",
             "init/anemos-init",
+            "tools/helper/linux-musl-x64/anemos-kexec",
+            "tools/helper/linux-musl-x64/anemos-kexec.gz",
+            "tools/helper/linux-musl-x64/anemos-kexec.gz.sha256",
+            "tools/helper/linux-musl-x64/anemos-kexec.min-glibc",
             "tools/helper/linux-x64-readytorun/anemos-kexec",
             "tools/helper/linux-x64-readytorun/anemos-kexec.gz",
             "tools/helper/linux-x64-readytorun/anemos-kexec.gz.sha256",
@@ -59,7 +63,7 @@ public sealed class PackageTests
     public void CarriesEveryHelperVariantWithItsGzippedHelpersSha256InSha256sumsFormat()
     {
         using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
-        Assert.Equal(["linux-x64", "linux-x64-readytorun"], VariantNames());
+        Assert.Equal(["linux-x64", "linux-x64-readytorun", "linux-musl-x64"], VariantNames());
         foreach (string variant in VariantNames())
         {
             using var gzip = package.GetEntry($"tools/helper/{variant}/anemos-kexec.gz")!.Open();
@@ -72,7 +76,8 @@ public sealed class PackageTests
     /// <summary>
     /// Each variant is an x86_64 ELF program whose .min-glibc names the newest GLIBC_ version among the symbols
     /// it binds, as readelf reads them again here: NativeAOT linked on Debian 12 needs 2.34; the ReadyToRun
-    /// build, linked by Microsoft against an old sysroot, serves the older hosts (RHEL 8 has 2.28).
+    /// build, linked by Microsoft against an old sysroot, serves the older hosts (RHEL 8 has 2.28). The musl
+    /// build binds no glibc symbol, needs no library but musl's libc and names musl's loader.
     /// </summary>
     [Fact]
     public void EachVariantNamesTheOldestGlibcItsSymbolsNeed()
@@ -97,6 +102,10 @@ public sealed class PackageTests
         }
         Assert.Equal(new Version(2, 34), variants[0].MinimumGlibc);
         Assert.True(variants[1].MinimumGlibc <= new Version(2, 28), $"linux-x64-readytorun needs glibc {variants[1].MinimumGlibc}");
+        var musl = variants[2];
+        Assert.Equal(("linux-musl-x64", null, "/lib/ld-musl-x86_64.so.1", true), (musl.Name, musl.MinimumGlibc, musl.Loader, musl.NeedsMusl));
+        var needed = ProcessRunner.Run("readelf", "--dynamic", "--wide", musl.File);
+        Assert.Equal(["libc.so"], System.Text.RegularExpressions.Regex.Matches(needed.StandardOutput, @"\(NEEDED\).*\[(.+)\]").Select(m => m.Groups[1].Value));
     }
 
     [Fact]

@@ -26,9 +26,10 @@ public sealed class HelperProcessTests : IDisposable
     [Theory]
     [InlineData("linux-x64")]
     [InlineData("linux-x64-readytorun")]
+    [InlineData(PackagedHelper.MuslVariant)]
     public void AnswersFactsAsJson(string variant)
     {
-        var result = ProcessRunner.Run(PackagedHelper.FileOf(variant), "--json", "--state", _state, "facts");
+        var result = PackagedHelper.RunVariant(variant, _state, ["--json", "--state", _state, "facts"]);
         Assert.True(result.ExitCode == 0, result.ToString());
         var facts = Json(result).GetProperty("facts");
         Assert.Equal(Repository.Version, facts.GetProperty("helperVersion").GetString());
@@ -36,6 +37,8 @@ public sealed class HelperProcessTests : IDisposable
         Assert.True(facts.GetProperty("memTotalBytes").GetInt64() > 0);
         Assert.Equal(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), facts.GetProperty("kernelRelease").GetString());
         Assert.True(facts.GetProperty("network").GetProperty("interfaces").GetArrayLength() >= 0);
+        // The musl variant in its root: /bin/sh is busybox-static there and only musl's loader is beside it.
+        Assert.Equal(variant == PackagedHelper.MuslVariant ? "musl" : "glibc", facts.GetProperty("libc").GetString());
     }
 
     [Fact]
@@ -109,6 +112,7 @@ public sealed class HelperProcessTests : IDisposable
     [Theory]
     [InlineData("linux-x64")]
     [InlineData("linux-x64-readytorun")]
+    [InlineData(PackagedHelper.MuslVariant)]
     public void EveryCommandLineTheDeployBuildsIsUnderstoodByTheShippedHelper(string variant)
     {
         HelperCommand[] commands =
@@ -127,7 +131,7 @@ public sealed class HelperProcessTests : IDisposable
         ];
         foreach (var command in commands)
         {
-            var result = ProcessRunner.Run(PackagedHelper.FileOf(variant), [.. new HelperCommandLine(command) { StateDirectory = _state, Json = true }.ToArguments()]);
+            var result = PackagedHelper.RunVariant(variant, _state, [.. new HelperCommandLine(command) { StateDirectory = _state, Json = true }.ToArguments()]);
             var reply = HelperClient.ParseReply(result.StandardOutput);
             Assert.True(reply is not null, $"{command.Name}: no reply\n{result}");
             // Understood: a refusal may follow (nothing is staged here), but never a usage error.

@@ -368,6 +368,46 @@ public sealed class StagerTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The musl variant (docs/helper.md, "Variants") does a deploy's whole work on the host in a root
+    /// that holds no glibc, as on Alpine: the lock, the stage with a secret (hashed by its managed
+    /// SHA-256: no libcrypto there), the status, a dry run's checks, the discard and the sweep.
+    /// </summary>
+    [Fact]
+    [EndToEnd(Needs.PackedSdk)] // the packaged helper
+    public void TheMuslVariantStagesChecksAndDiscardsInARootWithoutGlibc()
+    {
+        string ram = Path.Combine("/dev/shm/anemos-tests", "musl-" + Path.GetFileName(_root));
+        Directory.CreateDirectory(ram);
+        File.SetUnixFileMode(ram, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var root = new RootWithoutGlibc(PackagedHelper.FileOf(PackagedHelper.MuslVariant));
+        try
+        {
+            byte[] segment = Anemos.Tasks.Deploy.DeploySecrets.WriteSegment([new("tsig", "dns/tsig.key", "SECRET"u8.ToArray())]);
+            HelperResult Helper(byte[]? input, params string[] arguments)
+            {
+                var result = root.Run("anemos-kexec", _root, ["--json", "--state", _state, "--run", ram, .. arguments], input);
+                var reply = Anemos.Tasks.Deploy.HelperClient.ParseReply(result.StandardOutput);
+                Assert.True(result.ExitCode == 0 && reply is { Ok: true }, $"{string.Join(' ', arguments)}:\n{result}");
+                return reply!;
+            }
+
+            Assert.Equal("musl", Helper(null, "hold", "--owner", "ops@laptop", "--facts").Facts!.Libc);
+            var staged = Helper(segment, "stage", "--manifest", ManifestPath, "--from", _upload, "--network", "none", "--boot-disk", "none", "--secrets", "-").Staged!;
+            Assert.Equal(_manifest.Initramfs.Sha256, staged.ProvenSha256);
+            Assert.True(File.Exists(Path.Combine(ram, "initramfs.img")));
+            Assert.NotNull(Helper(null, "status").Staged);
+            Helper(null, "boot", "--dry-run");
+            Helper(null, "discard");
+            Assert.Empty(Directory.EnumerateFileSystemEntries(ram));
+            Helper(null, "gc");
+        }
+        finally
+        {
+            try { Directory.Delete(ram, recursive: true); } catch (IOException) { }
+        }
+    }
+
     [Fact]
     [EndToEnd(Needs.PackedSdk)] // the packaged helper
     public void SecretsGoToRamOnlyAndNoneIsLeftAfterADryRunARefusedBootOrADiscard()

@@ -6,7 +6,7 @@ namespace Anemos.Tests.Tasks;
 
 /// <summary>
 /// Which helper variant a host gets (docs/helper.md, "Variants"): the probe's lines as real hosts
-/// print them, the choice over the SDK's two x86_64 variants, and the refusal of a host none serves
+/// print them, the choice over the SDK's three x86_64 variants, and the refusal of a host none serves
 /// (ANEMOS4047-4049), before anything is sent.
 /// </summary>
 public sealed class HelperVariantTests : IDisposable
@@ -67,23 +67,36 @@ public sealed class HelperVariantTests : IDisposable
         anemos-probe loader-says Copyright (C) 2022 Free Software Foundation, Inc.
         """;
 
-    /// <summary>The SDK's two x86_64 variants as the package lays them out: an ELF header and the measured .min-glibc beside each.</summary>
+    /// <summary>The SDK's three x86_64 variants as the package lays them out: an ELF header with the loader each names, and the measured .min-glibc beside each (empty for musl's).</summary>
     IReadOnlyList<HelperVariant> Variants(string defaultGlibc = "2.34", string readyToRunGlibc = "2.27")
     {
         string directory = Path.Combine(_root, "helper");
-        WriteHelper(Path.Combine(directory, "linux-x64", "anemos-kexec"), machine: 62, defaultGlibc);
-        WriteHelper(Path.Combine(directory, "linux-x64-readytorun", "anemos-kexec"), machine: 62, readyToRunGlibc);
-        return HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun"], directory, Path.Combine(directory, "linux-x64", "anemos-kexec"));
+        WriteHelper(Path.Combine(directory, "linux-x64", "anemos-kexec"), machine: 62, defaultGlibc, "/lib64/ld-linux-x86-64.so.2");
+        WriteHelper(Path.Combine(directory, "linux-x64-readytorun", "anemos-kexec"), machine: 62, readyToRunGlibc, "/lib64/ld-linux-x86-64.so.2");
+        WriteHelper(Path.Combine(directory, "linux-musl-x64", "anemos-kexec"), machine: 62, "", "/lib/ld-musl-x86_64.so.1");
+        return HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun", "linux-musl-x64"], directory, Path.Combine(directory, "linux-x64", "anemos-kexec"));
     }
 
-    static void WriteHelper(string path, ushort machine, string? minimumGlibc)
+    static void WriteHelper(string path, ushort machine, string? minimumGlibc, string? loader = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var header = new byte[64];
+        byte[] name = System.Text.Encoding.ASCII.GetBytes((loader ?? "") + "\0");
+        var header = new byte[64 + 56 + name.Length];
         "\u007fELF"u8.CopyTo(header);
         header[4] = 2; // 64-bit
         header[5] = 1; // little-endian
         BitConverter.TryWriteBytes(header.AsSpan(18), machine);
+        if (loader is not null)
+        {
+            // One program header, PT_INTERP, naming the loader right after it.
+            BitConverter.TryWriteBytes(header.AsSpan(0x20), 64L);  // e_phoff
+            BitConverter.TryWriteBytes(header.AsSpan(0x36), (ushort)56); // e_phentsize
+            BitConverter.TryWriteBytes(header.AsSpan(0x38), (ushort)1);  // e_phnum
+            BitConverter.TryWriteBytes(header.AsSpan(64), 3u);      // p_type
+            BitConverter.TryWriteBytes(header.AsSpan(64 + 8), 120L); // p_offset
+            BitConverter.TryWriteBytes(header.AsSpan(64 + 32), (long)name.Length); // p_filesz
+            name.CopyTo(header, 120);
+        }
         File.WriteAllBytes(path, header);
         if (minimumGlibc is not null) File.WriteAllText(HelperVariant.MinimumGlibcPathOf(path), minimumGlibc + "\n");
     }
@@ -113,6 +126,7 @@ public sealed class HelperVariantTests : IDisposable
     [InlineData(Ubuntu2004, "linux-x64-readytorun")]
     [InlineData(Rhel8, "linux-x64-readytorun")]
     [InlineData(StaticShellBesideGlibc, "linux-x64")]
+    [InlineData(Alpine, "linux-musl-x64")]
     public void AHostGetsTheFirstVariantThatStartsThere(string output, string variant) =>
         Assert.Equal(variant, HelperVariant.Choose(Variants(), HostPlatform.Parse(output), "root@x").Name);
 
@@ -120,9 +134,11 @@ public sealed class HelperVariantTests : IDisposable
     public void TheVariantsMachineIsReadFromItsElfHeaderAndItsGlibcFromTheMeasuredFile()
     {
         var variants = Variants();
-        Assert.Equal(["x86_64", "x86_64"], variants.Select(v => v.Machine));
-        Assert.Equal([new Version(2, 34), new Version(2, 27)], variants.Select(v => v.MinimumGlibc));
+        Assert.Equal(["x86_64", "x86_64", "x86_64"], variants.Select(v => v.Machine));
+        Assert.Equal([new Version(2, 34), new Version(2, 27), null], variants.Select(v => v.MinimumGlibc));
+        Assert.Equal([false, false, true], variants.Select(v => v.NeedsMusl));
         Assert.Equal("linux-x64 (glibc >= 2.34)", variants[0].Describe());
+        Assert.Equal("linux-musl-x64 (musl)", variants[2].Describe());
     }
 
     [Fact]
@@ -141,14 +157,25 @@ public sealed class HelperVariantTests : IDisposable
         Assert.Contains("x says its machine is '' (uname -m)", refused.Message);
     }
 
-    [Theory]
-    [InlineData(Alpine, "runs on musl 1.2")]
-    [InlineData(StaticShell, "runs on an unknown C library (/bin/sh names no dynamic loader, and glibc's is not there)")]
-    public void AHostWithoutGlibcIsRefusedForItsCLibrary(string output, string said)
+    [Fact]
+    public void AHostWithoutAKnownCLibraryIsRefusedForIt()
     {
-        var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(output), "root@alpine"));
+        var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(StaticShell), "root@static"));
         Assert.Equal("ANEMOS4048", refused.Diagnostic.Code);
-        Assert.Contains($"root@alpine {said}, and this SDK's helper for x86_64 needs glibc 2.27 or later. Nothing was uploaded", refused.Message);
+        Assert.Contains("root@static runs on an unknown C library (/bin/sh names no dynamic loader, and glibc's is not there), and this SDK's helper for x86_64 needs glibc 2.27 or later or musl. Nothing was uploaded", refused.Message);
+    }
+
+    /// <summary>A package without the musl variant (an SDK that lists only the glibc ones) refuses a musl host, naming what it has.</summary>
+    [Fact]
+    public void AMuslHostWithoutAMuslVariantIsRefusedForItsCLibrary()
+    {
+        Variants();
+        var glibcOnly = HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun"], Path.Combine(_root, "helper"), Path.Combine(_root, "helper", "linux-x64", "anemos-kexec"));
+        var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(glibcOnly, HostPlatform.Parse(Alpine), "root@alpine"));
+        Assert.Equal("ANEMOS4048", refused.Diagnostic.Code);
+        Assert.Contains("root@alpine runs on musl 1.2, and this SDK's helper for x86_64 needs glibc 2.27 or later. Nothing was uploaded", refused.Message);
+        // The musl variant serves no glibc host.
+        Assert.False(Variants()[2].Serves(HostPlatform.Parse(Debian12)));
     }
 
     [Fact]
