@@ -12,7 +12,7 @@ namespace Anemos.Tests.Vm;
 /// secret's presence (never its value) to the disk and reboots; the same VM comes back and is
 /// verified. The verdict is the disk, the consoles and the reported phases.
 /// </summary>
-[LongRunning(5)]
+[LongRunning(7)]
 [EndToEnd(Needs.Qemu)]
 public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<SampleBaseFixture>
 {
@@ -100,6 +100,36 @@ public sealed class DeployVmTests(SampleBaseFixture fixture) : IClassFixture<Sam
         // The helper travels gzipped (the package's anemos-kexec.gz), with the kernel and base.
         using (var package = System.IO.Compression.ZipFile.OpenRead(SdkFeed.PackagePath))
             Assert.True(report.GetProperty("bytesSent").GetInt64() > package.GetEntry("tools/helper/linux-x64/anemos-kexec.gz")!.Length, context);
+    }
+
+    /// <summary>
+    /// A musl host, as Alpine is (issue 27): /bin/sh runs on musl and no glibc lies where a program looks
+    /// for one (sshd runs from a folder of its own). The deploy's probe picks the musl variant, which
+    /// does the host's part; the new system comes back, and a second deploy (its helper gone with the
+    /// RAM the first one lived in) goes the same way.
+    /// </summary>
+    [Fact]
+    public void AMuslHostGetsTheMuslHelperAndIsDeployedTwice()
+    {
+        var keys = SshTestKeys.Create(Path.Combine(fixture.Root, "keys-musl"));
+        using var project = CreateProject("musl", keys, "");
+        using var vm = StockHostVm.Start(Path.Combine(fixture.Root, "vm-musl"), BaseArtifacts, keys.HostKey, keys.ClientKey + ".pub", libc: Anemos.Tasks.Deploy.HostLibc.Musl);
+        string template = File.ReadAllText(project.ProjectFile);
+        foreach (string round in new[] { "first", "second" })
+        {
+            File.WriteAllText(project.ProjectFile, template.Replace("<ProjectReference Include=\"../base/base.proj\" />",
+                "<ProjectReference Include=\"../base/base.proj\" />\n    " + Host("vm", vm, keys, "yes").Replace(" />", $" ROUND=\"{round}\" />")));
+            var result = project.PublishToVm("-p:Host=vm");
+            string context = $"{round} deploy:\n{result}\n--- VM console:\n{vm.Console}";
+            Assert.True(result.ExitCode == 0, context);
+            Assert.True(result.Output.Contains("variant linux-musl-x64 (musl) for x86_64, musl 1.2"), context);
+            Assert.Contains("installed, was missing", result.Output);
+            string payloadSha = JsonDocument.Parse(File.ReadAllText(project.PathOf("bin/anemos/hosts/vm/manifest.json"))).RootElement
+                .GetProperty("payload").GetProperty("sha256").GetString()!;
+            Assert.True(result.Output.Contains($"reports payload {payloadSha[..12]}, healthy"), context);
+            Assert.Equal($"ANEMOS-DEPLOYED host=vm payload={payloadSha} healthy=yes secret=present mode=600 bytes=19", vm.DiskRecord());
+        }
+        Assert.Equal(2, vm.Console.Split('\n').Count(l => l.Contains("STOCK-HOST booted a deployed system", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Anemos.Core.Cpio;
 using Anemos.Core.Initramfs;
+using Anemos.Tasks.Deploy;
 
 namespace Anemos.Tests.Vm;
 
@@ -11,6 +12,10 @@ namespace Anemos.Tests.Vm;
 /// deploy brings it). Its init brings up QEMU's user network statically and starts sshd. When the
 /// disk starts with a record a deploy payload wrote, it plays the new system: it reports the
 /// payload sha256 in /etc/anemos/payload.sha256 and is healthy (/run/healthy) when told so.
+/// A musl host (<see cref="HostLibc.Musl"/>) is the same with a root that holds no glibc where a
+/// program would look for it: /bin/sh runs on musl (a musl-linked front for busybox, whose loader
+/// /lib/ld-musl-x86_64.so.1 comes from Debian's musl), and sshd, which Debian links against glibc
+/// only, runs from /opt/glibc through that folder's own loader, as a program a host keeps apart.
 /// Shared by the VM tests and bench/run.sh (through bench/Anemos.Bench).
 /// </summary>
 public static class StockHostImage
@@ -22,10 +27,13 @@ public static class StockHostImage
     /// A CA certificate (PEM) the host trusts instead of any other, as a distribution's bundle does: with it the
     /// image carries curl and its libraries (libssl among them, so the helper can fetch https too).
     /// </param>
-    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey, string? nextHostKey = null, string? trustedCertificate = null)
+    /// <param name="libc">The C library the host's /bin/sh and its programs run on.</param>
+    public static void Write(string image, string baseImage, string helper, string hostKey, string authorizedKey, string? nextHostKey = null, string? trustedCertificate = null,
+        HostLibc libc = HostLibc.Glibc)
     {
         string segment = image + ".segment";
-        WriteSegment(segment, helper, hostKey, nextHostKey ?? hostKey, authorizedKey, trustedCertificate);
+        if (libc == HostLibc.Musl) WriteMuslSegment(segment, hostKey, nextHostKey ?? hostKey, authorizedKey);
+        else WriteSegment(segment, helper, hostKey, nextHostKey ?? hostKey, authorizedKey, trustedCertificate);
         InitramfsLayout.AssembleFile(baseImage, [segment], image);
         File.Delete(segment);
     }
@@ -49,32 +57,7 @@ public static class StockHostImage
         foreach (string program in programs)
             foreach (string library in SharedLibraries(program))
                 libraries.Add(library);
-        var files = new List<(string Name, byte[]? Content, string? Source, uint Mode)>
-        {
-            ("usr/sbin/sshd", null, "/usr/sbin/sshd", 0x1ED),
-            ("etc/passwd", Encoding.ASCII.GetBytes("root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/bin/false\n"), null, 0x1A4),
-            ("etc/group", Encoding.ASCII.GetBytes("root:x:0:\nnogroup:x:65534:\n"), null, 0x1A4),
-            ("etc/shadow", Encoding.ASCII.GetBytes("root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n"), null, 0x180),
-            ("etc/ssh/host_key", null, hostKey, 0x180),
-            // Where a distribution keeps it, and where the helper takes the host keys from for the deploy environment's ssh.
-            ("etc/ssh/ssh_host_ed25519_key", null, hostKey, 0x180),
-            ("etc/ssh/host_key_next", null, nextHostKey, 0x180),
-            ("etc/ssh/authorized_keys", null, authorizedKey, 0x1A4),
-            ("etc/ssh/sshd_config", Encoding.ASCII.GetBytes("""
-                Port 22
-                AuthorizedKeysFile /etc/ssh/authorized_keys
-                PermitRootLogin prohibit-password
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                StrictModes no
-                MaxSessions 50
-                PidFile /run/sshd.pid
-                LogLevel VERBOSE
-
-                """), null, 0x1A4),
-            ("init", Encoding.ASCII.GetBytes(Init), null, 0x1ED),
-        };
+        var files = SshdFiles(hostKey, nextHostKey, authorizedKey, Init.Replace("@SSHD@", "/usr/sbin/sshd"));
         foreach (string library in libraries) files.Add((library.TrimStart('/'), null, library, 0x1ED));
         if (trustedCertificate is not null)
         {
@@ -83,7 +66,75 @@ public static class StockHostImage
             files.Add(("etc/ssl/certs/ca-certificates.crt", null, trustedCertificate, 0x1A4));
             files.Add(("usr/lib/ssl/cert.pem", null, trustedCertificate, 0x1A4));
         }
+        WriteCpio(path, files);
+    }
 
+    /// <summary>The folder a musl host keeps sshd's glibc in: nowhere a program looks for a C library.</summary>
+    const string GlibcApart = "opt/glibc";
+    const string MuslLoader = "/lib/ld-musl-x86_64.so.1";
+
+    static void WriteMuslSegment(string path, string hostKey, string nextHostKey, string authorizedKey)
+    {
+        string glibcLoader = "/" + GlibcApart + "/ld-linux-x86-64.so.2";
+        // sshd through its own loader, without re-executing itself (it would, by its path alone, through the loader glibc names).
+        var files = SshdFiles(hostKey, nextHostKey, authorizedKey, Init.Replace("@SSHD@", $"{glibcLoader} --library-path /{GlibcApart} /usr/sbin/sshd -r"));
+        foreach (string library in SharedLibraries("/usr/sbin/sshd"))
+            files.Add((GlibcApart + "/" + Path.GetFileName(library), null, library, 0x1ED));
+        files.Add((MuslLoader.TrimStart('/'), null, MuslLoader, 0x1ED));
+        files.Add(("bin/sh", null, MuslShellFront(Path.GetDirectoryName(path)!), 0x1ED));
+        WriteCpio(path, files);
+    }
+
+    /// <summary>
+    /// /bin/sh of a musl host: a musl-linked program (musl-gcc, which build.sh installs) that runs busybox's
+    /// sh, so the shell names musl's loader as Alpine's busybox does.
+    /// </summary>
+    static string MuslShellFront(string directory)
+    {
+        string source = Path.Combine(directory, "sh-front.c"), program = Path.Combine(directory, "sh-front");
+        File.WriteAllText(source, """
+            #include <unistd.h>
+            int main(int argc, char **argv) { (void)argc; argv[0] = "sh"; execv("/bin/busybox", argv); return 127; }
+
+            """);
+        var start = new ProcessStartInfo("musl-gcc") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { "-O2", "-o", program, source }) start.ArgumentList.Add(argument);
+        using var compile = Process.Start(start)!;
+        string output = compile.StandardOutput.ReadToEnd() + compile.StandardError.ReadToEnd();
+        compile.WaitForExit();
+        if (compile.ExitCode != 0) throw new InvalidOperationException($"musl-gcc failed (build.sh installs musl-tools): {output}");
+        return program;
+    }
+
+    static List<(string Name, byte[]? Content, string? Source, uint Mode)> SshdFiles(string hostKey, string nextHostKey, string authorizedKey, string init) =>
+    [
+        ("usr/sbin/sshd", null, "/usr/sbin/sshd", 0x1ED),
+        ("etc/passwd", Encoding.ASCII.GetBytes("root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/bin/false\n"), null, 0x1A4),
+        ("etc/group", Encoding.ASCII.GetBytes("root:x:0:\nnogroup:x:65534:\n"), null, 0x1A4),
+        ("etc/shadow", Encoding.ASCII.GetBytes("root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n"), null, 0x180),
+        ("etc/ssh/host_key", null, hostKey, 0x180),
+        // Where a distribution keeps it, and where the helper takes the host keys from for the deploy environment's ssh.
+        ("etc/ssh/ssh_host_ed25519_key", null, hostKey, 0x180),
+        ("etc/ssh/host_key_next", null, nextHostKey, 0x180),
+        ("etc/ssh/authorized_keys", null, authorizedKey, 0x1A4),
+        ("etc/ssh/sshd_config", Encoding.ASCII.GetBytes("""
+            Port 22
+            AuthorizedKeysFile /etc/ssh/authorized_keys
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            MaxSessions 50
+            PidFile /run/sshd.pid
+            LogLevel VERBOSE
+
+            """), null, 0x1A4),
+        ("init", Encoding.ASCII.GetBytes(init), null, 0x1ED),
+    ];
+
+    static void WriteCpio(string path, List<(string Name, byte[]? Content, string? Source, uint Mode)> files)
+    {
         var directories = new SortedSet<string>(StringComparer.Ordinal) { "root", "run", "run/sshd", "var", "var/empty", "etc/anemos" };
         foreach (var (name, _, _, _) in files)
             for (string? parent = Path.GetDirectoryName(name); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))
@@ -138,7 +189,7 @@ public static class StockHostImage
                     esac
                 done ;;
         esac
-        /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config -h "${host_key:-/etc/ssh/host_key}" >/dev/console 2>&1 &
+        @SSHD@ -D -e -f /etc/ssh/sshd_config -h "${host_key:-/etc/ssh/host_key}" >/dev/console 2>&1 &
         sleep 0.5
         echo "STOCK-HOST ready"
         while true; do sleep 3600; done

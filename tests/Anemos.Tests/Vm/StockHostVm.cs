@@ -56,11 +56,13 @@ public sealed class StockHostVm : IDisposable
     /// Boots a stock host from the built base image and waits for its sshd. With <paramref name="https"/> the guest
     /// reaches that server on 127.0.0.1 as https://10.0.2.100/, trusts its certificate alone and has curl.
     /// </summary>
-    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey, string? nextHostKey = null, LoopbackHttpsServer? https = null)
+    /// <param name="libc">musl: a root without glibc where programs look for it (<see cref="StockHostImage"/>).</param>
+    public static StockHostVm Start(string directory, string artifacts, string hostKey, string authorizedKey, string? nextHostKey = null, LoopbackHttpsServer? https = null,
+        Anemos.Tasks.Deploy.HostLibc libc = Anemos.Tasks.Deploy.HostLibc.Glibc)
     {
         Directory.CreateDirectory(directory);
         string image = Path.Combine(directory, "stock.img");
-        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey, nextHostKey, https?.CertificateFile);
+        StockHostImage.Write(image, Path.Combine(artifacts, "base.img"), PackagedHelper.File, hostKey, authorizedKey, nextHostKey, https?.CertificateFile, libc);
         var vm = new StockHostVm(directory, Path.Combine(artifacts, "vmlinuz"), image, https?.Port);
         vm.WaitForConsole(StockHostImage.ReadyLine, TimeSpan.FromSeconds(120));
         vm.WaitForSsh(TimeSpan.FromSeconds(120));
