@@ -9,6 +9,9 @@ cd "$(dirname "$0")"
 anemos_require_dotnet
 # clang links the NativeAOT helper (Anemos.Kexec), musl-gcc its musl variant; readelf measures the oldest glibc each helper variant runs on.
 anemos_require_packages dpkg-deb:dpkg apt-get:apt git:git depmod:kmod readelf:binutils clang:clang musl-gcc:musl-tools
+# The arm64 helper: clang links it against Debian's arm64 cross glibc and GCC's arm64 runtime files.
+anemos_require_packages aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
+[ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || anemos_require_packages aarch64-libc-dev:libc6-dev-arm64-cross
 anemos_require_apt_lists
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

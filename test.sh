@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 
 anemos_require_dotnet
 anemos_require_packages cpio:cpio zstd:zstd gzip:gzip tar:tar git:git mkfifo:coreutils sha256sum:coreutils busybox:busybox-static strings:binutils qemu-system-x86_64:qemu-system-x86 sfdisk:fdisk debugfs:e2fsprogs /usr/bin/time:time ssh:openssh-client /usr/sbin/sshd:openssh-server sudo:sudo
+# The arm64 helper's commands run under qemu-user, against Debian's arm64 cross glibc (HelperProcessTests).
+anemos_require_packages qemu-aarch64:qemu-user
 # Login shells a server may give root or the deploy user: remote commands must reach sh through them.
 anemos_require_packages tcsh:tcsh fish:fish
 # The host-side fetch of the helper (HelperFetchTests, the URL VM test's stock host) uses curl, else wget.

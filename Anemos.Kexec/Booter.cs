@@ -214,7 +214,7 @@ public static class KernelImage
         byte[] header = new byte[0x270];
         using (var stream = File.OpenRead(path))
             if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length) return null;
-        if (header[0x202] != 'H' || header[0x203] != 'd' || header[0x204] != 'r' || header[0x205] != 'S') return null;
+        if (!Core.KernelMachine.IsBzImage(header)) return null;
         return BitConverter.ToUInt32(header, 0x260);
     }
 }

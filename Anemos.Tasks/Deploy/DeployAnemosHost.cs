@@ -175,6 +175,7 @@ public sealed class DeployAnemosHost : AnemosTask
                 plan = UploadPlan.Create(manifest, files, facts.CachedSha256, facts.HttpsAvailable, secrets.Count);
                 StateRoom.Check(facts.StateFreeBytes, plan.ArrivingSizes, manifest.Initramfs.Size, _target.Display, _state);
                 memory.Check(facts.MemTotalBytes, _target.Display);
+                KernelMachineCheck.Check(KernelFile, facts.Architecture, _target.Display);
                 FirmwareFacts.RefuseSecureBoot(facts, _target.Display);
                 phase.Complete(facts.MemTotalBytes > 0 ? $"{plan.Summary}; memory {ByteSize.Format(facts.MemTotalBytes)}, the deploy environment needs {memory.Required}" : plan.Summary);
             }

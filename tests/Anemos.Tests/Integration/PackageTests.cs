@@ -33,6 +33,10 @@ public sealed class PackageTests
             "build/Anemos.Stage.targets",
             "engine/makeimg",
             "init/anemos-init",
+            "tools/helper/linux-arm64/anemos-kexec",
+            "tools/helper/linux-arm64/anemos-kexec.gz",
+            "tools/helper/linux-arm64/anemos-kexec.gz.sha256",
+            "tools/helper/linux-arm64/anemos-kexec.min-glibc",
             "tools/helper/linux-musl-x64/anemos-kexec",
             "tools/helper/linux-musl-x64/anemos-kexec.gz",
             "tools/helper/linux-musl-x64/anemos-kexec.gz.sha256",
@@ -63,7 +67,7 @@ public sealed class PackageTests
     public void CarriesEveryHelperVariantWithItsGzippedHelpersSha256InSha256sumsFormat()
     {
         using var package = ZipFile.OpenRead(SdkFeed.PackagePath);
-        Assert.Equal(["linux-x64", "linux-x64-readytorun", "linux-musl-x64"], VariantNames());
+        Assert.Equal(["linux-x64", "linux-x64-readytorun", "linux-musl-x64", "linux-arm64"], VariantNames());
         foreach (string variant in VariantNames())
         {
             using var gzip = package.GetEntry($"tools/helper/{variant}/anemos-kexec.gz")!.Open();
@@ -77,7 +81,8 @@ public sealed class PackageTests
     /// Each variant is an x86_64 ELF program whose .min-glibc names the newest GLIBC_ version among the symbols
     /// it binds, as readelf reads them again here: NativeAOT linked on Debian 12 needs 2.34; the ReadyToRun
     /// build, linked by Microsoft against an old sysroot, serves the older hosts (RHEL 8 has 2.28). The musl
-    /// build binds no glibc symbol, needs no library but musl's libc and names musl's loader.
+    /// build binds no glibc symbol, needs no library but musl's libc and names musl's loader; the arm64 one
+    /// needs 2.34 as the x86_64 default.
     /// </summary>
     [Fact]
     public void EachVariantNamesTheOldestGlibcItsSymbolsNeed()
@@ -96,7 +101,7 @@ public sealed class PackageTests
             var newest = System.Text.RegularExpressions.Regex.Matches(symbols.StandardOutput, @"GLIBC_(\d+\.\d+(?:\.\d+)?)")
                 .Select(m => Version.Parse(m.Groups[1].Value)).Max();
             var loaded = Anemos.Tasks.Deploy.HelperVariant.Load(variant, file);
-            Assert.Equal("x86_64", loaded.Machine);
+            Assert.Equal(variant == "linux-arm64" ? "aarch64" : "x86_64", loaded.Machine);
             Assert.Equal(newest, loaded.MinimumGlibc);
             variants.Add(loaded);
         }
@@ -106,6 +111,8 @@ public sealed class PackageTests
         Assert.Equal(("linux-musl-x64", null, "/lib/ld-musl-x86_64.so.1", true), (musl.Name, musl.MinimumGlibc, musl.Loader, musl.NeedsMusl));
         var needed = ProcessRunner.Run("readelf", "--dynamic", "--wide", musl.File);
         Assert.Equal(["libc.so"], System.Text.RegularExpressions.Regex.Matches(needed.StandardOutput, @"\(NEEDED\).*\[(.+)\]").Select(m => m.Groups[1].Value));
+        // arm64: NativeAOT linked against Debian 12's arm64 cross glibc, as the x86_64 default.
+        Assert.Equal(("/lib/ld-linux-aarch64.so.1", new Version(2, 34)), (variants[3].Loader, variants[3].MinimumGlibc));
     }
 
     [Fact]

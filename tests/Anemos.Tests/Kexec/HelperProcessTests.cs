@@ -27,13 +27,14 @@ public sealed class HelperProcessTests : IDisposable
     [InlineData("linux-x64")]
     [InlineData("linux-x64-readytorun")]
     [InlineData(PackagedHelper.MuslVariant)]
+    [InlineData(PackagedHelper.Arm64Variant)]
     public void AnswersFactsAsJson(string variant)
     {
         var result = PackagedHelper.RunVariant(variant, _state, ["--json", "--state", _state, "facts"]);
         Assert.True(result.ExitCode == 0, result.ToString());
         var facts = Json(result).GetProperty("facts");
         Assert.Equal(Repository.Version, facts.GetProperty("helperVersion").GetString());
-        Assert.Equal("x64", facts.GetProperty("architecture").GetString());
+        Assert.Equal(variant == PackagedHelper.Arm64Variant ? "arm64" : "x64", facts.GetProperty("architecture").GetString());
         Assert.True(facts.GetProperty("memTotalBytes").GetInt64() > 0);
         Assert.Equal(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), facts.GetProperty("kernelRelease").GetString());
         Assert.True(facts.GetProperty("network").GetProperty("interfaces").GetArrayLength() >= 0);
@@ -113,6 +114,7 @@ public sealed class HelperProcessTests : IDisposable
     [InlineData("linux-x64")]
     [InlineData("linux-x64-readytorun")]
     [InlineData(PackagedHelper.MuslVariant)]
+    [InlineData(PackagedHelper.Arm64Variant)]
     public void EveryCommandLineTheDeployBuildsIsUnderstoodByTheShippedHelper(string variant)
     {
         HelperCommand[] commands =

@@ -53,6 +53,11 @@ public sealed class HelperVariantTests : IDisposable
         anemos-probe loader-says ld.so (Debian GLIBC 2.36-9+deb12u14) stable release version 2.36.
         anemos-probe loader-says Copyright (C) 2022 Free Software Foundation, Inc.
         """;
+    const string DebianRiscv64 = """
+        anemos-probe machine riscv64
+        anemos-probe loader /lib/ld-linux-riscv64-lp64d.so.1
+        anemos-probe loader-says ld.so (Debian GLIBC 2.36-9+deb12u14) stable release version 2.36.
+        """;
     // A statically linked /bin/sh (busybox-static as the shell) names no loader, and there is no glibc loader either.
     const string StaticShell = """
         anemos-probe machine x86_64
@@ -67,14 +72,15 @@ public sealed class HelperVariantTests : IDisposable
         anemos-probe loader-says Copyright (C) 2022 Free Software Foundation, Inc.
         """;
 
-    /// <summary>The SDK's three x86_64 variants as the package lays them out: an ELF header with the loader each names, and the measured .min-glibc beside each (empty for musl's).</summary>
+    /// <summary>The SDK's three x86_64 variants and its arm64 one as the package lays them out: an ELF header with the loader each names, and the measured .min-glibc beside each (empty for musl's).</summary>
     IReadOnlyList<HelperVariant> Variants(string defaultGlibc = "2.34", string readyToRunGlibc = "2.27")
     {
         string directory = Path.Combine(_root, "helper");
         WriteHelper(Path.Combine(directory, "linux-x64", "anemos-kexec"), machine: 62, defaultGlibc, "/lib64/ld-linux-x86-64.so.2");
         WriteHelper(Path.Combine(directory, "linux-x64-readytorun", "anemos-kexec"), machine: 62, readyToRunGlibc, "/lib64/ld-linux-x86-64.so.2");
         WriteHelper(Path.Combine(directory, "linux-musl-x64", "anemos-kexec"), machine: 62, "", "/lib/ld-musl-x86_64.so.1");
-        return HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun", "linux-musl-x64"], directory, Path.Combine(directory, "linux-x64", "anemos-kexec"));
+        WriteHelper(Path.Combine(directory, "linux-arm64", "anemos-kexec"), machine: 183, "2.34", "/lib/ld-linux-aarch64.so.1");
+        return HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun", "linux-musl-x64", "linux-arm64"], directory, Path.Combine(directory, "linux-x64", "anemos-kexec"));
     }
 
     static void WriteHelper(string path, ushort machine, string? minimumGlibc, string? loader = null)
@@ -127,6 +133,7 @@ public sealed class HelperVariantTests : IDisposable
     [InlineData(Rhel8, "linux-x64-readytorun")]
     [InlineData(StaticShellBesideGlibc, "linux-x64")]
     [InlineData(Alpine, "linux-musl-x64")]
+    [InlineData(DebianArm64, "linux-arm64")]
     public void AHostGetsTheFirstVariantThatStartsThere(string output, string variant) =>
         Assert.Equal(variant, HelperVariant.Choose(Variants(), HostPlatform.Parse(output), "root@x").Name);
 
@@ -134,19 +141,19 @@ public sealed class HelperVariantTests : IDisposable
     public void TheVariantsMachineIsReadFromItsElfHeaderAndItsGlibcFromTheMeasuredFile()
     {
         var variants = Variants();
-        Assert.Equal(["x86_64", "x86_64", "x86_64"], variants.Select(v => v.Machine));
-        Assert.Equal([new Version(2, 34), new Version(2, 27), null], variants.Select(v => v.MinimumGlibc));
-        Assert.Equal([false, false, true], variants.Select(v => v.NeedsMusl));
+        Assert.Equal(["x86_64", "x86_64", "x86_64", "aarch64"], variants.Select(v => v.Machine));
+        Assert.Equal([new Version(2, 34), new Version(2, 27), null, new Version(2, 34)], variants.Select(v => v.MinimumGlibc));
+        Assert.Equal([false, false, true, false], variants.Select(v => v.NeedsMusl));
         Assert.Equal("linux-x64 (glibc >= 2.34)", variants[0].Describe());
         Assert.Equal("linux-musl-x64 (musl)", variants[2].Describe());
     }
 
     [Fact]
-    public void AnArm64HostIsRefusedForItsMachine()
+    public void AHostOfAnotherMachineIsRefusedForIt()
     {
-        var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(DebianArm64), "root@arm.example.org"));
+        var refused = Assert.Throws<AnemosException>(() => HelperVariant.Choose(Variants(), HostPlatform.Parse(DebianRiscv64), "root@riscv.example.org"));
         Assert.Equal("ANEMOS4047", refused.Diagnostic.Code);
-        Assert.Contains("root@arm.example.org says its machine is 'aarch64' (uname -m), and this SDK's helper runs on x86_64 only. Nothing was uploaded", refused.Message);
+        Assert.Contains("root@riscv.example.org says its machine is 'riscv64' (uname -m), and this SDK's helper runs on x86_64, aarch64 only. Nothing was uploaded", refused.Message);
     }
 
     [Fact]
@@ -196,7 +203,7 @@ public sealed class HelperVariantTests : IDisposable
 
         Assert.Equal(foreign, Assert.Single(variants).File);
         Assert.Equal(foreign, HelperVariant.Choose(variants, HostPlatform.Parse(Alpine), "x").File); // no .min-glibc: not checked
-        Assert.Equal("ANEMOS4047", Assert.Throws<AnemosException>(() => HelperVariant.Choose(variants, HostPlatform.Parse(DebianArm64), "x")).Diagnostic.Code);
+        Assert.Equal("ANEMOS4047", Assert.Throws<AnemosException>(() => HelperVariant.Choose(variants, HostPlatform.Parse(DebianArm64), "x")).Diagnostic.Code); // an x86_64 file
         // The default variant's own file keeps the SDK's variants.
         Assert.Equal(2, HelperVariant.LoadAll(["linux-x64", "linux-x64-readytorun"], Path.Combine(_root, "helper"), Path.Combine(_root, "helper", "linux-x64", "anemos-kexec")).Count);
     }
