@@ -6,9 +6,10 @@ using Anemos.Tests.Infrastructure;
 namespace Anemos.Tests.Engine;
 
 /// <summary>
-/// A signed pacman repository, laid out as an Arch mirror (core/os/x86_64/core.db), with what an
-/// Arch-layout system needs to boot to a login and answer ssh: the meta packages base, linux, grub
-/// and openssh (and filesystem, which they all depend on). No Arch mirror is reachable here, so
+/// A signed pacman repository, laid out as an Arch mirror (core and extra), with what an
+/// Arch-layout system needs to boot to a login and answer ssh (the meta packages base, linux, grub
+/// and openssh, and filesystem, which they all depend on) and the rest of samples/bitfehler-net's
+/// packages (linux-firmware, sudo, nginx, certbot, certbot-nginx, vim). No Arch mirror is reachable here, so
 /// their contents are Debian 12's binaries: each Debian package of their closure (as apt resolves
 /// it on an empty system; fetched once with `apt-get download` into
 /// /var/cache/anemos-tests/arch-bootable) is repackaged by makepkg (as nobody) under its Debian
@@ -22,31 +23,52 @@ namespace Anemos.Tests.Engine;
 /// install time: pacstrap's result boots without a step of the engine's.
 /// The packages are signed by the <see cref="ArchRepositoryFixture"/>'s fresh packager key, which
 /// only its test archlinux-keyring (in core too) makes valid, so every install runs the engine's
-/// keyring refresh; the database is signed by its packager key, which keys/ trusts.
+/// keyring refresh; the databases are signed by its packager key, which keys/ trusts.
 /// </summary>
 public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
 {
-    /// <summary>The Arch meta packages with the Debian packages each stands for (apt adds their dependencies).</summary>
-    static readonly (string Name, string[] Debian, string Description)[] MetaPackages =
+    /// <summary>
+    /// The Arch packages, each with its repository (as on Arch), the Debian packages it stands for
+    /// (apt adds their dependencies) and a description. An Arch name that is also a Debian name
+    /// (nginx, certbot, sudo, vim) is that Debian package itself, with the rest of its closure as
+    /// its dependencies: a split PKGBUILD cannot hold two packages of one name.
+    /// </summary>
+    static readonly (string Name, string Repository, string[] Debian, string Description)[] ArchPackages =
     [
-        ("filesystem", ["base-files", "base-passwd", "usr-is-merged", "libc-bin", "dash", "bash", "coreutils"],
+        ("filesystem", "core", ["base-files", "base-passwd", "usr-is-merged", "libc-bin", "dash", "bash", "coreutils"],
             "the merged-/usr links, the system users and groups, a shell"),
-        ("base", ["systemd", "systemd-sysv", "systemd-resolved", "udev", "util-linux", "mount", "login", "passwd", "libpam-runtime", "kmod", "procps",
+        ("base", "core", ["systemd", "systemd-sysv", "systemd-resolved", "udev", "util-linux", "mount", "login", "passwd", "libpam-runtime", "kmod", "procps",
                 "iproute2", "findutils", "grep", "sed", "gzip", "tar", "diffutils", "e2fsprogs", "tzdata", "ncurses-base"],
             "systemd as init and the tools of a minimal system"),
-        ("linux", ["linux-image-cloud-amd64", "initramfs-tools", "zstd"], "Debian's cloud kernel as /boot/vmlinuz-linux with its initramfs"),
-        ("grub", ["grub-pc-bin", "grub-efi-amd64-bin", "grub2-common"], "grub-install and grub-mkconfig for BIOS and UEFI"),
-        ("openssh", ["openssh-server", "passwd"], "sshd with its privilege-separation user and host keys"),
+        ("linux", "core", ["linux-image-cloud-amd64", "initramfs-tools", "zstd"], "Debian's cloud kernel as /boot/vmlinuz-linux with its initramfs"),
+        ("linux-firmware", "core", ["firmware-linux-free"], "the kernel's free firmware files"),
+        ("grub", "core", ["grub-pc-bin", "grub-efi-amd64-bin", "grub2-common"], "grub-install and grub-mkconfig for BIOS and UEFI"),
+        ("openssh", "core", ["openssh-server", "passwd"], "sshd with its privilege-separation user and host keys, as sshd.service"),
+        ("sudo", "core", ["sudo"], "sudo"),
+        ("nginx", "extra", ["nginx"], "nginx with its systemd unit"),
+        ("certbot", "extra", ["certbot"], "certbot, Python 3 with it"),
+        ("certbot-nginx", "extra", ["python3-certbot-nginx"], "certbot's nginx plugin"),
+        ("vim", "extra", ["vim"], "vim as /usr/bin/vim"),
     ];
 
-    /// <summary>The Arch package names the IMGBUILDs install.</summary>
+    /// <summary>The Arch package names the engine tests' IMGBUILDs install: what a boot to a login and ssh needs.</summary>
     public const string Packages = "base linux grub openssh";
+
+    /// <summary>The `packages` of samples/bitfehler-net's IMGBUILD, which this mirror must provide.</summary>
+    public static string[] SamplePackages()
+    {
+        var line = Regex.Match(File.ReadAllText(Repository.PathOf("samples", "bitfehler-net", "IMGBUILD")), "(?m)^packages=\"([^\"]+)\"$");
+        Assert.True(line.Success, "samples/bitfehler-net/IMGBUILD has no packages=\"…\" line");
+        return line.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    }
 
     readonly ArchRepositoryFixture _keys = new();
 
     public string Root { get; } = TestProject.NewDirectory();
-    /// <summary>A folder laid out as an Arch mirror: core/os/x86_64/core.db.</summary>
+    /// <summary>A folder laid out as an Arch mirror: core/os/x86_64/core.db and extra/os/x86_64/extra.db.</summary>
     public string ArchLayoutMirror => Path.Combine(Root, "arch-mirror");
+    /// <summary>The binary keyring of the packager key, which signed the databases: keys/packager.gpg of a project that installs from this mirror.</summary>
+    public string PackagerKeyring => _keys.PackagerKeyring;
     /// <summary>The kernel's version (its modules are under /usr/lib/modules/VERSION).</summary>
     public string KernelVersion { get; private set; } = "";
     /// <summary>How long making the repository took (with the packages cached: signing and repo-add).</summary>
@@ -69,7 +91,7 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
             // The mirror's copies are made under the lock too: another run with another recipe would replace the cached packages.
             using (CacheLock.Acquire(CacheDirectory, TimeSpan.FromMinutes(30)))
             {
-                var closures = MetaPackages.ToDictionary(m => m.Name, m => Closure(m.Name == "filesystem" ? m.Debian : [.. MetaPackages[0].Debian, .. m.Debian]));
+                var closures = ArchPackages.ToDictionary(m => m.Name, m => Closure(m.Name == "filesystem" ? m.Debian : [.. ArchPackages[0].Debian, .. m.Debian]));
                 string debs = CachedDebs(closures.Values.SelectMany(c => c).Distinct().Order(StringComparer.Ordinal).ToList());
                 PublishMirror(CachedPackages(debs, closures));
             }
@@ -149,37 +171,52 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
         return cached;
     }
 
-    /// <summary>core/os/x86_64: the packages, signed by the fresh key, and the test archlinux-keyring; core.db signed by the packager key.</summary>
+    /// <summary>
+    /// REPO/os/x86_64 for core and extra: each package in its Arch repository (the Debian ones in
+    /// core), signed by the fresh key, the test archlinux-keyring in core; each REPO.db signed by
+    /// the packager key. Both, as the installer's pacman.conf names both.
+    /// </summary>
     void PublishMirror(string packages)
     {
-
-        string core = Path.Combine(ArchLayoutMirror, "core", "os", "x86_64");
-        Directory.CreateDirectory(core);
+        var repositories = ArchPackages.ToDictionary(p => p.Name, p => p.Repository);
+        string Folder(string repository) => Path.Combine(ArchLayoutMirror, repository, "os", "x86_64");
+        foreach (string repository in repositories.Values.Distinct()) Directory.CreateDirectory(Folder(repository));
         string keyring = Directory.GetFiles(Path.Combine(_keys.ArchLayoutMirror, "core", "os", "x86_64"), "archlinux-keyring-*.pkg.tar.gz").Single();
-        foreach (string file in new[] { keyring, keyring + ".sig" }) File.Copy(file, Path.Combine(core, Path.GetFileName(file)));
+        foreach (string file in new[] { keyring, keyring + ".sig" }) File.Copy(file, Path.Combine(Folder("core"), Path.GetFileName(file)));
+        foreach (string package in Directory.GetFiles(packages, "*.pkg.tar.zst"))
+        {
+            string name = Regex.Match(Path.GetFileName(package), @"^(.+)-12-1-(x86_64|any)\.pkg\.tar\.zst$").Groups[1].Value;
+            File.Copy(package, Path.Combine(Folder(repositories.GetValueOrDefault(name, "core")), Path.GetFileName(package)));
+        }
         var signed = Sh("""
             set -e
-            packages=$1 core=$2 fresh=$3 packager=$4
-            export GNUPGHOME=$5
-            cp "$packages"/*.pkg.tar.zst "$core/"
-            for package in "$core"/*.pkg.tar.zst; do
+            mirror=$1 fresh=$2 packager=$3
+            export GNUPGHOME=$4
+            for package in "$mirror"/*/os/x86_64/*.pkg.tar.zst; do
                 gpg --batch --quiet --no-permission-warning --local-user "$fresh" --detach-sign "$package"
             done
-            repo-add -q --sign --key "$packager" "$core/core.db.tar.gz" "$core"/*.pkg.tar.zst "$core"/archlinux-keyring-*.pkg.tar.gz
-            """, packages, core, _keys.FreshFingerprint, _keys.PackagerFingerprint, _keys.GnupgHome);
+            for folder in "$mirror"/*/os/x86_64; do
+                repository=$(basename "$(dirname "$(dirname "$folder")")")
+                find "$folder" -name '*.pkg.tar.zst' -o -name '*.pkg.tar.gz' | sort |
+                    xargs repo-add -q --sign --key "$packager" "$folder/$repository.db.tar.gz"
+            done
+            """, ArchLayoutMirror, _keys.FreshFingerprint, _keys.PackagerFingerprint, _keys.GnupgHome);
         ProcessRunner.Run("gpgconf", "--homedir", _keys.GnupgHome, "--kill", "all");
         Assert.True(signed.ExitCode == 0, "signing the packages or repo-add failed:\n" + signed);
     }
 
     /// <summary>
     /// One split PKGBUILD: a package of each Debian package (its version in pkgdesc: a split
-    /// PKGBUILD has one pkgver) and the metas, which depend on their closures.
+    /// PKGBUILD has one pkgver) but those an Arch package of the same name stands for, and the Arch
+    /// packages, which depend on the rest of their closures.
     /// </summary>
     string Pkgbuild(Dictionary<string, string> debian, Dictionary<string, string[]> closures)
     {
+        var archNames = ArchPackages.Select(p => p.Name).ToHashSet();
+        var debianOnly = debian.Keys.Where(n => !archNames.Contains(n)).ToList();
         var text = new StringBuilder($$"""
             pkgbase=anemos-debian-bookworm
-            pkgname=({{string.Join(' ', debian.Keys.Concat(MetaPackages.Select(m => m.Name)))}})
+            pkgname=({{string.Join(' ', debianOnly.Concat(archNames))}})
             pkgver=12
             pkgrel=1
             arch=(x86_64)
@@ -194,32 +231,38 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
                 for dir in bin sbin lib lib32 lib64 libx32; do
                     [ -d "$dir" ] && [ ! -L "$dir" ] || continue
                     mkdir -p "usr/$dir"
-                    cp -a "$dir/." "usr/$dir/"
+                    # Hard links, not copies: the kernel's modules alone are a hundred MB.
+                    cp -al "$dir/." "usr/$dir/"
                     rm -rf "$dir"
                 done
                 rm -rf usr/share/doc usr/share/man usr/share/info usr/share/lintian etc/init.d etc/rc?.d
             }
 
             """);
-        foreach (var (name, version) in debian)
+        foreach (string name in debianOnly)
         {
-            text.Append($"package_{name}() {{\n    pkgdesc=\"Debian 12 {name} {version}, repackaged for the Anemos tests\"\n    _debian {name}\n");
+            text.Append($"package_{name}() {{\n    pkgdesc=\"Debian 12 {name} {debian[name]}, repackaged for the Anemos tests\"\n    _debian {name}\n");
             // Arch's kernel name, which grub-mkconfig pairs with /boot/initramfs-linux.img.
             if (name == "linux-image-" + KernelVersion) text.Append($"    mv boot/vmlinuz-{KernelVersion} boot/vmlinuz-linux\n");
             text.Append("}\n");
         }
-        foreach (var (name, _, description) in MetaPackages)
+        var scripts = InstallScripts().Select(s => s.Meta).ToHashSet();
+        foreach (var (name, _, _, description) in ArchPackages)
         {
-            var depends = closures[name].Select(e => e.Split('=')[0]).Append(name == "filesystem" ? null : "filesystem").OfType<string>();
-            text.Append($"package_{name}() {{\n    pkgdesc=\"{description} (Debian 12's binaries)\"\n    arch=(any)\n")
-                .Append($"    depends=({string.Join(' ', depends)})\n    install={name}.install\n")
-                .Append(MetaFiles(name)).Append("}\n");
+            bool isDebian = debian.ContainsKey(name);
+            var depends = closures[name].Select(e => e.Split('=')[0]).Where(n => n != name).Append(name == "filesystem" ? null : "filesystem").OfType<string>();
+            text.Append($"package_{name}() {{\n    pkgdesc=\"{description} (Debian 12's {(isDebian ? $"{name} {debian[name]}" : "binaries")})\"\n")
+                .Append(isDebian ? "" : "    arch=(any)\n")
+                .Append($"    depends=({string.Join(' ', depends.Distinct())})\n")
+                .Append(scripts.Contains(name) ? $"    install={name}.install\n" : "")
+                .Append(isDebian ? $"    _debian {name}\n" : "")
+                .Append(ArchFiles(name)).Append("}\n");
         }
         return text.ToString();
     }
 
-    /// <summary>A meta package's own files (package()'s body).</summary>
-    static string MetaFiles(string meta) => meta switch
+    /// <summary>An Arch package's own files, or what Debian's postinst would change in them (package()'s body, after _debian when it is a Debian package).</summary>
+    static string ArchFiles(string name) => name switch
     {
         "filesystem" => """
                 for dir in bin sbin lib lib64; do ln -s "usr/$dir" "$pkgdir/$dir"; done
@@ -238,10 +281,22 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
                 cp common-session common-session-noninteractive
 
             """,
+        // Arch's name for Debian's ssh.service (whose Alias= would shadow it once ssh.service is
+        // enabled: systemctl refuses to enable an alias), enabled by the IMGBUILD, not the package.
+        "openssh" => """
+                install -d "$pkgdir/usr/lib/systemd/system"
+                dpkg-deb --fsys-tarfile "$startdir/debs/openssh-server.deb" | tar -xO ./lib/systemd/system/ssh.service |
+                    sed '/^Alias=/d' >"$pkgdir/usr/lib/systemd/system/sshd.service"
+
+            """,
+        // sudo's postinst: sudo refuses a sudoers that others can read.
+        "sudo" => "    chmod 0440 etc/sudoers\n",
+        // vim's postinst makes /usr/bin/vim an alternative for vim.basic; Arch's vim has it.
+        "vim" => "    ln -s vim.basic usr/bin/vim\n",
         _ => "    :\n",
     };
 
-    /// <summary>The metas' .INSTALL scripts: what Debian's postinsts would do, run once their dependencies are in.</summary>
+    /// <summary>The Arch packages' .INSTALL scripts: what Debian's postinsts would do, run once their dependencies are in.</summary>
     IEnumerable<(string Meta, string Script)> InstallScripts() =>
     [
         ("filesystem", """
@@ -254,9 +309,12 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
             """),
         ("base", """
             post_install() {
-                # passwd's postinst (shadowconfig on) and systemd's: shadow files, systemd's users, a getty on tty1.
+                # passwd's postinst (shadowconfig on) and systemd's (Arch's too): shadow files, the
+                # machine ID (without it networkd fails every link it would give a DHCPv6 DUID, and
+                # systemd warns at each boot), systemd's users, a getty on tty1.
                 pwconv
                 grpconv
+                systemd-machine-id-setup
                 systemd-sysusers
                 systemctl enable getty@tty1.service
                 # Arch's filesystem has wheel (sudo's group there); Debian's base-passwd has not.
@@ -282,30 +340,34 @@ public sealed class ArchBootableRepositoryFixture : IAsyncLifetime
             """),
         ("openssh", """
             post_install() {
-                # openssh-server's postinst: sshd_config, the privilege-separation user, host keys, the service.
+                # openssh-server's postinst: sshd_config, the privilege-separation user, host keys (the
+                # service is left to the IMGBUILD, as Arch's openssh leaves it).
                 [ -e /etc/ssh/sshd_config ] || cp /usr/share/openssh/sshd_config /etc/ssh/sshd_config
                 getent passwd sshd >/dev/null || useradd --system --home-dir /run/sshd --no-create-home --shell /usr/sbin/nologin --gid nogroup sshd
                 ssh-keygen -A
-                systemctl enable ssh.service
             }
 
             """),
     ];
 
     /// <summary>
-    /// An IMGBUILD project folder: a pacman.conf whose only repository is core from this mirror,
-    /// its database's signature required too, and keys/packager.gpg, the key that signed it.
+    /// An IMGBUILD project folder: a pacman.conf with core and extra from this mirror, their
+    /// databases' signatures required too, and keys/packager.gpg, the key that signed them.
     /// </summary>
     public string NewProject(string name, string imgbuild)
     {
         string folder = Path.Combine(Root, "projects", name);
         Directory.CreateDirectory(Path.Combine(folder, "keys"));
-        File.Copy(_keys.PackagerKeyring, Path.Combine(folder, "keys", "packager.gpg"));
+        File.Copy(PackagerKeyring, Path.Combine(folder, "keys", "packager.gpg"));
         File.WriteAllText(Path.Combine(folder, "pacman.conf"), $"""
             [options]
             Architecture = auto
 
             [core]
+            SigLevel = Required
+            Server = file://{ArchLayoutMirror}/$repo/os/$arch
+
+            [extra]
             SigLevel = Required
             Server = file://{ArchLayoutMirror}/$repo/os/$arch
 
