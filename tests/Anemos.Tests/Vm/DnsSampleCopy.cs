@@ -104,11 +104,11 @@ public sealed class DnsSampleCopy
             ["publish", Project, "-nologo", "-nodeReuse:false", "-v:n", $"-p:Host={Host}", $"-p:HOME={Home}", $"-p:AnemosSshIdentityFile={OperatorKey}", .. arguments],
             Dns, Environment(), TimeSpan.FromMinutes(60));
 
-    /// <summary>A 64 MiB disk that holds data (an ext4 file system with a file in it) an install must not touch; its sha256.</summary>
-    public static string MakeDataDisk(string path)
+    /// <summary>A 64 MiB disk that holds data (an ext4 file system labelled <paramref name="label"/> with a file in it) an install must not touch; its sha256.</summary>
+    public static string MakeDataDisk(string path, string label = "data")
     {
         string keep = path + ".keep";
-        var made = ProcessRunner.Shell($"truncate -s 64M '{path}' && mkfs.ext4 -q -F -L data '{path}' && echo 'keep me' >'{keep}' && debugfs -w -R 'write {keep} keep' '{path}' && rm '{keep}'");
+        var made = ProcessRunner.Shell($"truncate -s 64M '{path}' && mkfs.ext4 -q -F -L {label} '{path}' && echo 'keep me' >'{keep}' && debugfs -w -R 'write {keep} keep' '{path}' && rm '{keep}'");
         Assert.True(made.ExitCode == 0, made.ToString());
         return RehearsedDnsHost.Sha256Of(path);
     }
@@ -123,7 +123,8 @@ public sealed class DnsSampleCopy
     /// <summary>The zone file of the copy (files/etc/nsd/zones/example.org.zone).</summary>
     public string Zone => Path.Combine(Dns, "files", "etc", "nsd", "zones", "example.org.zone");
 
-    static void CopyTree(string source, string destination)
+    /// <summary>A sample's folder as a clone has it: without bin/, obj/ and .deps/ (the installer's packages, ANEMOS_INSTALLER_PACKAGES).</summary>
+    internal static void CopyTree(string source, string destination)
     {
         Directory.CreateDirectory(destination);
         foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
