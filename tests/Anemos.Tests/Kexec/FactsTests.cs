@@ -62,21 +62,7 @@ public sealed class FactsTests : IDisposable
     }
 
     /// <summary>A minimal 64-bit little-endian ELF header with one program header: PT_INTERP naming <paramref name="loader"/>.</summary>
-    static byte[] ElfWithInterpreter(string loader)
-    {
-        byte[] name = System.Text.Encoding.ASCII.GetBytes(loader + "\0");
-        byte[] elf = new byte[64 + 56 + name.Length];
-        elf[0] = 0x7f; elf[1] = (byte)'E'; elf[2] = (byte)'L'; elf[3] = (byte)'F';
-        elf[4] = 2; elf[5] = 1; elf[6] = 1;                                              // ELF64, little-endian, version 1
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(0x20), 64); // e_phoff
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(0x36), 56); // e_phentsize
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(elf.AsSpan(0x38), 1);  // e_phnum
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(elf.AsSpan(64), 3);    // p_type PT_INTERP
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(64 + 8), 120);  // p_offset
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(elf.AsSpan(64 + 32), name.Length); // p_filesz
-        name.CopyTo(elf, 120);
-        return elf;
-    }
+    static byte[] ElfWithInterpreter(string loader) => TestElf.Header(loader: loader);
 
     [Fact]
     public void TheCLibraryIsWhatBinShsLoaderSaysNotWhichLoadersLieAround()

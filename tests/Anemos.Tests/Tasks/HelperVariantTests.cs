@@ -86,24 +86,7 @@ public sealed class HelperVariantTests : IDisposable
     static void WriteHelper(string path, ushort machine, string? minimumGlibc, string? loader = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        byte[] name = System.Text.Encoding.ASCII.GetBytes((loader ?? "") + "\0");
-        var header = new byte[64 + 56 + name.Length];
-        "\u007fELF"u8.CopyTo(header);
-        header[4] = 2; // 64-bit
-        header[5] = 1; // little-endian
-        BitConverter.TryWriteBytes(header.AsSpan(18), machine);
-        if (loader is not null)
-        {
-            // One program header, PT_INTERP, naming the loader right after it.
-            BitConverter.TryWriteBytes(header.AsSpan(0x20), 64L);  // e_phoff
-            BitConverter.TryWriteBytes(header.AsSpan(0x36), (ushort)56); // e_phentsize
-            BitConverter.TryWriteBytes(header.AsSpan(0x38), (ushort)1);  // e_phnum
-            BitConverter.TryWriteBytes(header.AsSpan(64), 3u);      // p_type
-            BitConverter.TryWriteBytes(header.AsSpan(64 + 8), 120L); // p_offset
-            BitConverter.TryWriteBytes(header.AsSpan(64 + 32), (long)name.Length); // p_filesz
-            name.CopyTo(header, 120);
-        }
-        File.WriteAllBytes(path, header);
+        File.WriteAllBytes(path, TestElf.Header(machine, loader));
         if (minimumGlibc is not null) File.WriteAllText(HelperVariant.MinimumGlibcPathOf(path), minimumGlibc + "\n");
     }
 

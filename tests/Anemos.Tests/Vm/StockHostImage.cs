@@ -39,15 +39,20 @@ public static class StockHostImage
     }
 
     /// <summary>The shared libraries (and the loader) ldd lists for a program, to copy into a guest.</summary>
-    public static IReadOnlyList<string> SharedLibraries(string program)
+    public static IReadOnlyList<string> SharedLibraries(string program) =>
+        Tool("", "ldd", program).Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct().ToList();
+
+    /// <summary>A tool of this machine's, its output; one that fails throws with its error output (and <paramref name="hint"/>).</summary>
+    static string Tool(string hint, string file, params string[] arguments)
     {
-        var start = new ProcessStartInfo("ldd") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(program);
-        using var ldd = Process.Start(start)!;
-        string output = ldd.StandardOutput.ReadToEnd();
-        ldd.WaitForExit();
-        if (ldd.ExitCode != 0) throw new InvalidOperationException($"ldd {program} failed: {ldd.StandardError.ReadToEnd()}");
-        return output.Split('\n').SelectMany(l => l.Split([' ', '\t'])).Where(w => w.StartsWith('/')).Distinct().ToList();
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var tool = Process.Start(start)!;
+        string output = tool.StandardOutput.ReadToEnd();
+        string errors = tool.StandardError.ReadToEnd();
+        tool.WaitForExit();
+        if (tool.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed{hint}: {errors}");
+        return output;
     }
 
     static void WriteSegment(string path, string helper, string hostKey, string nextHostKey, string authorizedKey, string? trustedCertificate)
@@ -97,12 +102,7 @@ public static class StockHostImage
             int main(int argc, char **argv) { (void)argc; argv[0] = "sh"; execv("/bin/busybox", argv); return 127; }
 
             """);
-        var start = new ProcessStartInfo("musl-gcc") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in new[] { "-O2", "-o", program, source }) start.ArgumentList.Add(argument);
-        using var compile = Process.Start(start)!;
-        string output = compile.StandardOutput.ReadToEnd() + compile.StandardError.ReadToEnd();
-        compile.WaitForExit();
-        if (compile.ExitCode != 0) throw new InvalidOperationException($"musl-gcc failed (build.sh installs musl-tools): {output}");
+        Tool(" (build.sh installs musl-tools)", "musl-gcc", "-O2", "-o", program, source);
         return program;
     }
 
